@@ -1,0 +1,116 @@
+//! The command line: argument definitions and dispatch. Each subcommand lives
+//! in its own file and returns an exit code; the library does the work.
+
+mod analyze;
+mod check;
+mod config_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tether::config::{Config, ConfigError};
+use tether::{env, exit};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether",
+    version,
+    about = "Keeps a Python wrapper working while the upstream it embeds keeps moving"
+)]
+pub struct Args {
+    /// Config file. Default: $TETHER_CONFIG, else ./tether.toml
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// More logging (-v debug, -vv trace). TETHER_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show how far each upstream is behind its target (read-only).
+    Check(check::CheckArgs),
+    /// Analyse what changed upstream and which integration points it touches.
+    Analyze(analyze::AnalyzeArgs),
+    /// Print the example config or validate a config.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    match &args.command {
+        Command::Config(c) => config_cmd::run(c, args.config.as_deref()),
+        Command::Check(c) => check::run(c, &load_config(args.config.as_deref())?),
+        Command::Analyze(c) => analyze::run(c, &load_config(args.config.as_deref())?),
+    }
+}
+
+/// The config file path: `--config`, else `$TETHER_CONFIG`, else `./tether.toml`.
+pub fn config_path(flag: Option<&std::path::Path>) -> PathBuf {
+    flag.map(PathBuf::from)
+        .or_else(|| std::env::var_os(env::TETHER_CONFIG).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("tether.toml"))
+}
+
+pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(&config_path(flag))?)
+}
+
+pub fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "tether=debug,info",
+        _ => "tether=trace,debug",
+    };
+    let filter =
+        EnvFilter::try_from_env(env::TETHER_LOG).unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Exit code for an error: config problems are usage errors.
+pub fn error_exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+        exit::USAGE
+    } else {
+        exit::FAILURE
+    }
+}
+
+/// A hint printed under an error, where one helps.
+pub fn hint_for(err: &anyhow::Error) -> Option<String> {
+    match err.downcast_ref::<ConfigError>() {
+        Some(ConfigError::Read { path, .. }) => Some(format!(
+            "create one with `tether config example > {}` and edit it, or pass --config PATH",
+            path.display()
+        )),
+        _ => None,
+    }
+}
+
+/// A wrong argument that clap cannot see (e.g. an unknown upstream name).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The upstreams a command works on: `--upstream NAME` or all.
+pub fn selected<'a>(
+    cfg: &'a Config,
+    name: Option<&str>,
+) -> anyhow::Result<Vec<&'a tether::config::UpstreamConfig>> {
+    cfg.select_upstreams(name).ok_or_else(|| {
+        let known: Vec<_> = cfg.upstreams.iter().map(|u| u.name.as_str()).collect();
+        UsageError(format!(
+            "no upstream named `{}` in the config (known: {})",
+            name.unwrap_or_default(),
+            known.join(", ")
+        ))
+        .into()
+    })
+}

@@ -1,0 +1,15 @@
+//! tether's exit codes: one table, documented in the README.
+
+/// Success; nothing needs attention.
+pub const OK: u8 = 0;
+/// A runtime failure: git, I/O, a child process.
+pub const FAILURE: u8 = 1;
+/// Bad usage or an invalid config.
+pub const USAGE: u8 = 2;
+/// `analyze`: at least one integration point breaks.
+pub const BREAKING: u8 = 3;
+/// `analyze`: nothing breaks, but findings need review (at risk).
+pub const AT_RISK: u8 = 4;
+/// `check`: an upstream's history was rewritten (force-push): the current
+/// commit is not an ancestor of the target.
+pub const HISTORY_REWRITTEN: u8 = 5;

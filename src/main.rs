@@ -1,0 +1,28 @@
+//! The `tether` binary: parses arguments, sets up logging, runs one command,
+//! prints its rendering and maps the result to an exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let code = cli::error_exit_code(&err);
+            let mut text = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                text.push_str(&format!("\n  caused by: {cause}"));
+            }
+            if let Some(hint) = cli::hint_for(&err) {
+                text.push_str(&format!("\n  hint: {hint}"));
+            }
+            eprintln!("{}", tether::redact::redact(&text));
+            ExitCode::from(code)
+        }
+    }
+}

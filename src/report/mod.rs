@@ -1,0 +1,3 @@
+//! Owns rendering: turns the library's report models into Markdown for people.
+//! JSON renderings are the models serialised with serde, so the two never
+//! disagree.

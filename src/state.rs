@@ -1,0 +1,150 @@
+//! Owns tether's state directory layout and how state files are written:
+//! JSON with a format version, written atomically (write, fsync, rename),
+//! and a corrupt file moved aside rather than trusted or lost.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Version of every state file's format; bump on incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot write state file `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read state file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Envelope<T> {
+    format_version: u32,
+    data: T,
+}
+
+/// Paths inside the state dir.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// The bare mirror of an upstream.
+    pub fn mirror(&self, upstream: &str) -> PathBuf {
+        self.root.join("mirrors").join(format!("{upstream}.git"))
+    }
+    /// Per-upstream state (first-seen times, last good commit, ...).
+    pub fn upstream_dir(&self, upstream: &str) -> PathBuf {
+        self.root.join("upstreams").join(upstream)
+    }
+}
+
+/// Writes `value` as versioned JSON at `path`, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+    let err = |source| StateError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = serde_json::to_vec_pretty(&Envelope {
+        format_version: FORMAT_VERSION,
+        data: value,
+    })
+    .map_err(|e| err(std::io::Error::other(e)))?;
+    write_atomic(path, &bytes).map_err(err)
+}
+
+/// Writes bytes to `path` atomically: a temp file in the same folder,
+/// fsynced, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = fs_err::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs_err::rename(&tmp, path)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads a state file written by [`write_json`]. A missing file is `None`.
+/// A corrupt file, or one of another format version, is moved aside to
+/// `<name>.corrupt-<unix time>` with a warning and read as `None`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+    let bytes = match fs_err::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    match serde_json::from_slice::<Envelope<T>>(&bytes) {
+        Ok(env) if env.format_version == FORMAT_VERSION => Ok(Some(env.data)),
+        Ok(env) => {
+            move_aside(
+                path,
+                &format!(
+                    "format version {} (expected {FORMAT_VERSION})",
+                    env.format_version
+                ),
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            move_aside(path, &e.to_string());
+            Ok(None)
+        }
+    }
+}
+
+fn move_aside(path: &Path, why: &str) {
+    let stamp = jiff::Timestamp::now().as_second();
+    let aside = path.with_extension(format!("corrupt-{stamp}"));
+    tracing::warn!(path = %path.display(), aside = %aside.display(), why, "state file unreadable; moved aside and rebuilt");
+    let _ = fs_err::rename(path, &aside);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_moves_corrupt_files_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b.json");
+        write_json(&p, &vec![1, 2, 3]).unwrap();
+        assert_eq!(read_json::<Vec<i32>>(&p).unwrap(), Some(vec![1, 2, 3]));
+        std::fs::write(&p, b"{not json").unwrap();
+        assert_eq!(read_json::<Vec<i32>>(&p).unwrap(), None);
+        assert!(!p.exists());
+        let aside: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(aside.len(), 1);
+    }
+}

@@ -1,0 +1,4 @@
+//! tether's integration tests: one binary, real git repositories, the real
+//! `tether` binary as a child process.
+
+mod support;
