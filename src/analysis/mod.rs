@@ -1,2 +1,21 @@
 //! Owns change analysis: what changed upstream between two commits and which
 //! of the wrapper's integration points that touches.
+//!
+//! - `diff`: file-level changes and key-file diffs between two commits;
+//! - `requirements`: requirements files read as package changes;
+//! - `json_config`: JSON model configs compared key by key;
+//! - `python`: the wrapper's integration points and their resolution against
+//!   the upstream's definitions, parsed with tree-sitter;
+//! - `run`: the orchestration and report writing; `model` the report model.
+
+pub mod checklist;
+pub mod diff;
+pub mod json_config;
+pub mod model;
+pub mod python;
+pub mod requirements;
+pub mod run;
+pub mod wrapper_files;
+
+pub use model::{Analysis, Verdict};
+pub use run::{AnalysisError, AnalyzeOptions, Outcome, analyze};

@@ -1,6 +1,8 @@
 //! `tether analyze`: what changed upstream and which integration points it touches.
 
+use tether::analysis::{self, AnalyzeOptions, Verdict};
 use tether::config::Config;
+use tether::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -19,6 +21,47 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
-    let _ = super::selected(cfg, args.upstream.as_deref())?;
-    anyhow::bail!("analyze is being built")
+    let upstreams = super::selected(cfg, args.upstream.as_deref())?;
+    if args.to.is_some() && upstreams.len() > 1 {
+        return Err(super::UsageError(
+            "--to needs --upstream NAME when the config has several upstreams".into(),
+        )
+        .into());
+    }
+    let opts = AnalyzeOptions {
+        to: args.to.clone(),
+        fetch: !args.no_fetch,
+    };
+    let mut worst = Verdict::Clear;
+    let mut json = Vec::new();
+    for up in upstreams {
+        let outcome = analysis::analyze(cfg, up, &opts).map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot analyse upstream `{}`", up.name))
+        })?;
+        worst = worst.max(outcome.analysis.verdict());
+        if args.json {
+            json.push(serde_json::to_value(&outcome.analysis)?);
+        } else {
+            print!(
+                "{}",
+                tether::report::analysis::summary(&outcome.analysis, &outcome.dir)
+            );
+        }
+    }
+    if args.json {
+        let v = if json.len() == 1 {
+            json.pop().unwrap_or_default()
+        } else {
+            serde_json::Value::Array(json)
+        };
+        println!(
+            "{}",
+            tether::redact::redact(&serde_json::to_string_pretty(&v)?)
+        );
+    }
+    Ok(match worst {
+        Verdict::Clear => exit::OK,
+        Verdict::AtRisk => exit::AT_RISK,
+        Verdict::Breaking => exit::BREAKING,
+    })
 }

@@ -1,6 +1,8 @@
 //! `tether check`: how far each upstream is behind (read-only).
 
 use tether::config::Config;
+use tether::exit;
+use tether::upstream::{self, CheckOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -16,6 +18,27 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
-    let _ = super::selected(cfg, args.upstream.as_deref())?;
-    anyhow::bail!("check is being built")
+    let selected = super::selected(cfg, args.upstream.as_deref())?;
+    let opts = CheckOptions {
+        fetch: !args.no_fetch,
+    };
+    let mut reports = Vec::with_capacity(selected.len());
+    for up in selected {
+        reports.push(upstream::check(cfg, up, &opts)?);
+    }
+    if args.json {
+        let text = if reports.len() == 1 {
+            serde_json::to_string_pretty(&reports[0])?
+        } else {
+            serde_json::to_string_pretty(&reports)?
+        };
+        println!("{text}");
+    } else {
+        print!("{}", tether::report::check::render_all(&reports));
+    }
+    Ok(if reports.iter().any(|r| r.history.is_rewritten()) {
+        exit::HISTORY_REWRITTEN
+    } else {
+        exit::OK
+    })
 }

@@ -124,6 +124,34 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
+/// Things that are valid but probably not meant, checked against the disk
+/// without changing anything (e.g. the wrapper root does not exist yet).
+pub fn warnings(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if !cfg.project.root.is_dir() {
+        out.push(format!(
+            "project.root `{}` does not exist",
+            cfg.project.root.display()
+        ));
+    }
+    for (i, u) in cfg.upstreams.iter().enumerate() {
+        let p = cfg.project.root.join(&u.path);
+        if !p.exists() {
+            out.push(format!(
+                "upstream[{i}].path `{}` does not exist in the wrapper",
+                p.display()
+            ));
+        }
+        if u.layout == Layout::Vendored && !cfg.project.root.join(&u.record_file).is_file() {
+            out.push(format!(
+                "upstream[{i}].record_file `{}` does not exist",
+                cfg.project.root.join(&u.record_file).display()
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,32 +258,4 @@ mod tests {
         assert!(parse_track("pinned:xyz").is_err());
         assert!(parse_track("branch:").is_err());
     }
-}
-
-/// Things that are valid but probably not meant, checked against the disk
-/// without changing anything (e.g. the wrapper root does not exist yet).
-pub fn warnings(cfg: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    if !cfg.project.root.is_dir() {
-        out.push(format!(
-            "project.root `{}` does not exist",
-            cfg.project.root.display()
-        ));
-    }
-    for (i, u) in cfg.upstreams.iter().enumerate() {
-        let p = cfg.project.root.join(&u.path);
-        if !p.exists() {
-            out.push(format!(
-                "upstream[{i}].path `{}` does not exist in the wrapper",
-                p.display()
-            ));
-        }
-        if u.layout == Layout::Vendored && !cfg.project.root.join(&u.record_file).is_file() {
-            out.push(format!(
-                "upstream[{i}].record_file `{}` does not exist",
-                cfg.project.root.join(&u.record_file).display()
-            ));
-        }
-    }
-    out
 }

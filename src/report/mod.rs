@@ -1,3 +1,7 @@
 //! Owns rendering: turns the library's report models into Markdown for people.
 //! JSON renderings are the models serialised with serde, so the two never
 //! disagree.
+
+pub mod analysis;
+pub mod check;
+pub mod markdown;

@@ -3,6 +3,20 @@
 //! commit for each layout, resolving the target under the `track` rule, and
 //! soak state. Never writes to the wrapper.
 
+mod check;
 mod commit;
+mod error;
+mod layout;
+mod mirror;
+mod soak;
+mod track;
 
+pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;
+pub use error::{FetchFailure, UpstreamError};
+pub use layout::{
+    Change, CurrentCommit, LocalMods, ModifiedFile, current_commit, current_commit_local,
+};
+pub use mirror::Mirror;
+pub use soak::{SeenStore, SeenTimes, SoakState, format_remaining};
+pub use track::{Target, resolve_target, resolve_target_ref};

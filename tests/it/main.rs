@@ -1,4 +1,6 @@
 //! tether's integration tests: one binary, real git repositories, the real
 //! `tether` binary as a child process.
 
+mod analyze;
+mod check;
 mod support;

@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 pub mod git;
+pub mod sample;
 pub mod tether;
 
 pub use git::GitRepo;
-pub use tether::{Tether, TetherOutput};
+pub use tether::Tether;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing tether needs on a fresh Debian machine:
+# git, python3, pkg-config and OpenSSL headers (for git2's https transport).
+# Idempotent: installs only what is missing. Used by demo.sh, test.sh and CI.
+set -euo pipefail
+
+missing=()
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }

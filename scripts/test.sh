@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs tether's whole test suite (unit, integration and snapshot tests),
+# installing what it needs first. README command two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+exec cargo test --all-targets "$@"

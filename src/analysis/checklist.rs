@@ -1,0 +1,71 @@
+//! Derives the update checklist from an analysis's findings: each broken or
+//! at-risk integration point, each protected package change, each changed key
+//! file, then the validation steps tether runs.
+
+use super::model::{Analysis, ChecklistCategory, ChecklistItem};
+use super::python::Severity;
+
+pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
+    let mut items = Vec::new();
+    for f in &a.integration.findings {
+        if f.severity == Severity::Info {
+            continue;
+        }
+        items.push(ChecklistItem {
+            category: ChecklistCategory::IntegrationPoint,
+            text: f.message.clone(),
+            location: Some(format!("{}:{}", f.point.file, f.point.line)),
+            severity: Some(f.severity),
+        });
+    }
+    for r in &a.requirements {
+        for p in r.added.iter().chain(&r.removed).chain(&r.changed) {
+            let what = match (&p.old, &p.new) {
+                (None, Some(n)) => format!("`{}` added: `{n}`", p.name),
+                (Some(o), None) => format!("`{}` removed (was `{o}`)", p.name),
+                (Some(o), Some(n)) => format!("`{}` changed: `{o}` -> `{n}`", p.name),
+                (None, None) => continue,
+            };
+            if p.protected {
+                items.push(ChecklistItem {
+                    category: ChecklistCategory::ProtectedPackage,
+                    text: format!(
+                        "Protected package {what}: keep the installed version pinned and verify the GPU stack before adopting"
+                    ),
+                    location: Some(r.path.clone()),
+                    severity: Some(Severity::AtRisk),
+                });
+            } else {
+                items.push(ChecklistItem {
+                    category: ChecklistCategory::Dependency,
+                    text: format!("Dependency {what}: install and run `pip check`"),
+                    location: Some(r.path.clone()),
+                    severity: None,
+                });
+            }
+        }
+    }
+    for k in &a.diff.key_diffs {
+        items.push(ChecklistItem {
+            category: ChecklistCategory::KeyFile,
+            text: format!("Review the diff of key file `{}`", k.path),
+            location: Some(k.path.clone()),
+            severity: None,
+        });
+    }
+    for step in [
+        "Stage the update in a separate worktree of the wrapper (never the live tree)",
+        "Install the target's requirements with protected packages pinned; compare `pip freeze` before and after",
+        "Run the baseline generation suite against the staged tree",
+        "On failure, run the bounded fix-and-retest loop; log every attempt",
+        "Promote only when the baseline passes; otherwise roll back to the recorded state",
+    ] {
+        items.push(ChecklistItem {
+            category: ChecklistCategory::Validation,
+            text: step.to_owned(),
+            location: None,
+            severity: None,
+        });
+    }
+    items
+}

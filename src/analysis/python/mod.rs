@@ -1,0 +1,22 @@
+//! Python integration-point analysis: indexes the upstream's definitions,
+//! scans the wrapper for every place it touches the upstream, and resolves
+//! each point against an old and a new upstream index. Pure functions over
+//! source text; the caller reads git trees and files.
+
+mod index;
+mod lookup;
+mod model;
+mod parse;
+mod resolve;
+mod scan;
+mod search;
+mod signature;
+
+pub use index::{index_upstream, module_name, top_level_modules};
+pub use model::*;
+pub use resolve::resolve;
+pub use scan::scan_wrapper;
+pub use signature::render as render_signature;
+
+#[cfg(test)]
+mod tests;

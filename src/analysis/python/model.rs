@@ -1,0 +1,310 @@
+//! The data the Python analysis reads and returns: upstream definitions,
+//! wrapper integration points, and findings about how a change upstream
+//! affects each point.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+/// One Python source file, path `/`-separated and relative to its root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// A file tree-sitter could only partly parse; it was still analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartialParse {
+    pub path: String,
+    /// 1-based lines holding syntax errors (or missing tokens).
+    pub error_lines: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefKind {
+    Function,
+    Class,
+    Method,
+    Variable,
+    /// A name imported into the module (a re-export).
+    Import,
+}
+
+impl DefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefKind::Function => "function",
+            DefKind::Class => "class",
+            DefKind::Method => "method",
+            DefKind::Variable => "variable",
+            DefKind::Import => "import",
+        }
+    }
+
+    pub fn is_callable(self) -> bool {
+        matches!(self, DefKind::Function | DefKind::Class | DefKind::Method)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamKind {
+    PositionalOnly,
+    Positional,
+    KeywordOnly,
+    VarArgs,
+    VarKwargs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+    /// Source text of the default value.
+    pub default: Option<String>,
+    pub annotation: Option<String>,
+}
+
+/// One name a module defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Definition {
+    pub module: String,
+    /// `f`, `Cls`, `Cls.method`, `VAR`.
+    pub name: String,
+    pub kind: DefKind,
+    /// 1-based.
+    pub line: usize,
+    /// For a class: its `__init__` without `self`; for a method: without
+    /// `self`/`cls`.
+    pub params: Vec<Param>,
+    /// False where the parameters are unknown (a class without `__init__`,
+    /// variables, imports): signatures are then not compared.
+    pub has_signature: bool,
+    /// For an import: the absolute dotted name it binds, e.g.
+    /// `models.wan.any2video.WanAny2V`.
+    pub imported_from: Option<String>,
+    /// Normalised body text (lines trimmed, blank lines dropped), for
+    /// similarity.
+    pub body: String,
+}
+
+/// What one upstream module defines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ModuleIndex {
+    pub path: String,
+    pub definitions: BTreeMap<String, Definition>,
+    /// Modules imported with `from x import *`, absolute.
+    pub star_imports: Vec<String>,
+}
+
+/// Every definition of an upstream tree, by module.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UpstreamIndex {
+    /// Module name (`models.wan.any2video`) -> its definitions.
+    pub modules: BTreeMap<String, ModuleIndex>,
+    /// Every package prefix of a module (`models`, `models.wan`), including
+    /// namespace packages without `__init__.py`.
+    pub packages: BTreeSet<String>,
+    pub partial: Vec<PartialParse>,
+}
+
+/// What the wrapper scan needs to know about the upstream.
+#[derive(Debug, Clone, Default)]
+pub struct ScanContext {
+    /// The upstream's folder inside the wrapper, e.g. `Wan2GP`.
+    pub upstream_dir: String,
+    /// Top-level names (or dotted prefixes) counting as upstream API.
+    pub api_modules: BTreeSet<String>,
+    /// Every file path of the upstream tree (old commit).
+    pub upstream_files: BTreeSet<String>,
+    /// Model name -> config path, e.g. `vace_14B` -> `defaults/vace_14B.json`.
+    pub config_names: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointKind {
+    Import,
+    FromImport,
+    DynamicImport,
+    Call,
+    AttributeRead,
+    Monkeypatch,
+    SysPathInsert,
+    Chdir,
+    FileReference,
+    ModelConfigReference,
+    /// A wrapper read of a config key (`x["key"]`), turned into a point when
+    /// the key disappears upstream.
+    ConfigKeyRead,
+}
+
+impl fmt::Display for PointKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            PointKind::Import => "import",
+            PointKind::FromImport => "from-import",
+            PointKind::DynamicImport => "dynamic import",
+            PointKind::Call => "call",
+            PointKind::AttributeRead => "attribute read",
+            PointKind::Monkeypatch => "monkeypatch",
+            PointKind::SysPathInsert => "sys.path insert",
+            PointKind::Chdir => "chdir",
+            PointKind::FileReference => "file reference",
+            PointKind::ModelConfigReference => "model config reference",
+            PointKind::ConfigKeyRead => "config key read",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One place where the wrapper touches the upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntegrationPoint {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    pub kind: PointKind,
+    /// Dotted upstream name (`wgp.generate_video`), or an upstream file path.
+    pub target: String,
+    /// Keyword arguments passed (calls only).
+    pub keywords: Vec<String>,
+    /// Positional arguments passed (calls only).
+    pub positional_args: usize,
+    /// The call unpacks `*args` (positional count unknown).
+    pub star_args: bool,
+    /// The call unpacks `**kwargs` (keywords unknown).
+    pub star_kwargs: bool,
+    /// The source line, trimmed.
+    pub snippet: String,
+}
+
+/// A wrapper read of a string key: `x["key"]`, `x.get("key")`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRead {
+    pub file: String,
+    pub line: usize,
+    pub key: String,
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WrapperScan {
+    pub points: Vec<IntegrationPoint>,
+    pub partial: Vec<PartialParse>,
+    pub key_reads: Vec<KeyRead>,
+}
+
+/// What resolution needs beyond the two indexes.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveContext {
+    pub old_files: BTreeSet<String>,
+    pub new_files: BTreeSet<String>,
+    /// Old path -> new path (git rename detection).
+    pub renamed_files: BTreeMap<String, String>,
+    /// (config path, dotted key path) present at old, absent at new.
+    pub removed_config_keys: Vec<(String, String)>,
+    /// Combined name/body similarity (0..1) a rename needs, e.g. 0.6; 0
+    /// accepts any added definition of the same kind as the rename.
+    pub rename_similarity: f64,
+}
+
+/// How bad a finding is. Ordered: `Info < AtRisk < Breaking`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    AtRisk,
+    Breaking,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "change")]
+pub enum SignatureChange {
+    ParameterRemoved {
+        name: String,
+    },
+    ParameterRenamed {
+        from: String,
+        to: String,
+    },
+    NewRequiredParameter {
+        name: String,
+    },
+    /// A keyword the wrapper passes that the new signature rejects.
+    KeywordNotAccepted {
+        name: String,
+    },
+    /// The wrapper passes more positional arguments than the new signature
+    /// takes.
+    TooManyPositional {
+        passed: usize,
+        accepted: usize,
+    },
+    /// `None` means no default (required).
+    DefaultChanged {
+        name: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    ParameterKindChanged {
+        name: String,
+        from: ParamKind,
+        to: ParamKind,
+    },
+    VarArgsRemoved,
+    VarKwargsRemoved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum Status {
+    Unchanged,
+    Removed,
+    Moved { to: String },
+    Renamed { to: String, similarity: f64 },
+    SignatureChanged { changes: Vec<SignatureChange> },
+    KindChanged { from: String, to: String },
+    ConfigRemoved,
+    ConfigRenamed { to: String },
+    ConfigKeyRemoved { config: String, key: String },
+    FileRemoved,
+    FileRenamed { to: String },
+    ModuleRemoved,
+    Unresolved,
+}
+
+/// A definition as a report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefSummary {
+    pub module: String,
+    pub name: String,
+    pub kind: String,
+    pub line: usize,
+    /// e.g. `generate_video(prompt, video_length=81, *, seed=None, **kwargs)`.
+    pub signature: String,
+}
+
+/// One resolved integration point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub point: IntegrationPoint,
+    pub status: Status,
+    pub severity: Severity,
+    /// One human sentence.
+    pub message: String,
+    pub old: Option<DefSummary>,
+    pub new: Option<DefSummary>,
+}

@@ -1,0 +1,220 @@
+//! Parsing Python source with tree-sitter, and small helpers over its nodes:
+//! node text, syntax error lines, string literal values.
+
+use tree_sitter::{Node, Parser, Tree};
+
+/// Parses `text` as Python. `None` only if the grammar cannot be loaded,
+/// which the crate's pinned versions rule out.
+pub(crate) fn parse(text: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    parser.parse(text, None)
+}
+
+/// 1-based lines of every syntax error or missing token, sorted, unique.
+pub(crate) fn error_lines(tree: &Tree) -> Vec<usize> {
+    let mut lines = Vec::new();
+    if !tree.root_node().has_error() {
+        return lines;
+    }
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            lines.push(node.start_position().row + 1);
+        }
+        // Only subtrees with errors are worth entering.
+        if node.has_error() && !node.is_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                lines.sort_unstable();
+                lines.dedup();
+                return lines;
+            }
+        }
+    }
+}
+
+pub(crate) fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+pub(crate) fn line(node: Node<'_>) -> usize {
+    node.start_position().row + 1
+}
+
+/// The lines of a source text, for snippets.
+pub(crate) struct Lines<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Self {
+            lines: src.lines().collect(),
+        }
+    }
+
+    /// The trimmed source line `line` (1-based).
+    pub fn snippet(&self, line: usize) -> String {
+        self.lines
+            .get(line.saturating_sub(1))
+            .map_or("", |l| l.trim())
+            .to_owned()
+    }
+}
+
+/// Every node of the tree in document order (pre-order).
+pub(crate) fn walk_all<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
+    let mut cursor = root.walk();
+    loop {
+        visit(cursor.node());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// Named children of `node`.
+pub(crate) fn named_children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}
+
+/// The value of a plain string literal (`"a"`, `'b'`, `r"c"`, or an implicit
+/// concatenation of those); `None` for f-strings with interpolations, bytes
+/// and anything that is not a string.
+pub(crate) fn string_value(node: Node<'_>, src: &str) -> Option<String> {
+    match node.kind() {
+        "string" => {
+            let mut out = String::new();
+            let mut raw = false;
+            for child in named_children(node) {
+                match child.kind() {
+                    "string_start" => {
+                        let prefix = text(child, src).to_ascii_lowercase();
+                        if prefix.contains('b') {
+                            return None;
+                        }
+                        raw = prefix.contains('r');
+                    }
+                    "string_content" => out.push_str(&content(child, src, raw)),
+                    "interpolation" => return None,
+                    _ => {}
+                }
+            }
+            Some(out)
+        }
+        "concatenated_string" => {
+            let mut out = String::new();
+            for child in named_children(node) {
+                out.push_str(&string_value(child, src)?);
+            }
+            Some(out)
+        }
+        "parenthesized_expression" => {
+            let inner = named_children(node);
+            match inner.as_slice() {
+                [one] => string_value(*one, src),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// String content with the common escapes decoded (raw strings verbatim).
+fn content(node: Node<'_>, src: &str, raw: bool) -> String {
+    let s = text(node, src);
+    if raw || !s.contains('\\') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some('\'') => out.push('\''),
+            Some('"') => out.push('"'),
+            Some('\n') => {}
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The parts of a dotted chain of plain names: `a` -> [a], `a.b.c` ->
+/// [a, b, c]; `None` if any part is not a plain name (a call, a subscript).
+pub(crate) fn dotted_parts(node: Node<'_>, src: &str) -> Option<Vec<String>> {
+    match node.kind() {
+        "identifier" => Some(vec![text(node, src).to_owned()]),
+        "attribute" => {
+            let mut parts = dotted_parts(node.child_by_field_name("object")?, src)?;
+            parts.push(text(node.child_by_field_name("attribute")?, src).to_owned());
+            Some(parts)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_string(src: &str) -> Option<String> {
+        let tree = parse(src).unwrap();
+        let mut found = None;
+        walk_all(tree.root_node(), |n| {
+            if found.is_none() && matches!(n.kind(), "string" | "concatenated_string") {
+                found = Some(string_value(n, src));
+            }
+        });
+        found.flatten()
+    }
+
+    #[test]
+    fn string_values() {
+        assert_eq!(
+            first_string("x = 'a/b.json'\n").as_deref(),
+            Some("a/b.json")
+        );
+        assert_eq!(first_string("x = r'a\\b'\n").as_deref(), Some("a\\b"));
+        assert_eq!(first_string("x = 'a' 'b'\n").as_deref(), Some("ab"));
+        assert_eq!(first_string("x = f'{y}.json'\n"), None);
+        assert_eq!(first_string("x = f'plain'\n").as_deref(), Some("plain"));
+        assert_eq!(first_string("x = b'bytes'\n"), None);
+    }
+
+    #[test]
+    fn error_lines_are_reported() {
+        let tree = parse("a = 1\ndef f(:\n    pass\nb = 2\n").unwrap();
+        assert_eq!(error_lines(&tree), vec![2]);
+        let clean = parse("a = 1\n").unwrap();
+        assert!(error_lines(&clean).is_empty());
+    }
+}

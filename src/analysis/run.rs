@@ -1,0 +1,355 @@
+//! Runs one analysis end to end: resolves the range in tether's mirror, diffs
+//! the two trees, reads requirements and JSON configs, indexes the upstream's
+//! Python at both commits, scans the wrapper, resolves every integration
+//! point, builds the checklist and writes the reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use git2::Oid;
+
+use super::diff::{self, DiffOptions};
+use super::model::{Analysis, Integration, PartialFile};
+use super::python::{self, ResolveContext, ScanContext, Severity, SourceFile};
+use super::{checklist, json_config, requirements, wrapper_files};
+use crate::config::{Config, UpstreamConfig};
+use crate::redact::redact;
+use crate::report;
+use crate::state::StateDir;
+use crate::upstream::{self, CommitInfo, Mirror};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    #[error("cannot diff upstream `{upstream}` {range}")]
+    Diff {
+        upstream: String,
+        range: String,
+        #[source]
+        source: diff::DiffError,
+    },
+    #[error(transparent)]
+    Wrapper(#[from] wrapper_files::WrapperFilesError),
+    #[error("cannot write the analysis reports to `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct AnalyzeOptions {
+    /// Analyse up to this revision instead of the track target.
+    pub to: Option<String>,
+    /// Fetch the mirror first.
+    pub fetch: bool,
+}
+
+/// An analysis and the folder its reports were written to.
+pub struct Outcome {
+    pub analysis: Analysis,
+    pub dir: PathBuf,
+}
+
+pub fn analyze(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    opts: &AnalyzeOptions,
+) -> Result<Outcome, AnalysisError> {
+    let state = StateDir::new(&cfg.project.state_dir);
+    let mirror = if opts.fetch {
+        let m = Mirror::open_or_init(&state, up)?;
+        m.fetch()?;
+        m
+    } else {
+        Mirror::open_existing(&state, up)?
+    };
+    let current = upstream::current_commit(&cfg.project, up, &mirror)?;
+    let from = mirror.resolve_rev(&current.id)?;
+    let to = match &opts.to {
+        Some(rev) => mirror.resolve_rev(rev)?,
+        None => upstream::resolve_target(&mirror, &up.track)?,
+    };
+    let mut notes = current.notes.clone();
+    let analysis = analyze_range(cfg, up, &mirror, from, to, &mut notes)?;
+    let dir = write_reports(cfg, &analysis)?;
+    Ok(Outcome { analysis, dir })
+}
+
+fn analyze_range(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+    from: Oid,
+    to: Oid,
+    notes: &mut Vec<String>,
+) -> Result<Analysis, AnalysisError> {
+    let repo = mirror.repo();
+    let range = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
+    let derr = |source| AnalysisError::Diff {
+        upstream: up.name.clone(),
+        range: range.clone(),
+        source,
+    };
+    let commit_info = |oid| -> Result<CommitInfo, AnalysisError> {
+        let c = repo.find_commit(oid).map_err(|source| {
+            derr(diff::DiffError::Commit {
+                commit: oid,
+                source,
+            })
+        })?;
+        Ok(CommitInfo::from_commit(&c))
+    };
+    let from_info = commit_info(from)?;
+    let to_info = commit_info(to)?;
+    let commits = commits_between(repo, from, to);
+    if !is_ancestor(repo, from, to) && from != to {
+        notes.push(format!(
+            "the current commit {} is not an ancestor of {}: upstream history was rewritten or the range goes backwards",
+            from_info.short, to_info.short
+        ));
+    }
+
+    let opts = DiffOptions {
+        key_files: up.key_files_set.clone(),
+        max_file_bytes: cfg.analysis.max_file_bytes,
+    };
+    let tree_diff = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
+    let old_files = diff::list_files(repo, from).map_err(derr)?;
+    let new_files = diff::list_files(repo, to).map_err(derr)?;
+    let blob = |commit: Oid, path: &str| diff::read_blob(repo, commit, path).map_err(derr);
+
+    // requirements files, compared as package lists
+    let mut reqs = Vec::new();
+    for f in &tree_diff.files {
+        let old_path = f.old_path.as_deref().unwrap_or(&f.path);
+        if !(requirements::is_requirements_file(&f.path)
+            || requirements::is_requirements_file(old_path))
+        {
+            continue;
+        }
+        let old = blob(from, old_path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+        let new = blob(to, &f.path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+        reqs.push(requirements::diff_requirements(
+            &f.path,
+            old.as_deref(),
+            new.as_deref(),
+            &cfg.analysis,
+        ));
+    }
+
+    // JSON configs, compared key by key
+    let in_config_dir = |p: &str| {
+        p.ends_with(".json")
+            && cfg
+                .integration
+                .config_dirs
+                .iter()
+                .any(|d| p.starts_with(&format!("{}/", d.trim_end_matches('/'))))
+    };
+    let mut configs = Vec::new();
+    for f in &tree_diff.files {
+        let old_path = f.old_path.as_deref().unwrap_or(&f.path);
+        let is_json =
+            |p: &str| in_config_dir(p) || (p.ends_with(".json") && up.key_files_set.is_match(p));
+        if !(is_json(&f.path) || is_json(old_path)) {
+            continue;
+        }
+        if f.too_large || f.binary {
+            continue;
+        }
+        let old = blob(from, old_path)?;
+        let new = blob(to, &f.path)?;
+        configs.push(json_config::diff_json(
+            &f.path,
+            old.as_deref(),
+            new.as_deref(),
+        ));
+    }
+    let removed_config_keys = json_config::removed_keys(&configs);
+
+    // Python: upstream index at both commits, wrapper scan, resolution
+    let max = cfg.analysis.max_file_bytes;
+    let load_py = |commit: Oid,
+                   files: &[String],
+                   notes: &mut Vec<String>|
+     -> Result<Vec<SourceFile>, AnalysisError> {
+        let mut out = Vec::new();
+        for p in files.iter().filter(|p| p.ends_with(".py")) {
+            let Some(bytes) = blob(commit, p)? else {
+                continue;
+            };
+            if bytes.len() as u64 > max {
+                notes.push(format!(
+                    "upstream file `{p}` is larger than analysis.max_file_bytes; not indexed"
+                ));
+                continue;
+            }
+            out.push(SourceFile {
+                path: p.clone(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        Ok(out)
+    };
+    let mut skipped = Vec::new();
+    let old_py = load_py(from, &old_files, &mut skipped)?;
+    let new_py = load_py(to, &new_files, &mut skipped)?;
+    skipped.sort();
+    skipped.dedup();
+    notes.extend(skipped);
+    let (old_index, new_index) = std::thread::scope(|s| {
+        let old = s.spawn(|| python::index_upstream(&old_py));
+        let new = python::index_upstream(&new_py);
+        (old.join().expect("indexing thread"), new)
+    });
+
+    let wrapper = wrapper_files::read(cfg)?;
+    notes.extend(wrapper.notes.iter().cloned());
+    let api_modules: BTreeSet<String> = if cfg.integration.api_modules.is_empty() {
+        python::top_level_modules(&old_files)
+    } else {
+        cfg.integration.api_modules.iter().cloned().collect()
+    };
+    let old_set: BTreeSet<String> = old_files.iter().cloned().collect();
+    let new_set: BTreeSet<String> = new_files.iter().cloned().collect();
+    let ctx = ScanContext {
+        upstream_dir: up.path.to_string_lossy().replace('\\', "/"),
+        api_modules: api_modules.clone(),
+        upstream_files: old_set.clone(),
+        config_names: config_names(cfg, &old_files),
+    };
+    let scan = python::scan_wrapper(&wrapper.files, &ctx);
+    let renamed_files: BTreeMap<String, String> = tree_diff
+        .files
+        .iter()
+        .filter_map(|f| Some((f.old_path.clone()?, f.path.clone())))
+        .filter(|(a, b)| a != b)
+        .collect();
+    let rctx = ResolveContext {
+        old_files: old_set,
+        new_files: new_set,
+        renamed_files,
+        removed_config_keys,
+        rename_similarity: cfg.analysis.rename_similarity,
+    };
+    let mut findings =
+        python::resolve(&scan.points, &scan.key_reads, &old_index, &new_index, &rctx);
+    findings.sort_by(|a, b| {
+        rank(a.severity)
+            .cmp(&rank(b.severity))
+            .then_with(|| a.point.file.cmp(&b.point.file))
+            .then_with(|| a.point.line.cmp(&b.point.line))
+    });
+
+    let mut partial: Vec<PartialFile> = scan
+        .partial
+        .iter()
+        .map(|p| PartialFile {
+            side: "wrapper".into(),
+            parse: p.clone(),
+        })
+        .collect();
+    for (index, info) in [(&old_index, &from_info), (&new_index, &to_info)] {
+        partial.extend(index.partial.iter().map(|p| PartialFile {
+            side: format!("upstream@{}", info.short),
+            parse: p.clone(),
+        }));
+    }
+
+    let mut analysis = Analysis {
+        upstream: up.name.clone(),
+        wrapper: cfg.project.name.clone(),
+        generated_at: crate::env::now(),
+        from: from_info,
+        to: to_info,
+        commits,
+        diff: tree_diff,
+        requirements: reqs,
+        configs,
+        integration: Integration {
+            scanned_files: wrapper.files.iter().map(|f| f.path.clone()).collect(),
+            api_modules: api_modules.into_iter().collect(),
+            findings,
+            partial,
+        },
+        checklist: Vec::new(),
+        notes: notes.iter().map(|n| redact(n).into_owned()).collect(),
+    };
+    analysis.checklist = checklist::build(&analysis);
+    Ok(analysis)
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Breaking => 0,
+        Severity::AtRisk => 1,
+        Severity::Info => 2,
+    }
+}
+
+/// Model name -> config path for every JSON file in a config folder.
+fn config_names(cfg: &Config, files: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        for d in &cfg.integration.config_dirs {
+            let prefix = format!("{}/", d.trim_end_matches('/'));
+            if let Some(rest) = f.strip_prefix(&prefix) {
+                if let Some(stem) = rest.strip_suffix(".json") {
+                    if !stem.contains('/') {
+                        out.insert(stem.to_owned(), f.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_ancestor(repo: &git2::Repository, a: Oid, b: Oid) -> bool {
+    repo.graph_descendant_of(b, a).unwrap_or(false)
+}
+
+/// Commits reachable from `to` and not from `from`, newest first.
+fn commits_between(repo: &git2::Repository, from: Oid, to: Oid) -> Vec<CommitInfo> {
+    let walk = || -> Result<Vec<CommitInfo>, git2::Error> {
+        let mut w = repo.revwalk()?;
+        w.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+        w.push(to)?;
+        w.hide(from)?;
+        let mut out = Vec::new();
+        for oid in w {
+            out.push(CommitInfo::from_commit(&repo.find_commit(oid?)?));
+        }
+        Ok(out)
+    };
+    walk().unwrap_or_default()
+}
+
+/// Writes `maintenance_analysis/<upstream>/<from7>..<to7>/` and returns it.
+pub fn write_reports(cfg: &Config, a: &Analysis) -> Result<PathBuf, AnalysisError> {
+    let dir = cfg.project.analysis_dir.join(&a.upstream).join(a.range());
+    let werr = |source| AnalysisError::Write {
+        path: dir.clone(),
+        source,
+    };
+    fs_err::create_dir_all(&dir).map_err(werr)?;
+    let json = serde_json::to_string_pretty(a).map_err(|e| werr(std::io::Error::other(e)))?;
+    let files = [
+        ("diff_analysis.md", report::analysis::diff_markdown(a)),
+        (
+            "integration_analysis.md",
+            report::analysis::integration_markdown(a),
+        ),
+        (
+            "update_checklist.md",
+            report::analysis::checklist_markdown(a),
+        ),
+        ("analysis.json", redact(&json).into_owned() + "\n"),
+    ];
+    for (name, text) in files {
+        crate::state::write_atomic(&dir.join(name), text.as_bytes()).map_err(werr)?;
+    }
+    Ok(dir)
+}

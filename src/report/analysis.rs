@@ -1,0 +1,447 @@
+//! Renders an [`Analysis`] as the three Markdown documents of a maintenance
+//! analysis (`diff_analysis.md`, `integration_analysis.md`,
+//! `update_checklist.md`) and a short terminal summary.
+
+use std::fmt::Write;
+
+use crate::analysis::model::{Analysis, ChecklistCategory, Verdict};
+use crate::analysis::python::Severity;
+use crate::redact::redact;
+
+use super::markdown::{cell, code, date};
+
+fn header(out: &mut String, title: &str, a: &Analysis) {
+    let _ = writeln!(out, "# {title}: `{}` {}\n", a.upstream, a.range());
+    let _ = writeln!(out, "- Wrapper: {}", a.wrapper);
+    let _ = writeln!(
+        out,
+        "- From: `{}` {} — {}",
+        a.from.short,
+        date(a.from.time),
+        a.from.subject
+    );
+    let _ = writeln!(
+        out,
+        "- To: `{}` {} — {}",
+        a.to.short,
+        date(a.to.time),
+        a.to.subject
+    );
+    let _ = writeln!(out, "- Commits: {}", a.commits.len());
+    let _ = writeln!(out, "- Generated: {}\n", date(a.generated_at));
+}
+
+pub fn diff_markdown(a: &Analysis) -> String {
+    let mut o = String::new();
+    header(&mut o, "Upstream diff", a);
+    let t = &a.diff.totals;
+    let _ = writeln!(
+        o,
+        "**Files:** {} added, {} removed, {} modified, {} renamed (+{} −{} lines)\n",
+        t.added, t.removed, t.modified, t.renamed, t.lines_added, t.lines_removed
+    );
+
+    let _ = writeln!(o, "## Commits\n");
+    if a.commits.is_empty() {
+        let _ = writeln!(o, "No commits in this range.\n");
+    } else {
+        let _ = writeln!(o, "| commit | date | author | subject |\n|---|---|---|---|");
+        for c in &a.commits {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} |",
+                c.short,
+                date(c.time),
+                cell(&c.author),
+                cell(&c.subject)
+            );
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "## Files\n");
+    if a.diff.files.is_empty() {
+        let _ = writeln!(o, "No files changed.\n");
+    } else {
+        let _ = writeln!(o, "| status | path | lines | note |\n|---|---|---|---|");
+        for f in &a.diff.files {
+            let path = match &f.old_path {
+                Some(old) if old != &f.path => format!("{} → {}", code(old), code(&f.path)),
+                _ => code(&f.path),
+            };
+            let mut notes = Vec::new();
+            if f.binary {
+                notes.push("binary".to_owned());
+            }
+            if f.too_large {
+                notes.push("too large to diff".to_owned());
+            }
+            if f.non_utf8_path {
+                notes.push("path is not UTF-8".to_owned());
+            }
+            if let Some(s) = f.similarity {
+                if f.old_path.is_some() {
+                    notes.push(format!("{s}% similar"));
+                }
+            }
+            let lines = if f.binary || f.too_large {
+                "—".to_owned()
+            } else {
+                format!("+{} −{}", f.lines_added, f.lines_removed)
+            };
+            let _ = writeln!(
+                o,
+                "| {:?} | {} | {} | {} |",
+                f.status,
+                cell(&path),
+                lines,
+                notes.join(", ")
+            );
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "## Requirements\n");
+    if a.requirements.is_empty() {
+        let _ = writeln!(o, "No requirements file changed.\n");
+    }
+    for r in &a.requirements {
+        let _ = writeln!(o, "### {}\n", code(&r.path));
+        let rows: Vec<_> = r
+            .added
+            .iter()
+            .map(|p| ("added", p))
+            .chain(r.removed.iter().map(|p| ("removed", p)))
+            .chain(r.changed.iter().map(|p| ("changed", p)))
+            .collect();
+        if rows.is_empty() && r.options_changed.is_empty() {
+            let _ = writeln!(o, "No package changes (comments or formatting only).\n");
+            continue;
+        }
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "| package | change | before | after | protected |\n|---|---|---|---|---|"
+            );
+            for (kind, p) in rows {
+                let _ = writeln!(
+                    o,
+                    "| {} | {kind} | {} | {} | {} |",
+                    code(&p.name),
+                    p.old
+                        .as_deref()
+                        .map(|s| code(&redact(s)))
+                        .unwrap_or_default(),
+                    p.new
+                        .as_deref()
+                        .map(|s| code(&redact(s)))
+                        .unwrap_or_default(),
+                    if p.protected { "**yes** ⚠" } else { "" }
+                );
+            }
+            o.push('\n');
+        }
+        for opt in &r.options_changed {
+            let _ = writeln!(o, "- option changed: {}", code(&redact(opt)));
+        }
+        for line in &r.unparsed {
+            let _ = writeln!(o, "- not understood: {}", code(&redact(line)));
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "## JSON configs\n");
+    let changed: Vec<_> = a
+        .configs
+        .iter()
+        .filter(|c| {
+            !c.changes.is_empty()
+                || c.error.is_some()
+                || !matches!(format!("{:?}", c.status).as_str(), "Unchanged")
+        })
+        .collect();
+    if changed.is_empty() {
+        let _ = writeln!(o, "No JSON config changed.\n");
+    }
+    for c in changed {
+        let _ = writeln!(o, "### {} ({:?})\n", code(&c.path), c.status);
+        if let Some(e) = &c.error {
+            let _ = writeln!(o, "⚠ {e}\n");
+        }
+        if !c.changes.is_empty() {
+            let _ = writeln!(o, "| key | change | before | after |\n|---|---|---|---|");
+            for k in &c.changes {
+                let v = |v: &Option<serde_json::Value>| {
+                    v.as_ref().map(|v| code(&short_json(v))).unwrap_or_default()
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | {:?} | {} | {} |",
+                    code(&k.key),
+                    k.kind,
+                    cell(&v(&k.old)),
+                    cell(&v(&k.new))
+                );
+            }
+            o.push('\n');
+        }
+    }
+
+    let _ = writeln!(o, "## Key file diffs\n");
+    if a.diff.key_diffs.is_empty() {
+        let _ = writeln!(o, "No key file changed.\n");
+    }
+    for k in &a.diff.key_diffs {
+        let _ = writeln!(o, "### {}\n", code(&k.path));
+        if k.unified.is_empty() {
+            let _ = writeln!(o, "(no text diff: binary or too large)\n");
+            continue;
+        }
+        let fence = if k.unified.contains("```") {
+            "~~~~"
+        } else {
+            "```"
+        };
+        let _ = writeln!(o, "{fence}diff\n{}{fence}\n", redact(&k.unified));
+        if k.truncated {
+            let _ = writeln!(o, "(diff truncated)\n");
+        }
+    }
+    notes(&mut o, a);
+    o
+}
+
+fn short_json(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(79).collect::<String>())
+    } else {
+        s
+    }
+}
+
+pub fn integration_markdown(a: &Analysis) -> String {
+    let mut o = String::new();
+    header(&mut o, "Integration analysis", a);
+    let _ = writeln!(
+        o,
+        "**Verdict: {}** — {} breaking, {} at risk, {} unchanged or informational, across {} wrapper file(s).\n",
+        verdict_word(a.verdict()),
+        a.count(Severity::Breaking),
+        a.count(Severity::AtRisk),
+        a.count(Severity::Info),
+        a.integration.scanned_files.len()
+    );
+    let _ = writeln!(
+        o,
+        "Upstream modules counted as API: {}\n",
+        a.integration
+            .api_modules
+            .iter()
+            .map(|m| code(m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (sev, title) in [
+        (Severity::Breaking, "Breaking"),
+        (Severity::AtRisk, "At risk"),
+        (Severity::Info, "Unchanged and informational"),
+    ] {
+        let rows: Vec<_> = a
+            .integration
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev)
+            .collect();
+        let _ = writeln!(o, "## {title} ({})\n", rows.len());
+        if rows.is_empty() {
+            let _ = writeln!(o, "None.\n");
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "| wrapper | kind | upstream | finding |\n|---|---|---|---|"
+        );
+        for f in &rows {
+            let _ = writeln!(
+                o,
+                "| {}:{} | {} | {} | {} |",
+                code(&f.point.file),
+                f.point.line,
+                f.point.kind,
+                code(&f.point.target),
+                cell(&f.message)
+            );
+        }
+        o.push('\n');
+        if sev != Severity::Info {
+            for f in &rows {
+                let _ = writeln!(
+                    o,
+                    "### {}:{} — {}\n",
+                    f.point.file,
+                    f.point.line,
+                    code(&f.point.target)
+                );
+                let _ = writeln!(o, "{}\n", f.message);
+                let _ = writeln!(o, "```python\n{}\n```\n", f.point.snippet);
+                if let Some(d) = &f.old {
+                    let _ = writeln!(
+                        o,
+                        "- before: {} in `{}` line {}",
+                        code(&d.signature),
+                        d.module,
+                        d.line
+                    );
+                }
+                if let Some(d) = &f.new {
+                    let _ = writeln!(
+                        o,
+                        "- after: {} in `{}` line {}",
+                        code(&d.signature),
+                        d.module,
+                        d.line
+                    );
+                }
+                o.push('\n');
+            }
+        }
+    }
+    if !a.integration.partial.is_empty() {
+        let _ = writeln!(o, "## Partially analysed files\n");
+        let _ = writeln!(
+            o,
+            "These files do not parse cleanly; tree-sitter recovered and the rest of each file was analysed.\n"
+        );
+        for p in &a.integration.partial {
+            let _ = writeln!(
+                o,
+                "- {} `{}`: syntax errors at line(s) {}",
+                p.side,
+                p.parse.path,
+                p.parse
+                    .error_lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        o.push('\n');
+    }
+    notes(&mut o, a);
+    o
+}
+
+pub fn checklist_markdown(a: &Analysis) -> String {
+    let mut o = String::new();
+    header(&mut o, "Update checklist", a);
+    for (cat, title) in [
+        (ChecklistCategory::IntegrationPoint, "Integration points"),
+        (ChecklistCategory::ProtectedPackage, "Protected packages"),
+        (ChecklistCategory::Dependency, "Other dependencies"),
+        (ChecklistCategory::KeyFile, "Key files"),
+        (ChecklistCategory::Validation, "Validation tether runs"),
+    ] {
+        let items: Vec<_> = a.checklist.iter().filter(|i| i.category == cat).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "## {title}\n");
+        for i in items {
+            let sev = match i.severity {
+                Some(Severity::Breaking) => "**breaking** ",
+                Some(Severity::AtRisk) => "*at risk* ",
+                _ => "",
+            };
+            match &i.location {
+                Some(loc) => {
+                    let _ = writeln!(o, "- [ ] {sev}{} ({})", i.text, code(loc));
+                }
+                None => {
+                    let _ = writeln!(o, "- [ ] {sev}{}", i.text);
+                }
+            }
+        }
+        o.push('\n');
+    }
+    o
+}
+
+fn notes(o: &mut String, a: &Analysis) {
+    if a.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## Notes\n");
+    for n in &a.notes {
+        let _ = writeln!(o, "- {}", redact(n));
+    }
+    o.push('\n');
+}
+
+pub fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Clear => "clear",
+        Verdict::AtRisk => "at risk",
+        Verdict::Breaking => "breaking",
+    }
+}
+
+/// A short summary for the terminal.
+pub fn summary(a: &Analysis, dir: &std::path::Path) -> String {
+    let mut o = String::new();
+    let t = &a.diff.totals;
+    let _ = writeln!(
+        o,
+        "{} {}: {} commit(s), {} file(s) changed (+{} −{})",
+        a.upstream,
+        a.range(),
+        a.commits.len(),
+        a.diff.files.len(),
+        t.lines_added,
+        t.lines_removed
+    );
+    let _ = writeln!(
+        o,
+        "verdict: {} — {} breaking, {} at risk, {} unchanged",
+        verdict_word(a.verdict()),
+        a.count(Severity::Breaking),
+        a.count(Severity::AtRisk),
+        a.count(Severity::Info)
+    );
+    for f in a
+        .integration
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+    {
+        let tag = if f.severity == Severity::Breaking {
+            "BREAKING"
+        } else {
+            "at risk "
+        };
+        let _ = writeln!(
+            o,
+            "  {tag} {}:{}  {}",
+            f.point.file, f.point.line, f.message
+        );
+    }
+    for r in &a.requirements {
+        for p in r.added.iter().chain(&r.removed).chain(&r.changed) {
+            if p.protected {
+                let _ = writeln!(
+                    o,
+                    "  PROTECTED {}: {} -> {}",
+                    p.name,
+                    p.old.as_deref().unwrap_or("(none)"),
+                    p.new.as_deref().unwrap_or("(removed)")
+                );
+            }
+        }
+    }
+    for n in &a.notes {
+        let _ = writeln!(o, "  note: {}", redact(n));
+    }
+    let _ = writeln!(o, "reports: {}", dir.display());
+    o
+}

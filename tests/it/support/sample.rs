@@ -1,0 +1,60 @@
+//! The sample project of `scripts/make_sample.py`, built in a temp dir.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::git::GitRepo;
+
+pub struct Sample {
+    pub _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub upstream: GitRepo,
+    pub wrapper: GitRepo,
+}
+
+impl Sample {
+    /// Builds the sample with the given layout (`submodule`, `clone`, `vendored`).
+    pub fn new(layout: &str) -> Sample {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("sample");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make_sample.py");
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(&root)
+            .args(["--layout", layout])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "make_sample.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Sample {
+            upstream: GitRepo::open(root.join("upstream"), super::git::EPOCH + 100 * 3600),
+            wrapper: GitRepo::open(root.join("wrapper"), super::git::EPOCH + 200 * 3600),
+            root,
+            _tmp: tmp,
+        }
+    }
+
+    pub fn tether(&self) -> super::Tether {
+        super::Tether::new(&self.root)
+    }
+
+    /// Path of the analysis folder written for the only analysed range.
+    pub fn analysis_dir(&self) -> PathBuf {
+        let base = self.root.join("maintenance_analysis/sample");
+        let mut dirs: Vec<_> = std::fs::read_dir(&base)
+            .unwrap_or_else(|e| panic!("{}: {e}", base.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        dirs.sort();
+        assert_eq!(dirs.len(), 1, "expected one analysis folder, got {dirs:?}");
+        dirs.pop().unwrap()
+    }
+
+    pub fn analysis_json(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.analysis_dir().join("analysis.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
