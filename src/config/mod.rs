@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 pub use locate::Locator;
 pub use model::*;
-pub use validate::{DEFAULT_PROTECTED, normalize_path, parse_track};
+pub use validate::{
+    DEFAULT_PROTECTED, PLACEHOLDERS, normalize_path, parse_resolution, parse_track,
+};
 
 /// The documented example config, embedded so `tether config example` can
 /// print it and tests can parse it.
@@ -230,6 +232,45 @@ mod tests {
         assert!(
             keys.contains(&("analysis.rename_similarity", Some(10))),
             "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn baseline_update_and_fix_sections_are_checked() {
+        let p = problems(
+            "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n\n[baseline]\ncommand = \"{python} run.py {nope}\"\ntimeout = \"0s\"\n\n[[baseline.case]]\nname = \"a b\"\n\n[update]\nstrategies = [\"oom\", \"magic\"]\ncommit_author = \"nobody\"\n\n[fix]\nresolution_scale = 1.5\n",
+        );
+        let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert!(keys.contains(&("baseline.command", Some(8))), "{keys:?}");
+        assert!(keys.contains(&("baseline.timeout", Some(9))), "{keys:?}");
+        assert!(
+            keys.contains(&("baseline.case[0].name", Some(12))),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&("update.strategies[1]", Some(15))),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&("update.commit_author", Some(16))),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&("fix.resolution_scale", Some(19))),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn example_baseline_case_has_typed_params() {
+        let cfg = Config::parse(EXAMPLE, Path::new("/base")).unwrap();
+        let case = &cfg.baseline.cases[0];
+        assert_eq!(case.params["video_length"], 81);
+        assert_eq!(case.params["resolution"], "832x480");
+        assert_eq!(cfg.update.strategies.len(), 6);
+        assert_eq!(
+            cfg.baseline.references_dir,
+            PathBuf::from("/base/baselines")
         );
     }
 

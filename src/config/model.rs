@@ -16,6 +16,9 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     pub integration: IntegrationConfig,
     pub analysis: AnalysisConfig,
+    pub baseline: BaselineConfig,
+    pub update: UpdateConfig,
+    pub fix: FixConfig,
 }
 
 impl Config {
@@ -169,4 +172,134 @@ pub fn normalize_package(name: &str) -> String {
         }
     }
     out
+}
+
+/// The baseline generation suite.
+#[derive(Debug, Clone)]
+pub struct BaselineConfig {
+    /// Default command template of a case (see the example config for the
+    /// placeholders).
+    pub command: String,
+    /// A results file the command writes (relative to the case's output dir);
+    /// when set it decides each case's status.
+    pub results_file: Option<String>,
+    /// Default per-case timeout.
+    pub timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when a case is stopped.
+    pub grace_period: Duration,
+    /// Each of a case's stdout and stderr logs is cut at this many bytes.
+    pub max_log_bytes: u64,
+    /// The file in the wrapper (relative to its root) where fixes record
+    /// changed case parameters; committed with the fix.
+    pub overrides_file: PathBuf,
+    /// Where recorded references live (absolute).
+    pub references_dir: PathBuf,
+    /// How often GPU memory is sampled while a case runs.
+    pub vram_sample_interval: Duration,
+    pub cases: Vec<CaseConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseConfig {
+    pub name: String,
+    /// The model config the case runs, e.g. `vace_14B`.
+    pub model: String,
+    /// Command template; `None` uses `[baseline] command`.
+    pub command: Option<String>,
+    pub timeout: Option<Duration>,
+    /// Globs (relative to the case's output dir) of files the case must write.
+    pub outputs: Vec<String>,
+    /// Generation parameters (resolution, video_length, steps, seed, ...).
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A fix strategy family, in the order `[update] strategies` lists them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    MissingInputs,
+    ModelConfig,
+    Oom,
+    PythonDeps,
+    ApiDrift,
+    External,
+}
+
+impl StrategyKind {
+    pub const ALL: [StrategyKind; 6] = [
+        StrategyKind::MissingInputs,
+        StrategyKind::ModelConfig,
+        StrategyKind::Oom,
+        StrategyKind::PythonDeps,
+        StrategyKind::ApiDrift,
+        StrategyKind::External,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::MissingInputs => "missing-inputs",
+            StrategyKind::ModelConfig => "model-config",
+            StrategyKind::Oom => "oom",
+            StrategyKind::PythonDeps => "python-deps",
+            StrategyKind::ApiDrift => "api-drift",
+            StrategyKind::External => "external",
+        }
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `tether update` does when the fix loop cannot make the baseline pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnUnfixable {
+    Rollback,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateConfig {
+    /// Fix attempts per update, at most.
+    pub max_attempts: u32,
+    /// Change strategy family after this many attempts without progress.
+    pub switch_after_no_progress: u32,
+    /// Change strategy family when the same failure signature repeats this often.
+    pub switch_after_repeats: u32,
+    /// GPU minutes the baseline runs of one update may use; `None`: no limit.
+    pub gpu_minutes_budget: Option<f64>,
+    /// Strategies, tried in this order.
+    pub strategies: Vec<StrategyKind>,
+    pub on_unfixable: OnUnfixable,
+    /// Author (and committer) of the commits tether makes: `Name <email>`.
+    pub commit_author: (String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FixConfig {
+    /// The case parameter holding the number of frames.
+    pub length_param: String,
+    /// Valid frame counts are `k * frame_step + 1` (Wan: 4).
+    pub frame_step: u32,
+    /// The OOM strategy never goes below this many frames.
+    pub min_length: u32,
+    /// The case parameter holding `WIDTHxHEIGHT`.
+    pub resolution_param: String,
+    /// Factor applied to each side when resolution is reduced (sides stay
+    /// multiples of 16).
+    pub resolution_scale: f64,
+    /// The smallest resolution the OOM strategy goes to.
+    pub min_resolution: (u32, u32),
+    /// The case parameter selecting a memory profile, tried last.
+    pub memory_profile_param: String,
+    /// Values of that parameter to try, in order.
+    pub memory_profile_values: Vec<serde_json::Value>,
+    /// Where sample inputs are copied from when a case lacks one (absolute).
+    pub samples_dir: Option<PathBuf>,
+    /// External fixer command (off when `None`); run in the staged tree.
+    pub external_command: Option<String>,
+    pub external_timeout: Duration,
 }

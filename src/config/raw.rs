@@ -14,6 +14,12 @@ pub struct RawConfig {
     pub integration: RawIntegration,
     #[serde(default)]
     pub analysis: RawAnalysis,
+    #[serde(default)]
+    pub baseline: RawBaseline,
+    #[serde(default)]
+    pub update: RawUpdate,
+    #[serde(default)]
+    pub fix: RawFix,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,4 +63,58 @@ pub struct RawAnalysis {
     pub protected_packages: Option<Vec<String>>,
     pub max_file_bytes: Option<i64>,
     pub rename_similarity: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    pub command: Option<String>,
+    pub results_file: Option<String>,
+    pub timeout: Option<String>,
+    pub grace_period: Option<String>,
+    pub max_log_bytes: Option<i64>,
+    pub overrides_file: Option<String>,
+    pub references_dir: Option<String>,
+    pub vram_sample_interval: Option<String>,
+    #[serde(default)]
+    pub case: Vec<RawCase>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCase {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub command: Option<String>,
+    pub timeout: Option<String>,
+    pub outputs: Option<Vec<String>>,
+    pub params: Option<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpdate {
+    pub max_attempts: Option<i64>,
+    pub switch_after_no_progress: Option<i64>,
+    pub switch_after_repeats: Option<i64>,
+    pub gpu_minutes_budget: Option<f64>,
+    pub strategies: Option<Vec<String>>,
+    pub on_unfixable: Option<String>,
+    pub commit_author: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFix {
+    pub length_param: Option<String>,
+    pub frame_step: Option<i64>,
+    pub min_length: Option<i64>,
+    pub resolution_param: Option<String>,
+    pub resolution_scale: Option<f64>,
+    pub min_resolution: Option<String>,
+    pub memory_profile_param: Option<String>,
+    pub memory_profile_values: Option<Vec<toml::Value>>,
+    pub samples_dir: Option<String>,
+    pub external_command: Option<String>,
+    pub external_timeout: Option<String>,
 }

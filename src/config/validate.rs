@@ -82,6 +82,9 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
     }
     let integration = v.integration(raw.integration);
     let analysis = v.analysis(raw.analysis);
+    let baseline = v.baseline(raw.baseline, base);
+    let update = v.update(raw.update);
+    let fix = v.fix(raw.fix, base);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -91,6 +94,9 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         upstreams,
         integration: integration.expect("valid"),
         analysis: analysis.expect("valid"),
+        baseline,
+        update,
+        fix,
     })
 }
 
@@ -409,6 +415,347 @@ impl Validator {
             }
         }
     }
+}
+
+impl Validator {
+    fn duration(&mut self, key: &str, value: Option<&str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(s) => match humantime::parse_duration(s) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => {
+                    self.problem(key, "must be longer than zero");
+                    default
+                }
+                Err(e) => {
+                    self.problem(
+                        key,
+                        &format!("`{s}` is not a duration like `30s` or `20m` ({e})"),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    fn count(&mut self, key: &str, value: Option<i64>, default: u32, min: i64) -> u32 {
+        match value {
+            None => default,
+            Some(n) if n >= min && n <= i64::from(u32::MAX) => n as u32,
+            Some(n) => {
+                self.problem(key, &format!("must be at least {min}, got {n}"));
+                default
+            }
+        }
+    }
+
+    fn baseline(&mut self, raw: RawBaseline, base: &Path) -> BaselineConfig {
+        let command = self
+            .non_empty("baseline.command", raw.command)
+            .unwrap_or_else(|| DEFAULT_BASELINE_COMMAND.into());
+        self.template("baseline.command", &command);
+        let timeout = self.duration(
+            "baseline.timeout",
+            raw.timeout.as_deref(),
+            Duration::from_secs(30 * 60),
+        );
+        let grace_period = self.duration(
+            "baseline.grace_period",
+            raw.grace_period.as_deref(),
+            Duration::from_secs(10),
+        );
+        let max_log_bytes = match raw.max_log_bytes {
+            None => 64 * 1024 * 1024,
+            Some(n) if n >= 4096 => n as u64,
+            Some(n) => {
+                self.problem(
+                    "baseline.max_log_bytes",
+                    &format!("must be at least 4096, got {n}"),
+                );
+                64 * 1024 * 1024
+            }
+        };
+        let overrides_file = PathBuf::from(
+            self.non_empty("baseline.overrides_file", raw.overrides_file)
+                .unwrap_or_else(|| "tether_baseline.json".into()),
+        );
+        if overrides_file.is_absolute()
+            || overrides_file
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            self.problem(
+                "baseline.overrides_file",
+                "must be relative to the wrapper root and stay inside it",
+            );
+        }
+        let references_dir = resolve(
+            base,
+            &self
+                .non_empty("baseline.references_dir", raw.references_dir)
+                .unwrap_or_else(|| "baselines".into()),
+        );
+        let vram_sample_interval = self.duration(
+            "baseline.vram_sample_interval",
+            raw.vram_sample_interval.as_deref(),
+            Duration::from_millis(500),
+        );
+        let mut cases: Vec<CaseConfig> = Vec::new();
+        for (i, c) in raw.case.into_iter().enumerate() {
+            let k = |f: &str| format!("baseline.case[{i}].{f}");
+            let name = match self.non_empty(&k("name"), c.name) {
+                Some(n)
+                    if n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+                {
+                    n
+                }
+                Some(n) => {
+                    self.problem(&k("name"), &format!("`{n}` may only hold letters, digits, `-`, `_` and `.` (it names folders)"));
+                    continue;
+                }
+                None => {
+                    self.problem(&k("name"), "missing: every case needs a name");
+                    continue;
+                }
+            };
+            if cases.iter().any(|o| o.name == name) {
+                self.problem(&k("name"), &format!("duplicate case name `{name}`"));
+            }
+            let model = self.non_empty(&k("model"), c.model).unwrap_or_default();
+            if let Some(cmd) = &c.command {
+                self.template(&k("command"), cmd);
+            }
+            let timeout = c
+                .timeout
+                .as_deref()
+                .map(|t| self.duration(&k("timeout"), Some(t), timeout));
+            let outputs = c.outputs.unwrap_or_default();
+            self.globs(&k("outputs"), &outputs);
+            let params = match c.params {
+                None => serde_json::Map::new(),
+                Some(t) => match serde_json::to_value(t) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    _ => {
+                        self.problem(&k("params"), "must be a table of plain values");
+                        serde_json::Map::new()
+                    }
+                },
+            };
+            cases.push(CaseConfig {
+                name,
+                model,
+                command: c.command,
+                timeout,
+                outputs,
+                params,
+            });
+        }
+        BaselineConfig {
+            command,
+            results_file: raw.results_file.filter(|s| !s.trim().is_empty()),
+            timeout,
+            grace_period,
+            max_log_bytes,
+            overrides_file,
+            references_dir,
+            vram_sample_interval,
+            cases,
+        }
+    }
+
+    /// Checks that a command template splits into words and names only known
+    /// placeholders.
+    fn template(&mut self, key: &str, template: &str) {
+        if let Err(e) = shell_words::split(template) {
+            self.problem(key, &format!("cannot split into words: {e}"));
+            return;
+        }
+        let re = Regex::new(r"\{([^{}]*)\}").expect("placeholder regex");
+        for cap in re.captures_iter(template) {
+            let name = &cap[1];
+            let known = PLACEHOLDERS.contains(&name)
+                || name.strip_prefix("param.").is_some_and(|p| !p.is_empty());
+            if !known {
+                self.problem(
+                    key,
+                    &format!(
+                        "unknown placeholder `{{{name}}}` (known: {}, and {{param.NAME}})",
+                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn update(&mut self, raw: RawUpdate) -> UpdateConfig {
+        let max_attempts = self.count("update.max_attempts", raw.max_attempts, 10, 0);
+        let switch_after_no_progress = self.count(
+            "update.switch_after_no_progress",
+            raw.switch_after_no_progress,
+            5,
+            1,
+        );
+        let switch_after_repeats = self.count(
+            "update.switch_after_repeats",
+            raw.switch_after_repeats,
+            3,
+            1,
+        );
+        let gpu_minutes_budget = match raw.gpu_minutes_budget {
+            None => None,
+            Some(x) if x > 0.0 && x.is_finite() => Some(x),
+            Some(x) => {
+                self.problem(
+                    "update.gpu_minutes_budget",
+                    &format!("must be a positive number of minutes, got {x}"),
+                );
+                None
+            }
+        };
+        let strategies = match raw.strategies {
+            None => StrategyKind::ALL.to_vec(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for (j, s) in list.iter().enumerate() {
+                    match StrategyKind::ALL.iter().find(|k| k.as_str() == s) {
+                        Some(k) if out.contains(k) => self.problem(
+                            &format!("update.strategies[{j}]"),
+                            &format!("`{s}` is listed twice"),
+                        ),
+                        Some(k) => out.push(*k),
+                        None => self.problem(
+                            &format!("update.strategies[{j}]"),
+                            &format!(
+                                "unknown strategy `{s}` (known: {})",
+                                StrategyKind::ALL.map(|k| k.as_str()).join(", ")
+                            ),
+                        ),
+                    }
+                }
+                out
+            }
+        };
+        let on_unfixable = match raw.on_unfixable.as_deref() {
+            None | Some("rollback") => OnUnfixable::Rollback,
+            Some(other) => {
+                self.problem(
+                    "update.on_unfixable",
+                    &format!("expected `rollback`, got `{other}`"),
+                );
+                OnUnfixable::Rollback
+            }
+        };
+        let author = raw
+            .commit_author
+            .unwrap_or_else(|| "tether <tether@localhost>".into());
+        let commit_author = match author.split_once('<') {
+            Some((name, rest)) if rest.ends_with('>') && !name.trim().is_empty() => (
+                name.trim().to_owned(),
+                rest.trim_end_matches('>').trim().to_owned(),
+            ),
+            _ => {
+                self.problem(
+                    "update.commit_author",
+                    &format!("expected `Name <email>`, got `{author}`"),
+                );
+                ("tether".into(), "tether@localhost".into())
+            }
+        };
+        UpdateConfig {
+            max_attempts,
+            switch_after_no_progress,
+            switch_after_repeats,
+            gpu_minutes_budget,
+            strategies,
+            on_unfixable,
+            commit_author,
+        }
+    }
+
+    fn fix(&mut self, raw: RawFix, base: &Path) -> FixConfig {
+        let frame_step = self.count("fix.frame_step", raw.frame_step, 4, 1);
+        let min_length = self.count("fix.min_length", raw.min_length, 17, 1);
+        let resolution_scale = match raw.resolution_scale {
+            None => 0.75,
+            Some(x) if x > 0.0 && x < 1.0 => x,
+            Some(x) => {
+                self.problem(
+                    "fix.resolution_scale",
+                    &format!("must be between 0 and 1 (exclusive), got {x}"),
+                );
+                0.75
+            }
+        };
+        let min_resolution = match raw.min_resolution.as_deref() {
+            None => (256, 256),
+            Some(s) => match parse_resolution(s) {
+                Some(r) => r,
+                None => {
+                    self.problem(
+                        "fix.min_resolution",
+                        &format!("expected `WIDTHxHEIGHT`, got `{s}`"),
+                    );
+                    (256, 256)
+                }
+            },
+        };
+        let memory_profile_values = raw
+            .memory_profile_values
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| serde_json::to_value(v).ok())
+            .collect();
+        if let Some(cmd) = &raw.external_command {
+            if let Err(e) = shell_words::split(cmd) {
+                self.problem(
+                    "fix.external_command",
+                    &format!("cannot split into words: {e}"),
+                );
+            }
+        }
+        FixConfig {
+            length_param: raw.length_param.unwrap_or_else(|| "video_length".into()),
+            frame_step,
+            min_length,
+            resolution_param: raw.resolution_param.unwrap_or_else(|| "resolution".into()),
+            resolution_scale,
+            min_resolution,
+            memory_profile_param: raw.memory_profile_param.unwrap_or_else(|| "profile".into()),
+            memory_profile_values,
+            samples_dir: raw
+                .samples_dir
+                .filter(|s| !s.is_empty())
+                .map(|s| resolve(base, &s)),
+            external_command: raw.external_command.filter(|s| !s.trim().is_empty()),
+            external_timeout: self.duration(
+                "fix.external_timeout",
+                raw.external_timeout.as_deref(),
+                Duration::from_secs(20 * 60),
+            ),
+        }
+    }
+}
+
+/// Placeholders a command template may use (besides `{param.NAME}`).
+pub const PLACEHOLDERS: [&str; 7] = [
+    "python",
+    "root",
+    "output_dir",
+    "settings_json",
+    "case",
+    "model",
+    "run_id",
+];
+
+pub const DEFAULT_BASELINE_COMMAND: &str =
+    "{python} test_model_comparison.py --settings {settings_json} --output-dir {output_dir}";
+
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_resolution(s: &str) -> Option<(u32, u32)> {
+    let (w, h) = s.trim().split_once(['x', 'X', '*'])?;
+    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0 && h > 0).then_some((w, h))
 }
 
 /// Parses `branch:<name>`, `tag:<glob>` or `pinned:<sha>`.
