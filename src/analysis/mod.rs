@@ -15,6 +15,7 @@ pub mod model;
 pub mod python;
 pub mod requirements;
 pub mod run;
+pub mod upstream_python;
 pub mod wrapper_files;
 
 pub use model::{Analysis, Verdict};

@@ -10,8 +10,8 @@ use git2::Oid;
 
 use super::diff::{self, DiffOptions};
 use super::model::{Analysis, Integration, PartialFile};
-use super::python::{self, ResolveContext, ScanContext, Severity, SourceFile};
-use super::{checklist, json_config, requirements, wrapper_files};
+use super::python::{self, ResolveContext, ScanContext, Severity};
+use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
 use crate::config::{Config, UpstreamConfig};
 use crate::redact::redact;
 use crate::report;
@@ -86,6 +86,14 @@ fn analyze_range(
     notes: &mut Vec<String>,
 ) -> Result<Analysis, AnalysisError> {
     let repo = mirror.repo();
+    let clock = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            "analysis phase done"
+        )
+    };
     let range = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
     let derr = |source| AnalysisError::Diff {
         upstream: up.name.clone(),
@@ -116,6 +124,7 @@ fn analyze_range(
         max_file_bytes: cfg.analysis.max_file_bytes,
     };
     let tree_diff = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
+    phase("tree diff");
     let old_files = diff::list_files(repo, from).map_err(derr)?;
     let new_files = diff::list_files(repo, to).map_err(derr)?;
     let blob = |commit: Oid, path: &str| diff::read_blob(repo, commit, path).map_err(derr);
@@ -168,42 +177,7 @@ fn analyze_range(
         ));
     }
     let removed_config_keys = json_config::removed_keys(&configs);
-
-    // Python: upstream index at both commits, wrapper scan, resolution
-    let max = cfg.analysis.max_file_bytes;
-    let load_py = |commit: Oid,
-                   files: &[String],
-                   notes: &mut Vec<String>|
-     -> Result<Vec<SourceFile>, AnalysisError> {
-        let mut out = Vec::new();
-        for p in files.iter().filter(|p| p.ends_with(".py")) {
-            let Some(bytes) = blob(commit, p)? else {
-                continue;
-            };
-            if bytes.len() as u64 > max {
-                notes.push(format!(
-                    "upstream file `{p}` is larger than analysis.max_file_bytes; not indexed"
-                ));
-                continue;
-            }
-            out.push(SourceFile {
-                path: p.clone(),
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-            });
-        }
-        Ok(out)
-    };
-    let mut skipped = Vec::new();
-    let old_py = load_py(from, &old_files, &mut skipped)?;
-    let new_py = load_py(to, &new_files, &mut skipped)?;
-    skipped.sort();
-    skipped.dedup();
-    notes.extend(skipped);
-    let (old_index, new_index) = std::thread::scope(|s| {
-        let old = s.spawn(|| python::index_upstream(&old_py));
-        let new = python::index_upstream(&new_py);
-        (old.join().expect("indexing thread"), new)
-    });
+    phase("requirements and configs");
 
     let wrapper = wrapper_files::read(cfg)?;
     notes.extend(wrapper.notes.iter().cloned());
@@ -221,6 +195,13 @@ fn analyze_range(
         config_names: config_names(cfg, &old_files),
     };
     let scan = python::scan_wrapper(&wrapper.files, &ctx);
+    phase("wrapper scanned");
+    // the upstream's Python at both commits, parsed where resolution can reach
+    let targets = scan.points.iter().map(|p| p.target.clone()).collect();
+    let (old_index, new_index) =
+        upstream_python::index_for(repo, from, to, &targets, cfg.analysis.max_file_bytes, notes)
+            .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
+    phase("upstream indexed");
     let renamed_files: BTreeMap<String, String> = tree_diff
         .files
         .iter()
@@ -236,6 +217,7 @@ fn analyze_range(
     };
     let mut findings =
         python::resolve(&scan.points, &scan.key_reads, &old_index, &new_index, &rctx);
+    phase("integration points resolved");
     findings.sort_by(|a, b| {
         rank(a.severity)
             .cmp(&rank(b.severity))

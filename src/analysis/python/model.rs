@@ -120,6 +120,17 @@ pub struct UpstreamIndex {
     pub partial: Vec<PartialParse>,
 }
 
+impl UpstreamIndex {
+    /// Adds every module of `other`, so indexes of disjoint file sets can be
+    /// built separately (in parallel, or once for files two commits share).
+    pub fn merge(&mut self, other: UpstreamIndex) {
+        self.modules.extend(other.modules);
+        self.packages.extend(other.packages);
+        self.partial.extend(other.partial);
+        self.partial.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+}
+
 /// What the wrapper scan needs to know about the upstream.
 #[derive(Debug, Clone, Default)]
 pub struct ScanContext {
