@@ -13,3 +13,10 @@ pub const AT_RISK: u8 = 4;
 /// `check`: an upstream's history was rewritten (force-push): the current
 /// commit is not an ancestor of the target.
 pub const HISTORY_REWRITTEN: u8 = 5;
+/// `baseline run|record`: at least one baseline case failed, timed out or crashed.
+pub const BASELINE_FAILED: u8 = 6;
+/// `update`: the baseline could not be made to pass; the update was rolled
+/// back and the live wrapper is as it was.
+pub const ROLLED_BACK: u8 = 7;
+/// Another tether command holds the state lock.
+pub const LOCKED: u8 = 8;

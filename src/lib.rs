@@ -5,10 +5,16 @@
 //! parses arguments, renders results and maps them to exit codes.
 
 pub mod analysis;
+pub mod baseline;
 pub mod config;
+pub mod demo;
 pub mod env;
 pub mod exit;
+pub mod fix;
+pub mod gpu;
+pub mod process;
 pub mod redact;
 pub mod report;
 pub mod state;
+pub mod update;
 pub mod upstream;

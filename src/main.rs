@@ -8,6 +8,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // before any thread starts: child process groups do not get the terminal's
+    // Ctrl-C, so tether forwards it to the running case
+    if let Err(e) = tether::process::install_interrupt_handler() {
+        eprintln!("warning: cannot install the interrupt handler: {e}");
+    }
     let args = cli::Args::parse();
     cli::init_logging(args.verbose);
     match cli::run(args) {

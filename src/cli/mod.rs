@@ -2,8 +2,10 @@
 //! in its own file and returns an exit code; the library does the work.
 
 mod analyze;
+mod baseline;
 mod check;
 mod config_cmd;
+mod update;
 
 use std::path::PathBuf;
 
@@ -37,14 +39,32 @@ pub enum Command {
     /// Print the example config or validate a config.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run the baseline generation suite, or record its references.
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCommand),
+    /// Take the upstream to its target: stage, test, fix, then promote or roll back.
+    Update(update::UpdateArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     match &args.command {
         Command::Config(c) => config_cmd::run(c, args.config.as_deref()),
-        Command::Check(c) => check::run(c, &load_config(args.config.as_deref())?),
-        Command::Analyze(c) => analyze::run(c, &load_config(args.config.as_deref())?),
+        Command::Check(c) => check::run(c, &recovered_config(args.config.as_deref())?),
+        Command::Analyze(c) => analyze::run(c, &recovered_config(args.config.as_deref())?),
+        Command::Baseline(c) => baseline::run(c, &recovered_config(args.config.as_deref())?),
+        // update takes the lock and recovers itself
+        Command::Update(c) => update::run(c, &load_config(args.config.as_deref())?),
     }
+}
+
+/// Loads the config and, when an earlier update was interrupted (a crash,
+/// `kill -9`), recovers from it first and says what it did.
+pub fn recovered_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let cfg = load_config(flag)?;
+    if let Some(message) = tether::update::recover_if_idle(&cfg)? {
+        eprintln!("tether: {}", tether::redact::redact(&message));
+    }
+    Ok(cfg)
 }
 
 /// The config file path: `--config`, else `$TETHER_CONFIG`, else `./tether.toml`.
@@ -76,6 +96,16 @@ pub fn init_logging(verbose: u8) {
 
 /// Exit code for an error: config problems are usage errors.
 pub fn error_exit_code(err: &anyhow::Error) -> u8 {
+    let locked = err.chain().any(|e| {
+        e.is::<tether::update::LockError>()
+            || matches!(
+                e.downcast_ref::<tether::update::TransactionError>(),
+                Some(tether::update::TransactionError::Lock(_))
+            )
+    });
+    if locked {
+        return exit::LOCKED;
+    }
     if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         exit::USAGE
     } else {

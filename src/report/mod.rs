@@ -5,3 +5,4 @@
 pub mod analysis;
 pub mod check;
 pub mod markdown;
+pub mod update;

@@ -2,5 +2,8 @@
 //! `tether` binary as a child process.
 
 mod analyze;
+mod baseline;
 mod check;
+mod demo_project;
 mod support;
+mod update_primitives;

@@ -1,0 +1,50 @@
+//! Owns the baseline generation suite: the effective cases (config plus the
+//! wrapper's overrides file), running each case as a child process in the
+//! tree under test, deciding its status, and recording or comparing
+//! references keyed by hardware and settings.
+
+mod decide;
+mod hardware;
+mod reference;
+mod runner;
+mod suite;
+
+use std::path::PathBuf;
+
+pub use hardware::{HardwareKey, hardware_key, settings_hash};
+pub use reference::{
+    CaseComparison, Comparison, MAX_DURATION_RATIO, MAX_VRAM_RATIO, Reference, compare, record,
+    reference_path,
+};
+pub use runner::{
+    BaselineRun, CaseResult, CaseStatus, OutputFile, RunOptions, next_run_dir, run_suite,
+};
+pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline overrides file `{}`", path.display())]
+    OverridesRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("baseline overrides file `{}` is malformed: {message}", path.display())]
+    OverridesInvalid { path: PathBuf, message: String },
+    #[error("no baseline case named `{name}` (known: {known})")]
+    UnknownCase { name: String, known: String },
+    #[error("cannot write `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot run baseline case `{case}`")]
+    Process {
+        case: String,
+        #[source]
+        source: crate::process::ProcessError,
+    },
+    #[error("baseline reference `{}` is unreadable: {message}", path.display())]
+    Reference { path: PathBuf, message: String },
+}

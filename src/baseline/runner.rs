@@ -1,0 +1,365 @@
+//! Running the suite: each case as one child process in the tree under test,
+//! its settings, logs and outputs in `<run_dir>/<case>/`, GPU memory sampled
+//! while it runs, and the whole run written to `<run_dir>/results.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Map, Value};
+
+use super::BaselineError;
+use super::decide::{self, Decision};
+use super::hardware::{HardwareKey, hardware_key, settings_hash};
+use super::suite::{EffectiveCase, Overrides, effective_cases};
+use crate::config::Config;
+use crate::gpu::{VramPeak, VramSampler};
+use crate::process::{self, Exit, ProcessError, ProcessSpec};
+
+/// Which cases to run, and where.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    /// Where the run's folders and `results.json` go.
+    pub run_dir: PathBuf,
+    /// Only these cases (by name); `None`: all.
+    pub cases: Option<Vec<String>>,
+    /// Set to stop the running case and skip the rest.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Passed,
+    Failed,
+    TimedOut,
+    Crashed,
+}
+
+impl CaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Passed => "passed",
+            CaseStatus::Failed => "failed",
+            CaseStatus::TimedOut => "timed out",
+            CaseStatus::Crashed => "crashed",
+        }
+    }
+}
+
+impl std::fmt::Display for CaseStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A file a case wrote in its output folder.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutputFile {
+    /// Relative to the case's output folder, `/`-separated.
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// One case's result.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub model: String,
+    pub params: Map<String, Value>,
+    /// [`settings_hash`] of `model` and `params`.
+    pub settings_hash: String,
+    pub status: CaseStatus,
+    /// How the process ended; `None` when it could not be started.
+    pub exit: Option<Exit>,
+    pub duration_s: f64,
+    pub peak_vram: VramPeak,
+    /// Files matching the case's expected outputs (and the results file's
+    /// `output`), inside its output folder.
+    pub outputs: Vec<OutputFile>,
+    /// Why the case did not pass.
+    pub error: Option<String>,
+    /// Last bytes of stdout and stderr (redacted).
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+    /// The case's folder: `settings.json`, `stdout.log`, `stderr.log`, outputs.
+    pub log_dir: PathBuf,
+    /// Whether a log was cut at `baseline.max_log_bytes`.
+    pub log_truncated: bool,
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.status == CaseStatus::Passed
+    }
+}
+
+/// One run of the suite.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BaselineRun {
+    pub run_id: String,
+    /// The wrapper tree the cases ran in.
+    pub tree: PathBuf,
+    pub started: jiff::Timestamp,
+    pub finished: jiff::Timestamp,
+    pub hardware: HardwareKey,
+    /// Whether GPU memory could be measured.
+    pub vram_available: bool,
+    pub cases: Vec<CaseResult>,
+}
+
+impl BaselineRun {
+    /// Whether every case passed (true for a run of no cases).
+    pub fn passed(&self) -> bool {
+        self.cases.iter().all(CaseResult::passed)
+    }
+
+    pub fn failing(&self) -> Vec<&CaseResult> {
+        self.cases.iter().filter(|c| !c.passed()).collect()
+    }
+}
+
+/// A new run id `<prefix>-<UTC time>` (with `-2`, `-3`, ... when taken) and
+/// its folder under `outputs_dir` (not created).
+pub fn next_run_dir(outputs_dir: &Path, prefix: &str) -> (String, PathBuf) {
+    let stamp = crate::env::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let base = format!("{prefix}-{stamp}");
+    let mut id = base.clone();
+    let mut n = 1;
+    while outputs_dir.join(&id).exists() {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    let dir = outputs_dir.join(&id);
+    (id, dir)
+}
+
+/// Runs the suite's cases in `tree` and writes `<run_dir>/results.json`.
+/// A case that fails is a result, not an error; errors are problems with the
+/// suite itself (malformed overrides, unknown case names, unwritable files).
+pub fn run_suite(
+    cfg: &Config,
+    tree: &Path,
+    opts: &RunOptions,
+) -> Result<BaselineRun, BaselineError> {
+    let tree = std::path::absolute(tree).unwrap_or_else(|_| tree.to_path_buf());
+    let run_dir = std::path::absolute(&opts.run_dir).unwrap_or_else(|_| opts.run_dir.clone());
+    let overrides = Overrides::load(&tree, cfg)?;
+    let cases = select(effective_cases(cfg, &overrides), opts.cases.as_deref())?;
+    fs_err::create_dir_all(&run_dir).map_err(|source| BaselineError::Write {
+        path: run_dir.clone(),
+        source,
+    })?;
+    let started = crate::env::now();
+    let hardware = hardware_key(cfg, &tree, &run_dir.join(".hardware"));
+    let vram_available = VramSampler::new().is_available();
+
+    let mut results = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let cancelled = process::interrupted()
+            || opts
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst));
+        let result = if cancelled {
+            not_run(case, &run_dir, "not run: the run was cancelled".into())
+        } else {
+            run_case(
+                cfg,
+                &tree,
+                &run_dir,
+                &opts.run_id,
+                case,
+                opts.cancel.clone(),
+            )?
+        };
+        tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
+        results.push(result);
+    }
+    let run = BaselineRun {
+        run_id: opts.run_id.clone(),
+        tree,
+        started,
+        finished: crate::env::now(),
+        hardware,
+        vram_available,
+        cases: results,
+    };
+    write_pretty(&run_dir.join("results.json"), &run)?;
+    Ok(run)
+}
+
+fn select(
+    cases: Vec<EffectiveCase>,
+    only: Option<&[String]>,
+) -> Result<Vec<EffectiveCase>, BaselineError> {
+    let Some(only) = only else { return Ok(cases) };
+    for name in only {
+        if !cases.iter().any(|c| &c.name == name) {
+            return Err(BaselineError::UnknownCase {
+                name: name.clone(),
+                known: cases
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(cases
+        .into_iter()
+        .filter(|c| only.contains(&c.name))
+        .collect())
+}
+
+fn run_case(
+    cfg: &Config,
+    tree: &Path,
+    run_dir: &Path,
+    run_id: &str,
+    case: &EffectiveCase,
+    cancel: Option<Arc<AtomicBool>>,
+) -> Result<CaseResult, BaselineError> {
+    let case_dir = run_dir.join(&case.name);
+    let settings_json = case_dir.join("settings.json");
+    let settings = serde_json::json!({
+        "case": case.name,
+        "model": case.model,
+        "params": case.params,
+    });
+    write_pretty(&settings_json, &settings)?;
+
+    let vars = template_vars(cfg, tree, &case_dir, &settings_json, run_id, case);
+    let argv = match process::render_template(&case.command, &vars) {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(not_run(
+                case,
+                run_dir,
+                format!("cannot build the command: {e}"),
+            ));
+        }
+    };
+    let spec = ProcessSpec {
+        argv,
+        cwd: tree.to_path_buf(),
+        env: vec![
+            ("TETHER_CASE".into(), case.name.clone()),
+            ("TETHER_OUTPUT_DIR".into(), case_dir.display().to_string()),
+            ("TETHER_RUN_ID".into(), run_id.to_owned()),
+        ],
+        timeout: case.timeout,
+        grace: cfg.baseline.grace_period,
+        stdout_path: case_dir.join("stdout.log"),
+        stderr_path: case_dir.join("stderr.log"),
+        max_log_bytes: cfg.baseline.max_log_bytes,
+        cancel,
+    };
+    let mut sampler = VramSampler::new().with_interval(cfg.baseline.vram_sample_interval);
+    let outcome = match process::run(&spec, &mut || sampler.sample()) {
+        Ok(o) => o,
+        Err(e @ ProcessError::Spawn { .. }) => return Ok(not_run(case, run_dir, e.to_string())),
+        Err(source) => {
+            return Err(BaselineError::Process {
+                case: case.name.clone(),
+                source,
+            });
+        }
+    };
+    let Decision {
+        status,
+        mut error,
+        outputs,
+    } = decide::decide(
+        &case.name,
+        outcome.exit,
+        &case_dir,
+        &case.outputs,
+        cfg.baseline.results_file.as_deref(),
+    );
+    if outcome.exit == Exit::TimedOut {
+        error = Some(format!(
+            "timed out after {}",
+            humantime::format_duration(case.timeout)
+        ));
+    }
+    Ok(CaseResult {
+        name: case.name.clone(),
+        model: case.model.clone(),
+        params: case.params.clone(),
+        settings_hash: settings_hash(&case.model, &case.params),
+        status,
+        exit: Some(outcome.exit),
+        duration_s: outcome.duration.as_secs_f64(),
+        peak_vram: sampler.result(),
+        outputs,
+        error: error.map(|e| crate::redact::redact(&e).into_owned()),
+        stdout_tail: outcome.stdout_tail,
+        stderr_tail: outcome.stderr_tail,
+        log_dir: case_dir,
+        log_truncated: outcome.truncated,
+    })
+}
+
+/// The placeholders of a case's command template.
+fn template_vars(
+    cfg: &Config,
+    tree: &Path,
+    case_dir: &Path,
+    settings_json: &Path,
+    run_id: &str,
+    case: &EffectiveCase,
+) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    vars.insert("python".into(), cfg.project.python.clone());
+    vars.insert("root".into(), tree.display().to_string());
+    vars.insert("output_dir".into(), case_dir.display().to_string());
+    vars.insert("settings_json".into(), settings_json.display().to_string());
+    vars.insert("case".into(), case.name.clone());
+    vars.insert("model".into(), case.model.clone());
+    vars.insert("run_id".into(), run_id.to_owned());
+    for (k, v) in &case.params {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        vars.insert(format!("param.{k}"), text);
+    }
+    vars
+}
+
+/// A case that never ran (command could not be built or started, or the run
+/// was cancelled first).
+fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
+    CaseResult {
+        name: case.name.clone(),
+        model: case.model.clone(),
+        params: case.params.clone(),
+        settings_hash: settings_hash(&case.model, &case.params),
+        status: CaseStatus::Failed,
+        exit: None,
+        duration_s: 0.0,
+        peak_vram: VramPeak::Unavailable {
+            reason: "the case did not run".into(),
+        },
+        outputs: Vec::new(),
+        error: Some(error),
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+        log_dir: run_dir.join(&case.name),
+        log_truncated: false,
+    }
+}
+
+fn write_pretty<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), BaselineError> {
+    let err = |source| BaselineError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
+    text.push('\n');
+    crate::state::write_atomic(path, text.as_bytes()).map_err(err)
+}

@@ -1,0 +1,82 @@
+//! Ctrl-C (and SIGTERM, SIGHUP) while a child runs. Children run in their
+//! own process group, so the terminal's SIGINT never reaches them; without
+//! this, killing tether would orphan a running case. With the handler
+//! installed, the first signal stops the running child (SIGTERM to its group,
+//! grace, SIGKILL) and makes [`interrupted`] true; a signal while no child
+//! runs, or a second signal, exits at once with 128 + the signal number.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+
+pub(super) static INSTALLED: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+pub(super) fn signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    set
+}
+
+/// Installs the handler: blocks SIGINT, SIGTERM and SIGHUP in the calling
+/// thread and waits for them on a thread of its own. Call it first thing in
+/// `main`, before any other thread starts (threads inherit the mask).
+pub fn install_interrupt_handler() -> std::io::Result<()> {
+    let set = signals();
+    set.thread_block().map_err(std::io::Error::from)?;
+    INSTALLED.store(true, Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("tether-signals".into())
+        .spawn(move || {
+            while let Ok(sig) = set.wait() {
+                let again = INTERRUPTED.swap(true, Ordering::SeqCst);
+                if again || RUNNING.load(Ordering::SeqCst) == 0 {
+                    std::process::exit(128 + sig as i32);
+                }
+                tracing::warn!(
+                    signal = sig.as_str(),
+                    "stopping the running child process; send it again to quit at once"
+                );
+            }
+        })?;
+    Ok(())
+}
+
+/// Whether tether was asked to stop (by a signal, with the handler installed).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Counts a running child for as long as it lives.
+pub(super) struct RunningGuard;
+
+impl RunningGuard {
+    pub fn new() -> RunningGuard {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        RunningGuard
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `spawn` with the handler's signals unblocked in this thread, so the
+/// child (which inherits the mask through `exec`) starts with them
+/// deliverable. Without the handler installed it just runs `spawn`.
+pub(super) fn with_signals_unblocked<T>(spawn: impl FnOnce() -> T) -> T {
+    if !INSTALLED.load(Ordering::SeqCst) {
+        return spawn();
+    }
+    let old = signals().thread_swap_mask(SigmaskHow::SIG_UNBLOCK);
+    let out = spawn();
+    if let Ok(old) = old {
+        let _ = old.thread_set_mask();
+    }
+    out
+}

@@ -1,0 +1,245 @@
+//! Renders an [`UpdateReport`] as `update_report.md`: what changed, what the
+//! baseline said, every fix attempt, and what was promoted or rolled back.
+
+use std::fmt::Write;
+
+use crate::baseline::{BaselineRun, CaseStatus};
+use crate::redact::redact;
+use crate::update::{UpdateOutcome, UpdateReport};
+
+use super::markdown::{cell, code, date};
+
+pub fn markdown(r: &UpdateReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Update report: `{}`\n", r.upstream);
+    let _ = writeln!(o, "**Outcome: {}**\n", outcome_line(r));
+    if let Some(id) = &r.id {
+        let _ = writeln!(o, "- Update: `{id}`");
+    }
+    if let (Some(f), Some(t)) = (&r.from, &r.to) {
+        let _ = writeln!(o, "- From: `{}` {} — {}", f.short, date(f.time), f.subject);
+        let _ = writeln!(o, "- To: `{}` {} — {}", t.short, date(t.time), t.subject);
+        let _ = writeln!(o, "- Commits: {}", r.commits);
+    }
+    let _ = writeln!(
+        o,
+        "- Started: {}, finished: {}",
+        date(r.started),
+        date(r.finished)
+    );
+    if let Some(dir) = &r.analysis_dir {
+        let _ = writeln!(
+            o,
+            "- Analysis: {} ({} breaking integration point(s))",
+            code(&dir.display().to_string()),
+            r.breaking_points
+        );
+    }
+    if let Some(rec) = &r.recovery {
+        let _ = writeln!(o, "- Recovered first: {}", redact(rec));
+    }
+    o.push('\n');
+    if !r.reduced.is_empty() {
+        let _ = writeln!(o, "## The baseline now runs reduced\n");
+        for x in &r.reduced {
+            let _ = writeln!(o, "- {x}");
+        }
+        o.push('\n');
+    }
+    if !r.conflicts.is_empty() {
+        let _ = writeln!(o, "## Conflicts with local modifications\n");
+        for c in &r.conflicts {
+            let _ = writeln!(o, "- {c}");
+        }
+        o.push('\n');
+    }
+    if let Some(run) = &r.initial_run {
+        let _ = writeln!(o, "## Baseline on the staged update (before fixes)\n");
+        run_table(&mut o, run);
+    }
+    if !r.attempts.is_empty() {
+        let _ = writeln!(o, "## Fix attempts\n");
+        let _ = writeln!(
+            o,
+            "| # | strategy | failure | fix applied | result |\n|---|---|---|---|---|"
+        );
+        for a in &r.attempts {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {:?}{} |",
+                a.attempt,
+                a.strategy,
+                cell(&format!(
+                    "{} ({}): {}",
+                    a.failure.class.name(),
+                    a.failure.case,
+                    a.failure.message
+                )),
+                cell(&a.fix_applied),
+                a.result,
+                if a.dropped { ", dropped" } else { "" }
+            );
+        }
+        o.push('\n');
+        if let Some(s) = &r.stop_reason {
+            let _ = writeln!(o, "Loop ended: {s}\n");
+        }
+        let _ = writeln!(
+            o,
+            "Every attempt is logged in `debug_log.txt` and `attempts.jsonl` next to this report.\n"
+        );
+    }
+    if let Some(run) = &r.final_run {
+        if !r.attempts.is_empty() {
+            let _ = writeln!(o, "## Baseline after fixes\n");
+            run_table(&mut o, run);
+        }
+    }
+    if let Some(p) = &r.promotion {
+        let title = match r.outcome {
+            UpdateOutcome::DryRun => "Would be promoted (dry run)",
+            _ => "Promoted",
+        };
+        let _ = writeln!(o, "## {title}\n");
+        let _ = writeln!(
+            o,
+            "Branch `{}` of {}: `{:.7}` -> `{:.7}`\n",
+            p.branch.as_deref().unwrap_or("(detached)"),
+            code(&p.live_root.display().to_string()),
+            p.from,
+            p.to
+        );
+        for c in &p.commits {
+            let _ = writeln!(o, "- `{}` {}", c.short, c.subject);
+        }
+        if !p.files.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nFiles: {}",
+                p.files
+                    .iter()
+                    .map(|f| code(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        o.push('\n');
+    }
+    if let Some(rb) = &r.rollback {
+        let _ = writeln!(o, "## Rollback\n");
+        let _ = writeln!(
+            o,
+            "- staged tree discarded: {}",
+            if rb.discarded {
+                "yes"
+            } else {
+                "nothing to discard"
+            }
+        );
+        if rb.differences.is_empty() {
+            let _ = writeln!(o, "- live wrapper verified byte-identical to the backup");
+        } else {
+            for d in &rb.differences {
+                let _ = writeln!(o, "- DIFFERENCE: {d}");
+            }
+        }
+        for p in &rb.reinstalled {
+            let _ = writeln!(o, "- reinstalled protected package {p}");
+        }
+        for n in &rb.notes {
+            let _ = writeln!(o, "- {}", redact(n));
+        }
+        o.push('\n');
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "## Notes\n");
+        for n in &r.notes {
+            let _ = writeln!(o, "- {}", redact(n));
+        }
+        o.push('\n');
+    }
+    o
+}
+
+pub fn outcome_line(r: &UpdateReport) -> String {
+    match &r.outcome {
+        UpdateOutcome::UpToDate { reason } => format!("nothing to do — {reason}"),
+        UpdateOutcome::Promoted => format!(
+            "promoted {} after {} fix attempt(s)",
+            r.to.as_ref().map(|t| t.short.as_str()).unwrap_or("?"),
+            r.attempts.len()
+        ),
+        UpdateOutcome::DryRun => {
+            "dry run — the baseline passes on the staged update; nothing was promoted".into()
+        }
+        UpdateOutcome::RolledBack { reason } => format!("rolled back — {}", redact(reason)),
+    }
+}
+
+fn run_table(o: &mut String, run: &BaselineRun) {
+    let _ = writeln!(o, "Run `{}`\n", run.run_id);
+    let _ = writeln!(
+        o,
+        "| case | model | status | duration | peak VRAM | error |\n|---|---|---|---|---|---|"
+    );
+    for c in &run.cases {
+        let vram = match c.peak_vram.bytes() {
+            Some(b) => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+            None => "unavailable".into(),
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {:.1}s | {} | {} |",
+            c.name,
+            c.model,
+            match c.status {
+                CaseStatus::Passed => "passed",
+                CaseStatus::Failed => "**failed**",
+                CaseStatus::TimedOut => "**timed out**",
+                CaseStatus::Crashed => "**crashed**",
+            },
+            c.duration_s,
+            vram,
+            cell(&redact(c.error.as_deref().unwrap_or("")))
+        );
+    }
+    o.push('\n');
+}
+
+/// A short summary for the terminal.
+pub fn summary(r: &UpdateReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}: {}", r.upstream, outcome_line(r));
+    if let Some(rec) = &r.recovery {
+        let _ = writeln!(o, "  recovered first: {}", redact(rec));
+    }
+    if let (Some(f), Some(t)) = (&r.from, &r.to) {
+        let _ = writeln!(o, "  {} -> {} ({} commit(s))", f.short, t.short, r.commits);
+    }
+    if let Some(run) = &r.initial_run {
+        let failing = run.failing().len();
+        let _ = writeln!(
+            o,
+            "  baseline on the staged update: {} of {} case(s) failing",
+            failing,
+            run.cases.len()
+        );
+    }
+    for a in &r.attempts {
+        let _ = writeln!(
+            o,
+            "  attempt {} [{}] {} -> {:?}",
+            a.attempt, a.strategy, a.fix_applied, a.result
+        );
+    }
+    for x in &r.reduced {
+        let _ = writeln!(o, "  reduced: {x}");
+    }
+    if let Some(dir) = &r.analysis_dir {
+        let _ = writeln!(o, "  analysis: {}", dir.display());
+    }
+    if let Some(dir) = &r.report_dir {
+        let _ = writeln!(o, "  report:   {}", dir.join("update_report.md").display());
+    }
+    o
+}

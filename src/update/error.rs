@@ -1,0 +1,91 @@
+//! Owns the update module's error type: every failure says what tether was
+//! doing and names the upstream, repository or file involved.
+
+use std::path::PathBuf;
+
+use crate::state::StateError;
+use crate::upstream::UpstreamError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("git failed while {action} in `{}`: {detail}", path.display())]
+    Git {
+        action: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("cannot {action} `{}`", path.display())]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(
+        "the wrapper at `{}` changed since the update started: {what} was {expected}, now {found}; \
+         nothing was promoted (commit or stash elsewhere, then run the update again)",
+        root.display()
+    )]
+    LiveMoved {
+        root: PathBuf,
+        what: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "cannot promote into `{}` without touching uncommitted changes: {detail}; nothing was \
+         changed (commit or stash them, then run the update again)",
+        path.display()
+    )]
+    CheckoutConflict { path: PathBuf, detail: String },
+    #[error("upstream `{upstream}`: commit {commit} is not in tether's mirror: {detail}")]
+    MissingCommit {
+        upstream: String,
+        commit: String,
+        detail: String,
+    },
+    #[error("upstream `{upstream}`: {detail}")]
+    Layout { upstream: String, detail: String },
+    #[error("upstream `{upstream}`: cannot update record file `{}`: {detail}", path.display())]
+    Record {
+        upstream: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("no backup at `{}` (the update's state is incomplete)", path.display())]
+    NoBackup { path: PathBuf },
+    #[error("the journal names upstream `{upstream}`, which the config no longer has")]
+    UnknownUpstream { upstream: String },
+}
+
+/// Builds a [`UpdateError::Git`] for `action` in the repository at `path`.
+pub(crate) fn git_err(
+    action: impl Into<String>,
+    path: impl Into<PathBuf>,
+) -> impl Fn(git2::Error) -> UpdateError {
+    let action = action.into();
+    let path = path.into();
+    move |e| UpdateError::Git {
+        action: action.clone(),
+        path: path.clone(),
+        detail: crate::redact::redact(e.message()).into_owned(),
+    }
+}
+
+/// Builds a [`UpdateError::Io`] for `action` on `path`.
+pub(crate) fn io_err(
+    action: impl Into<String>,
+    path: impl Into<PathBuf>,
+) -> impl Fn(std::io::Error) -> UpdateError {
+    let action = action.into();
+    let path = path.into();
+    move |source| UpdateError::Io {
+        action: action.clone(),
+        path: path.clone(),
+        source,
+    }
+}

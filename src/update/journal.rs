@@ -1,0 +1,227 @@
+//! Owns the update journal: where an update stands (analyzed, staged,
+//! tested, fixing, promoting, promoted, rolled back), saved atomically at
+//! `<state>/update/journal.json` after every step so a crash at any point
+//! can be resumed or rolled back, and moved to
+//! `<state>/update/history/<id>.json` when the update is over. Also owns the
+//! paths of an update's files under `<state>/update/`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::backup::Backup;
+use super::error::{UpdateError, io_err};
+use crate::state::{StateDir, read_json, write_json};
+
+/// Where an update stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JournalState {
+    /// Analyzed and backed up; nothing staged yet.
+    Analyzed,
+    /// The staged tree holds the target.
+    Staged,
+    /// The baseline ran on the staged tree.
+    Tested,
+    /// The fix loop is changing the staged tree.
+    Fixing,
+    /// The live wrapper is being moved to the staged head.
+    Promoting,
+    /// The live wrapper is at the staged head.
+    Promoted,
+    /// The update was abandoned; the live wrapper is as it was.
+    RolledBack,
+}
+
+impl JournalState {
+    /// Whether the update is over (nothing to resume or roll back).
+    pub fn is_final(self) -> bool {
+        matches!(self, JournalState::Promoted | JournalState::RolledBack)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalState::Analyzed => "analyzed",
+            JournalState::Staged => "staged",
+            JournalState::Tested => "tested",
+            JournalState::Fixing => "fixing",
+            JournalState::Promoting => "promoting",
+            JournalState::Promoted => "promoted",
+            JournalState::RolledBack => "rolled-back",
+        }
+    }
+}
+
+impl std::fmt::Display for JournalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One step of the journal's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub state: JournalState,
+    pub at: jiff::Timestamp,
+    pub note: Option<String>,
+}
+
+/// One update, as saved after every step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub id: String,
+    pub upstream: String,
+    pub state: JournalState,
+    /// The upstream commit the wrapper had.
+    pub from: String,
+    /// The target upstream commit.
+    pub to: String,
+    /// The live wrapper's root.
+    pub live_root: PathBuf,
+    /// The live wrapper's HEAD when the update started.
+    pub live_head: String,
+    /// Its branch (`refs/heads/...`), `None` when HEAD was detached.
+    pub live_branch: Option<String>,
+    pub staged_dir: PathBuf,
+    pub staged_branch: String,
+    /// The staged branch's head once something was committed there.
+    pub staged_head: Option<String>,
+    pub backup_dir: PathBuf,
+    pub started: jiff::Timestamp,
+    pub updated: jiff::Timestamp,
+    pub transitions: Vec<Transition>,
+}
+
+/// Paths of the update files in a state dir.
+#[derive(Debug, Clone)]
+pub struct UpdatePaths {
+    root: PathBuf,
+}
+
+impl UpdatePaths {
+    pub fn new(state: &StateDir) -> Self {
+        Self {
+            root: state.root().join("update"),
+        }
+    }
+    /// `<state>/update`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// The journal of the unfinished update.
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal.json")
+    }
+    /// The journal of a finished update.
+    pub fn history(&self, id: &str) -> PathBuf {
+        self.root.join("history").join(format!("{id}.json"))
+    }
+    /// Everything one update writes: `<state>/update/<id>`.
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+    pub fn backup_dir(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("backup")
+    }
+    pub fn staged_dir(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("staged")
+    }
+}
+
+/// A new update id: the time (UTC, to the second) and the upstream's name,
+/// with a counter when that id was used already.
+pub fn new_id(state: &StateDir, upstream: &str) -> String {
+    let paths = UpdatePaths::new(state);
+    let stamp = crate::env::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let base = format!("{stamp}-{upstream}");
+    let mut id = base.clone();
+    let mut n = 2;
+    while paths.run_dir(&id).exists() || paths.history(&id).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// The staged clone's branch for update `id`.
+pub fn staged_branch(id: &str) -> String {
+    format!("tether/update-{id}")
+}
+
+impl Journal {
+    /// A journal at [`JournalState::Analyzed`] for the update `backup` was
+    /// taken for, going to upstream commit `to`. Not saved yet.
+    pub fn new(state: &StateDir, backup: &Backup, to: &str) -> Journal {
+        let paths = UpdatePaths::new(state);
+        let now = crate::env::now();
+        Journal {
+            id: backup.id.clone(),
+            upstream: backup.upstream.clone(),
+            state: JournalState::Analyzed,
+            from: backup.upstream_commit.clone(),
+            to: to.to_owned(),
+            live_root: backup.wrapper_root.clone(),
+            live_head: backup.head.clone(),
+            live_branch: backup.branch.clone(),
+            staged_dir: paths.staged_dir(&backup.id),
+            staged_branch: staged_branch(&backup.id),
+            staged_head: None,
+            backup_dir: backup.dir.clone(),
+            started: now,
+            updated: now,
+            transitions: vec![Transition {
+                state: JournalState::Analyzed,
+                at: now,
+                note: None,
+            }],
+        }
+    }
+
+    /// The unfinished update's journal, if any.
+    pub fn load(state: &StateDir) -> Result<Option<Journal>, UpdateError> {
+        Ok(read_json(&UpdatePaths::new(state).journal())?)
+    }
+
+    /// Saves the journal atomically.
+    pub fn save(&self, state: &StateDir) -> Result<(), UpdateError> {
+        write_json(&UpdatePaths::new(state).journal(), self)?;
+        Ok(())
+    }
+
+    /// Moves to `next`, with an optional note, and saves.
+    pub fn advance(
+        &mut self,
+        state: &StateDir,
+        next: JournalState,
+        note: Option<String>,
+    ) -> Result<(), UpdateError> {
+        let now = crate::env::now();
+        tracing::info!(update = %self.id, from = %self.state, to = %next, "update state");
+        self.state = next;
+        self.updated = now;
+        self.transitions.push(Transition {
+            state: next,
+            at: now,
+            note,
+        });
+        self.save(state)
+    }
+
+    /// Files a finished journal under `history/<id>.json` and removes the
+    /// current journal.
+    pub fn archive(&self, state: &StateDir) -> Result<(), UpdateError> {
+        let paths = UpdatePaths::new(state);
+        write_json(&paths.history(&self.id), self)?;
+        let current = paths.journal();
+        match fs_err::remove_file(&current) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("remove the finished journal", &current)(e)),
+        }
+    }
+
+    /// A finished update's journal from the history.
+    pub fn load_history(state: &StateDir, id: &str) -> Result<Option<Journal>, UpdateError> {
+        Ok(read_json(&UpdatePaths::new(state).history(id))?)
+    }
+}

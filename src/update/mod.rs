@@ -1,0 +1,34 @@
+//! Owns the pieces of `tether update`'s transaction: the state lock, the
+//! journal, the backup of the live wrapper, the staged tree, promotion,
+//! rollback and crash recovery. The live wrapper is only ever changed by
+//! [`promote`]; everything else reads it or works in the state dir.
+
+mod backup;
+mod error;
+mod git_ops;
+mod journal;
+mod lock;
+mod pip;
+mod promote;
+mod recover;
+mod rollback;
+mod stage;
+mod transaction;
+
+pub use backup::{Backup, DirtyFile};
+pub use error::UpdateError;
+pub use journal::{Journal, JournalState, Transition, UpdatePaths, new_id, staged_branch};
+pub use lock::{LockError, LockHolder, StateLock};
+pub use pip::PipFreeze;
+pub use promote::{CheckoutMove, Promotion, PromotionPlan, plan_promotion, promote};
+pub use recover::{Recovery, RecoveryAction, recover};
+pub use rollback::{
+    RollbackReport, discard_staged, restore_packages, rollback, verify_live_unchanged,
+};
+pub use stage::{
+    ConflictFile, StageOutcome, Staged, commit_files, drop_last_commit, stage, update_record_text,
+};
+pub use transaction::{
+    TransactionError, UpdateOptions, UpdateOutcome, UpdateReport, recover_if_idle, update,
+    write_report,
+};
