@@ -1,29 +1,10 @@
 #!/usr/bin/env bash
-# README command one: builds tether, makes the sample project (an upstream
-# whose history breaks its wrapper in several ways, and the wrapper embedding
-# it as a git submodule) under outputs/demo-<time>/, and runs `tether check`
-# and `tether analyze` on it.
+# README command one: builds tether and runs `tether demo`, which makes the
+# demo project under outputs/demo-<time>/ (a Wan2GP-like upstream whose history
+# breaks its wrapper three ways, and the wrapper embedding it as a submodule)
+# and runs `tether update` on it end to end: stage, baseline, fix loop, promote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --quiet --release
-tether="$PWD/target/release/tether"
-dir="$PWD/outputs/demo-$(date -u +%Y%m%dT%H%M%SZ)"
-python3 scripts/make_sample.py "$dir" --layout "${1:-submodule}" >/dev/null
-cd "$dir"
-echo "== sample project: $dir"
-echo "== tether config check"
-"$tether" config check
-echo
-echo "== tether check"
-"$tether" check || true
-echo
-echo "== tether analyze"
-set +e
-"$tether" analyze
-code=$?
-set -e
-echo
-echo "analyze exited $code (3 = breaking findings, as this sample's upstream intends)"
-echo "read the reports: ls $dir/maintenance_analysis/sample/*/"
-[ "$code" -eq 3 ] || exit 1
+exec target/release/tether demo "$@"

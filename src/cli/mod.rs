@@ -5,6 +5,7 @@ mod analyze;
 mod baseline;
 mod check;
 mod config_cmd;
+mod demo;
 mod update;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
     Baseline(baseline::BaselineCommand),
     /// Take the upstream to its target: stage, test, fix, then promote or roll back.
     Update(update::UpdateArgs),
+    /// Build the demo project and run `tether update` on it end to end.
+    Demo(demo::DemoArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -54,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Command::Baseline(c) => baseline::run(c, &recovered_config(args.config.as_deref())?),
         // update takes the lock and recovers itself
         Command::Update(c) => update::run(c, &load_config(args.config.as_deref())?),
+        Command::Demo(c) => demo::run(c),
     }
 }
 

@@ -48,12 +48,33 @@ pub enum TransactionError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{error}; the update was rolled back and the live wrapper is unchanged")]
-    RolledBack {
-        #[source]
-        error: Box<TransactionError>,
-        rollback: Box<RollbackReport>,
-    },
+    #[error(transparent)]
+    RolledBack(#[from] RolledBackError),
+}
+
+/// An error in the middle of an update, after which everything was restored.
+#[derive(Debug)]
+pub struct RolledBackError {
+    pub error: Box<TransactionError>,
+    pub rollback: Box<RollbackReport>,
+}
+
+impl std::fmt::Display for RolledBackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; the update was rolled back and the live wrapper is unchanged",
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for RolledBackError {
+    // the wrapped error's own message is part of this one; continue the chain
+    // below it so nothing is printed twice
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -266,10 +287,11 @@ pub fn update(
                 reason: error.to_string(),
             };
             let _ = write_report(&report_dir, &finish(report));
-            return Err(TransactionError::RolledBack {
+            return Err(RolledBackError {
                 error: Box::new(error),
                 rollback: Box::new(rb),
-            });
+            }
+            .into());
         }
     };
     match &outcome {

@@ -5,5 +5,6 @@ mod analyze;
 mod baseline;
 mod check;
 mod demo_project;
+mod full_disk;
 mod support;
 mod update_primitives;

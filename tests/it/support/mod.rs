@@ -10,3 +10,30 @@ pub mod tether;
 
 pub use git::GitRepo;
 pub use tether::Tether;
+
+/// Every file under `dir` (`.git` included, symlinks as their target text)
+/// with its full contents, sorted by path: equal digests mean byte-identical
+/// trees.
+pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let ft = entry.file_type().unwrap();
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.push((rel, target.to_string_lossy().as_bytes().to_vec()));
+            } else if ft.is_dir() {
+                out.push((format!("{rel}/"), Vec::new()));
+                walk(base, &path, out);
+            } else {
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
