@@ -24,11 +24,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     });
     println!("building the demo project in {}", dir.display());
     let demo = tether::demo::create(&dir, &args.python)?;
-    println!("  upstream: {} ({} commits; the wrapper is at the first)", demo.upstream.display(), demo.commits.len());
+    println!(
+        "  upstream: {} ({} commits; the wrapper is at the first)",
+        demo.upstream.display(),
+        demo.commits.len()
+    );
     for c in &demo.commits {
         println!("    {:.7}  {:<20} {}", c.hash, c.kind, c.subject);
     }
-    println!("  wrapper:  {} (upstream as a git submodule at Wan2GP/)", demo.wrapper.display());
+    println!(
+        "  wrapper:  {} (upstream as a git submodule at Wan2GP/)",
+        demo.wrapper.display()
+    );
     println!("  config:   {}", demo.config_path.display());
     println!();
     println!("running `tether update` on it");
@@ -39,15 +46,30 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     println!();
     println!("what to read:");
     if let Some(a) = &report.analysis_dir {
-        println!("  {}/integration_analysis.md   what changed upstream and what it breaks", a.display());
+        println!(
+            "  {}/integration_analysis.md   what changed upstream and what it breaks",
+            a.display()
+        );
     }
     if let Some(r) = &report.report_dir {
-        println!("  {}   what tether did", r.join("update_report.md").display());
-        println!("  {}       every fix attempt", r.join("debug_log.txt").display());
+        println!(
+            "  {}   what tether did",
+            r.join("update_report.md").display()
+        );
+        println!(
+            "  {}       every fix attempt",
+            r.join("debug_log.txt").display()
+        );
     }
-    println!("  git -C {} log --oneline         the promoted commits", demo.wrapper.display());
+    println!(
+        "  git -C {} log --oneline         the promoted commits",
+        demo.wrapper.display()
+    );
     println!();
-    println!("try it yourself: cd {} && tether check", demo.root.display());
+    println!(
+        "try it yourself: cd {} && tether check",
+        demo.root.display()
+    );
     Ok(match report.outcome {
         UpdateOutcome::Promoted => exit::OK,
         _ => exit::ROLLED_BACK,

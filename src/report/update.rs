@@ -235,6 +235,18 @@ pub fn summary(r: &UpdateReport) -> String {
     for x in &r.reduced {
         let _ = writeln!(o, "  reduced: {x}");
     }
+    if let (UpdateOutcome::DryRun, Some(p)) = (&r.outcome, &r.promotion) {
+        let _ = writeln!(
+            o,
+            "  would promote onto {}: {:.7} -> {:.7}",
+            p.branch.as_deref().unwrap_or("(detached)"),
+            p.from,
+            p.to
+        );
+        for c in &p.commits {
+            let _ = writeln!(o, "    {} {}", c.short, c.subject);
+        }
+    }
     if let Some(dir) = &r.analysis_dir {
         let _ = writeln!(o, "  analysis: {}", dir.display());
     }

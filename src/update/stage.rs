@@ -506,8 +506,17 @@ fn vendored(
     let commit = repo
         .head()
         .and_then(|h| h.peel_to_commit())
-        .map_err(git_err("reading the staged HEAD", dir))?
-        .id();
+        .map_err(git_err("reading the staged HEAD", dir))?;
+    // The checkout leaves index entries alone where the working tree already
+    // matched the commit (the record file): make the index the commit's tree,
+    // or the next commit built from the index (a fix) would revert them.
+    let mut index = repo.index().map_err(git_err("reading the index", dir))?;
+    commit
+        .tree()
+        .and_then(|t| index.read_tree(&t))
+        .and_then(|()| index.write())
+        .map_err(git_err("writing the staged commit's index", dir))?;
+    let commit = commit.id();
     Ok(StageOutcome::Committed {
         commit: commit.to_string(),
         message: message.to_owned(),

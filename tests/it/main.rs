@@ -7,4 +7,5 @@ mod check;
 mod demo_project;
 mod full_disk;
 mod support;
+mod update;
 mod update_primitives;

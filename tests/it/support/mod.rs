@@ -19,7 +19,11 @@ pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
-            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let ft = entry.file_type().unwrap();
             if ft.is_symlink() {
                 let target = std::fs::read_link(&path).unwrap();
