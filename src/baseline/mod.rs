@@ -7,6 +7,7 @@ mod decide;
 mod hardware;
 mod reference;
 mod runner;
+mod stray;
 mod suite;
 
 use std::path::PathBuf;

@@ -236,6 +236,7 @@ mod tests {
             stderr_tail: String::new(),
             log_dir: PathBuf::new(),
             log_truncated: false,
+            stray_writes: Vec::new(),
         }
     }
 

@@ -88,6 +88,10 @@ pub struct CaseResult {
     pub log_dir: PathBuf,
     /// Whether a log was cut at `baseline.max_log_bytes`.
     pub log_truncated: bool,
+    /// Files the case created, changed or deleted in the tree under test
+    /// outside its output folder (a baseline should only write there).
+    #[serde(default)]
+    pub stray_writes: Vec<String>,
 }
 
 impl CaseResult {
@@ -258,6 +262,7 @@ fn run_case(
         cancel,
     };
     let mut sampler = VramSampler::new().with_interval(cfg.baseline.vram_sample_interval);
+    let before = super::stray::TreeSnapshot::take(tree);
     let outcome = match process::run(&spec, &mut || sampler.sample()) {
         Ok(o) => o,
         Err(e @ ProcessError::Spawn { .. }) => return Ok(not_run(case, run_dir, e.to_string())),
@@ -279,6 +284,12 @@ fn run_case(
         &case.outputs,
         cfg.baseline.results_file.as_deref(),
     );
+    let stray_writes = before
+        .map(|b| b.changed_since(tree, &case_dir))
+        .unwrap_or_default();
+    if !stray_writes.is_empty() {
+        tracing::warn!(case = %case.name, files = ?stray_writes, "the case wrote into the tree under test, outside its output folder");
+    }
     if outcome.exit == Exit::TimedOut {
         error = Some(format!(
             "timed out after {}",
@@ -300,6 +311,7 @@ fn run_case(
         stderr_tail: outcome.stderr_tail,
         log_dir: case_dir,
         log_truncated: outcome.truncated,
+        stray_writes,
     })
 }
 
@@ -350,6 +362,7 @@ fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
         stderr_tail: String::new(),
         log_dir: run_dir.join(&case.name),
         log_truncated: false,
+        stray_writes: Vec::new(),
     }
 }
 

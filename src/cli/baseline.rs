@@ -134,6 +134,12 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         if let Some(e) = &case.error {
             out.push_str(&format!("             {e}\n"));
         }
+        if !case.stray_writes.is_empty() {
+            out.push_str(&format!(
+                "             warning: wrote into the tree, outside its output folder: {}\n",
+                case.stray_writes.join(", ")
+            ));
+        }
         if !case.passed() {
             let tail: Vec<&str> = case.stderr_tail.lines().rev().take(5).collect();
             for line in tail.into_iter().rev() {

@@ -263,6 +263,7 @@ fn case(status: CaseStatus, exit: Option<Exit>, stderr: &str) -> CaseResult {
         stderr_tail: stderr.into(),
         log_dir: "/out/run-1/vace_short".into(),
         log_truncated: false,
+        stray_writes: Vec::new(),
     }
 }
 

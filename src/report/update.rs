@@ -204,6 +204,24 @@ fn run_table(o: &mut String, run: &BaselineRun) {
         );
     }
     o.push('\n');
+    for c in run.cases.iter().filter(|c| !c.stray_writes.is_empty()) {
+        let _ = writeln!(
+            o,
+            "⚠ `{}` wrote into the tree under test, outside its output folder: {}\n",
+            c.name,
+            c.stray_writes
+                .iter()
+                .map(|f| code(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !run.vram_available {
+        let _ = writeln!(
+            o,
+            "GPU memory was not sampled: no NVIDIA GPU or NVML on this machine.\n"
+        );
+    }
 }
 
 /// A short summary for the terminal.

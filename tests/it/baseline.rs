@@ -454,3 +454,16 @@ fn cli_run_record_and_compare() {
         out.stderr
     );
 }
+
+#[test]
+fn a_case_writing_into_the_tree_is_reported() {
+    let p = project(&(case("clean", "ok") + &case("elsewhere", "outside")));
+    let repo = crate::support::GitRepo::open(&p.tree, crate::support::git::EPOCH);
+    repo.git(&["init", "-q", "-b", "main"]);
+    repo.commit("feat: the wrapper's test script");
+    let run = p.run();
+    let clean = run.cases.iter().find(|c| c.name == "clean").unwrap();
+    assert_eq!(clean.stray_writes, Vec::<String>::new());
+    let elsewhere = run.cases.iter().find(|c| c.name == "elsewhere").unwrap();
+    assert_eq!(elsewhere.stray_writes, vec!["video.y4m".to_owned()]);
+}
