@@ -245,8 +245,14 @@ impl Switching {
     }
 }
 
-fn failures_of(run: &BaselineRun) -> Vec<Failure> {
-    run.failing().into_iter().map(classify).collect()
+fn failures_of(run: &BaselineRun, analysis: Option<&Analysis>) -> Vec<Failure> {
+    let mut failures: Vec<Failure> = run.failing().into_iter().map(classify).collect();
+    if let Some(a) = analysis {
+        for f in &mut failures {
+            f.link(a);
+        }
+    }
+    failures
 }
 
 fn names(failures: &[Failure]) -> Vec<String> {
@@ -267,7 +273,7 @@ pub fn run_loop<B: Bench>(
     let rules = &cfg.update;
     let log = FixLog::new(input.report_dir);
     let mut run = input.initial;
-    let mut failures = failures_of(&run);
+    let mut failures = failures_of(&run, input.analysis);
     let mut gpu = run_minutes(&run);
     let mut last_minutes = gpu;
     let mut switching = Switching::new(rules.switch_after_no_progress, rules.switch_after_repeats);
@@ -401,7 +407,7 @@ pub fn run_loop<B: Bench>(
         let new_run = bench.run_baseline().map_err(bench_err)?;
         last_minutes = run_minutes(&new_run);
         gpu += last_minutes;
-        let new_failures = failures_of(&new_run);
+        let new_failures = failures_of(&new_run, input.analysis);
         let progress = assess(&failures, &new_failures);
         let signature_after = new_failures
             .iter()

@@ -17,6 +17,7 @@ fn failure(case: &str, sig: &str) -> Failure {
         message: sig.into(),
         detail: String::new(),
         log_dir: PathBuf::new(),
+        integration_points: Vec::new(),
     }
 }
 

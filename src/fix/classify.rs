@@ -72,6 +72,38 @@ pub struct Failure {
     pub detail: String,
     /// The case's output folder (its logs live there).
     pub log_dir: std::path::PathBuf,
+    /// For API drift: the wrapper's integration points (`file:line`) that
+    /// the analysis found broken for the same upstream name.
+    #[serde(default)]
+    pub integration_points: Vec<String>,
+}
+
+impl Failure {
+    /// Links an API-drift failure to the integration points of the analysis
+    /// that use the same upstream name and are no longer unchanged.
+    pub fn link(&mut self, analysis: &crate::analysis::Analysis) {
+        use crate::analysis::python::Status;
+        let FailureClass::ApiDrift { drift } = &self.class else {
+            return;
+        };
+        let (name, keyword) = match drift {
+            DriftKind::UnexpectedKeyword { func, keyword } => {
+                (func.as_str(), Some(keyword.as_str()))
+            }
+            DriftKind::MissingAttribute { name, .. } | DriftKind::CannotImport { name, .. } => {
+                (name.as_str(), None)
+            }
+        };
+        self.integration_points = analysis
+            .integration
+            .findings
+            .iter()
+            .filter(|f| !matches!(f.status, Status::Unchanged | Status::Unresolved))
+            .filter(|f| f.point.target.rsplit('.').next() == Some(name))
+            .filter(|f| keyword.is_none_or(|k| f.point.keywords.iter().any(|w| w == k)))
+            .map(|f| format!("{}:{}", f.point.file, f.point.line))
+            .collect();
+    }
 }
 
 /// What classification reads from a case result.
@@ -112,6 +144,7 @@ pub fn classify(case: &CaseResult) -> Failure {
         message,
         detail: detail(&ev),
         log_dir: case.log_dir.clone(),
+        integration_points: Vec::new(),
     }
 }
 

@@ -200,6 +200,11 @@ fn demo_update_repairs_three_breaks_and_promotes() {
         .map(|r| r["strategy"].as_str().unwrap())
         .collect();
     assert_eq!(strategies, ["api-drift", "model-config", "oom"]);
+    // the API drift failure is linked to the integration point it hits
+    assert_eq!(
+        records[0]["failure"]["integration_points"],
+        serde_json::json!(["headless_wgp.py:19"])
+    );
 
     // the journal was filed
     assert!(!journal_path(&d.p.root).exists());

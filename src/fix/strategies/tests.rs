@@ -82,6 +82,7 @@ fn failure(d: &Dirs, class: FailureClass) -> Failure {
         detail: "Traceback (most recent call last):\nboom".into(),
         class,
         log_dir: d.out.clone(),
+        integration_points: Vec::new(),
     }
 }
 
@@ -334,21 +335,20 @@ fn oom_writes_the_override() {
 }
 
 /// A real venv with fake installed distributions pip can list.
-fn venv(root: &Path, installed: &[(&str, &str)]) -> Option<PathBuf> {
+fn venv(root: &Path, installed: &[(&str, &str)]) -> PathBuf {
     let dir = root.join("venv");
     let ok = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&dir)
         .status()
-        .ok()?
+        .expect("python3 runs")
         .success();
-    if !ok {
-        return None;
-    }
+    assert!(ok, "python3 -m venv failed (install python3-venv)");
     let site = fs_err::read_dir(dir.join("lib"))
-        .ok()?
+        .unwrap()
         .flatten()
-        .next()?
+        .next()
+        .expect("the venv has lib/pythonX.Y")
         .path()
         .join("site-packages");
     for (name, version) in installed {
@@ -362,19 +362,85 @@ fn venv(root: &Path, installed: &[(&str, &str)]) -> Option<PathBuf> {
         fs_err::write(info.join("INSTALLER"), "pip\n").unwrap();
         fs_err::write(info.join("RECORD"), "").unwrap();
     }
-    Some(dir.join("bin/python"))
+    dir.join("bin/python")
+}
+
+/// A real wheel of a one-module pure-Python package, built by hand (a wheel
+/// is a zip with a dist-info folder), so pip installs it with no network.
+fn wheel(dir: &Path, name: &str, version: &str) -> PathBuf {
+    fs_err::create_dir_all(dir).unwrap();
+    let path = dir.join(format!("{name}-{version}-py3-none-any.whl"));
+    let script = format!(
+        "import zipfile,sys\n\
+         with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+         \x20   z.writestr('{name}.py', 'VERSION = \"{version}\"\\n')\n\
+         \x20   d = '{name}-{version}.dist-info/'\n\
+         \x20   z.writestr(d + 'METADATA', 'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n')\n\
+         \x20   z.writestr(d + 'WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
+         \x20   z.writestr(d + 'RECORD', '')\n"
+    );
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "building the test wheel failed");
+    path
+}
+
+#[test]
+fn python_deps_installs_a_missing_module_offline_and_keeps_torch() {
+    let d = dirs();
+    let python = venv(d.live.parent().unwrap(), &[("torch", "2.4.0")]);
+    let wheels = d.live.parent().unwrap().join("wheels");
+    wheel(&wheels, "mmgp", "3.1.0");
+    fs_err::write(
+        d.upstream.join("requirements.txt"),
+        format!(
+            "--no-index\n--find-links {}\ntorch\nmmgp==3.1.0\n",
+            wheels.display()
+        ),
+    )
+    .unwrap();
+    let mut cfg = config(&d, "");
+    cfg.project.python = python.display().to_string();
+    let c = ctx(&cfg, &d);
+    let fix = PythonDeps
+        .apply(
+            &c,
+            &failure(
+                &d,
+                FailureClass::MissingModule {
+                    module: "mmgp".into(),
+                },
+            ),
+        )
+        .expect("pip runs")
+        .expect("the missing module was installed");
+    assert!(fix.summary.contains("mmgp"), "{}", fix.summary);
+    // the environment changed, the tree did not
+    assert!(fix.files.is_empty(), "{:?}", fix.files);
+    let out = Command::new(&python)
+        .args(["-c", "import mmgp; print(mmgp.VERSION)"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3.1.0");
+    let freeze = Command::new(&python)
+        .args(["-m", "pip", "freeze"])
+        .output()
+        .unwrap();
+    let freeze = String::from_utf8_lossy(&freeze.stdout);
+    assert!(freeze.lines().any(|l| l == "torch==2.4.0"), "{freeze}");
 }
 
 #[test]
 fn python_deps_pins_protected_packages_from_a_real_freeze() {
     let d = dirs();
-    let Some(python) = venv(
+    let python = venv(
         d.live.parent().unwrap(),
         &[("torch", "2.4.0"), ("mmgp", "3.1.0")],
-    ) else {
-        eprintln!("python3 -m venv is unavailable; skipping");
-        return;
-    };
+    );
     // `--no-index`: pip never reaches the network; everything is installed.
     fs_err::write(
         d.upstream.join("requirements.txt"),
