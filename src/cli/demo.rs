@@ -40,6 +40,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     println!();
     println!("running `tether update` on it");
     let cfg = Config::load(&demo.config_path)?;
+    super::use_state_dir(&cfg);
     let up = &cfg.upstreams[0];
     let report = update::update(&cfg, up, &UpdateOptions::default())?;
     print!("{}", tether::report::update::summary(&report));

@@ -78,8 +78,20 @@ pub fn config_path(flag: Option<&std::path::Path>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tether.toml"))
 }
 
+/// Loads the config; from then on every child process is registered in the
+/// state dir, and children an earlier, killed tether left running are stopped.
 pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    Ok(Config::load(&config_path(flag))?)
+    let cfg = Config::load(&config_path(flag))?;
+    use_state_dir(&cfg);
+    Ok(cfg)
+}
+
+pub fn use_state_dir(cfg: &Config) {
+    let children = cfg.project.state_dir.join("children");
+    for line in tether::process::reap_orphans(&children) {
+        eprintln!("tether: {line}");
+    }
+    tether::process::set_registry(children);
 }
 
 pub fn init_logging(verbose: u8) {

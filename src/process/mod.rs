@@ -6,6 +6,7 @@
 
 mod capture;
 mod interrupt;
+mod registry;
 mod template;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -19,6 +20,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 pub use interrupt::{install_interrupt_handler, interrupted};
+pub use registry::{reap_orphans, set_registry};
 pub use template::render_template;
 
 /// How often the child is polled for exit, cancellation and timeout.
@@ -154,6 +156,7 @@ pub fn run(spec: &ProcessSpec, on_tick: &mut dyn FnMut()) -> Result<ProcessOutco
         }
     })?;
     let pgid = Pid::from_raw(child.id() as i32);
+    let _registered = registry::register(child.id(), &spec.argv);
     tracing::debug!(program = %program, pid = child.id(), "started child process");
 
     let out = capture::Capture::start(child.stdout.take(), stdout_file, spec.max_log_bytes);

@@ -460,6 +460,28 @@ fn wait_for_slow_case(root: &Path, run: &mut Running) -> u32 {
     }
 }
 
+/// Whether a process runs (a zombie waiting to be reaped does not count).
+fn alive(pid: u32) -> bool {
+    for _ in 0..60 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return false,
+            Ok(stat) => {
+                let state = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .next();
+                if state == Some("Z") {
+                    return false;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
 fn kill(signal: &str, pid: u32) {
     // the process may be gone already; that is fine
     let _ = Command::new("kill")
@@ -509,7 +531,8 @@ fn kill_9_during_the_baseline_is_rolled_back_by_the_next_command() {
     let sleeper = wait_for_slow_case(&s.root, &mut run);
     run.child.kill().unwrap(); // SIGKILL
     run.child.wait().unwrap();
-    kill("-9", sleeper);
+    // the case tether was running is orphaned, still alive
+    assert!(alive(sleeper), "the baseline case died with tether");
 
     let journal: Value = serde_json::from_str(&read(&journal_path(&s.root))).unwrap();
     let id = journal["data"]["id"].as_str().unwrap().to_owned();
@@ -523,6 +546,14 @@ fn kill_9_during_the_baseline_is_rolled_back_by_the_next_command() {
     );
 
     let out = t.run(&["check"]);
+    // the next command stops the orphaned case first
+    assert!(
+        out.stderr
+            .contains(&format!("tether: stopped process group {sleeper} ")),
+        "stderr:\n{}",
+        out.stderr
+    );
+    assert!(!alive(sleeper), "the orphaned baseline case still runs");
     assert!(
         out.stderr.contains(&format!(
             "tether: update {id} of `sample` was interrupted while "
@@ -560,6 +591,11 @@ fn a_second_update_while_one_runs_exits_8_naming_the_holder() {
     let sleeper = wait_for_slow_case(&s.root, &mut run);
 
     let second = t.run(&["update"]);
+    // the second tether leaves the running update's baseline case alone
+    assert!(
+        alive(sleeper),
+        "the second tether stopped a live update's case"
+    );
     let holder = run.child.id();
     kill("-TERM", holder);
     kill("-9", sleeper);
