@@ -58,13 +58,7 @@ pub fn analyze(
     opts: &AnalyzeOptions,
 ) -> Result<Outcome, AnalysisError> {
     let state = StateDir::new(&cfg.project.state_dir);
-    let mirror = if opts.fetch {
-        let m = Mirror::open_or_init(&state, up)?;
-        m.fetch()?;
-        m
-    } else {
-        Mirror::open_existing(&state, up)?
-    };
+    let mirror = Mirror::open(&state, up, opts.fetch)?;
     let current = upstream::current_commit(&cfg.project, up, &mirror)?;
     let from = mirror.resolve_rev(&current.id)?;
     let to = match &opts.to {

@@ -5,22 +5,18 @@
 
 use std::ops::Range;
 
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::Node;
+
+/// Parses Python source (the analysis's parser). `None` only if the grammar
+/// cannot be loaded.
+pub use crate::analysis::python::parse;
+use crate::analysis::python::walk_all as walk;
 
 /// One replacement of a byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub range: Range<usize>,
     pub text: String,
-}
-
-/// Parses Python source. `None` only if the grammar cannot be loaded.
-pub fn parse(src: &str) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
-    parser.parse(src, None)
 }
 
 /// Whether the source parses without syntax errors.
@@ -41,24 +37,6 @@ pub fn apply(src: &str, edits: &[Edit]) -> String {
 
 fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     src.get(node.byte_range()).unwrap_or("")
-}
-
-fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
-    let mut cursor = root.walk();
-    loop {
-        visit(cursor.node());
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return;
-            }
-        }
-    }
 }
 
 fn starts_on(node: Node<'_>, line: usize) -> bool {

@@ -120,13 +120,7 @@ pub fn check(
     opts: &CheckOptions,
 ) -> Result<CheckReport, UpstreamError> {
     let state = StateDir::new(&cfg.project.state_dir);
-    let mirror = if opts.fetch {
-        let m = Mirror::open_or_init(&state, up)?;
-        m.fetch()?;
-        m
-    } else {
-        Mirror::open_existing(&state, up)?
-    };
+    let mirror = Mirror::open(&state, up, opts.fetch)?;
     let now = crate::env::now();
     let repo = mirror.repo();
     let name = up.name.as_str();

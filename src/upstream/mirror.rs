@@ -78,6 +78,22 @@ impl Mirror {
         })
     }
 
+    /// The mirror, fetched first when `fetch` is set; otherwise one fetched
+    /// before (for `--no-fetch`).
+    pub fn open(
+        state: &StateDir,
+        up: &UpstreamConfig,
+        fetch: bool,
+    ) -> Result<Mirror, UpstreamError> {
+        if fetch {
+            let m = Mirror::open_or_init(state, up)?;
+            m.fetch()?;
+            Ok(m)
+        } else {
+            Mirror::open_existing(state, up)
+        }
+    }
+
     /// Opens a mirror that has been fetched before (for `--no-fetch`).
     pub fn open_existing(state: &StateDir, up: &UpstreamConfig) -> Result<Mirror, UpstreamError> {
         let path = state.mirror(&up.name);

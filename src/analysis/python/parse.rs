@@ -5,7 +5,7 @@ use tree_sitter::{Node, Parser, Tree};
 
 /// Parses `text` as Python. `None` only if the grammar cannot be loaded,
 /// which the crate's pinned versions rule out.
-pub(crate) fn parse(text: &str) -> Option<Tree> {
+pub fn parse(text: &str) -> Option<Tree> {
     let mut parser = Parser::new();
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
@@ -72,7 +72,7 @@ impl<'a> Lines<'a> {
 }
 
 /// Every node of the tree in document order (pre-order).
-pub(crate) fn walk_all<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
+pub fn walk_all<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
     let mut cursor = root.walk();
     loop {
         visit(cursor.node());
