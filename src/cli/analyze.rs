@@ -40,7 +40,7 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
         })?;
         worst = worst.max(outcome.analysis.verdict());
         if args.json {
-            json.push(serde_json::to_value(&outcome.analysis)?);
+            json.push(outcome.analysis);
         } else {
             print!(
                 "{}",
@@ -49,15 +49,7 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
         }
     }
     if args.json {
-        let v = if json.len() == 1 {
-            json.pop().unwrap_or_default()
-        } else {
-            serde_json::Value::Array(json)
-        };
-        println!(
-            "{}",
-            tether::redact::redact(&serde_json::to_string_pretty(&v)?)
-        );
+        super::print_json(&json)?;
     }
     Ok(match worst {
         Verdict::Clear => exit::OK,

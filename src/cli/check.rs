@@ -27,12 +27,7 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
         reports.push(upstream::check(cfg, up, &opts)?);
     }
     if args.json {
-        let text = if reports.len() == 1 {
-            serde_json::to_string_pretty(&reports[0])?
-        } else {
-            serde_json::to_string_pretty(&reports)?
-        };
-        println!("{text}");
+        super::print_json(&reports)?;
     } else {
         print!("{}", tether::report::check::render_all(&reports));
     }

@@ -160,3 +160,13 @@ pub fn selected<'a>(
         .into()
     })
 }
+
+/// Prints one report as a JSON object, several as an array, redacted.
+pub fn print_json<T: serde::Serialize>(reports: &[T]) -> anyhow::Result<()> {
+    let text = match reports {
+        [one] => serde_json::to_string_pretty(one)?,
+        all => serde_json::to_string_pretty(all)?,
+    };
+    println!("{}", tether::redact::redact(&text));
+    Ok(())
+}

@@ -53,21 +53,13 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
             code = exit::ROLLED_BACK;
         }
         if args.json {
-            reports.push(serde_json::to_value(&report)?);
+            reports.push(report);
         } else {
             print!("{}", tether::report::update::summary(&report));
         }
     }
     if args.json {
-        let v = if reports.len() == 1 {
-            reports.pop().unwrap_or_default()
-        } else {
-            serde_json::Value::Array(reports)
-        };
-        println!(
-            "{}",
-            tether::redact::redact(&serde_json::to_string_pretty(&v)?)
-        );
+        super::print_json(&reports)?;
     }
     Ok(code)
 }
