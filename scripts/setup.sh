@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing tether needs on a fresh Debian machine:
-# git, python3, pkg-config and OpenSSL headers (for git2's https transport).
-# Idempotent: installs only what is missing. Used by demo.sh, test.sh and CI.
+# git, python3 (with venv), pkg-config and OpenSSL headers (for git2's https
+# transport), then libtorch through scripts/install-torch.sh (torch==2.11.0
+# from PyPI, for the tether-gpu worker). Idempotent: installs only what is
+# missing. Used by demo.sh, test.sh and CI.
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,9 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
@@ -20,3 +25,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }
+"$(dirname "$0")/install-torch.sh"

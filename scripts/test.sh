@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec cargo test --all-targets "$@"
+# --workspace: the tether-gpu worker too (the tests run it as a child).
+exec cargo test --workspace --all-targets "$@"

@@ -19,3 +19,7 @@ pub fn now() -> jiff::Timestamp {
         .and_then(|s| jiff::Timestamp::from_second(s).ok())
         .unwrap_or_else(jiff::Timestamp::now)
 }
+
+/// Path of the `tether-gpu` worker binary; overrides `gpu.worker` and the
+/// default (next to the `tether` binary, else on `PATH`).
+pub const TETHER_GPU_WORKER: &str = "TETHER_GPU_WORKER";

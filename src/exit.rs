@@ -20,3 +20,9 @@ pub const BASELINE_FAILED: u8 = 6;
 pub const ROLLED_BACK: u8 = 7;
 /// Another tether command holds the state lock.
 pub const LOCKED: u8 = 8;
+/// `gpu probe` (and a baseline run's preflight): the GPU stack is broken or
+/// libtorch cannot be used.
+pub const GPU_BROKEN: u8 = 9;
+/// `baseline run|compare`: every case passed, but at least one regressed
+/// against its reference (quality, speed or memory).
+pub const REGRESSED: u8 = 10;

@@ -12,6 +12,7 @@ pub mod env;
 pub mod exit;
 pub mod fix;
 pub mod gpu;
+pub mod media;
 pub mod process;
 pub mod redact;
 pub mod report;

@@ -5,6 +5,7 @@
 
 mod decide;
 mod hardware;
+pub mod quality;
 mod reference;
 mod runner;
 mod stray;
@@ -14,11 +15,11 @@ use std::path::PathBuf;
 
 pub use hardware::{HardwareKey, hardware_key, settings_hash};
 pub use reference::{
-    CaseComparison, Comparison, MAX_DURATION_RATIO, MAX_VRAM_RATIO, Reference, compare, record,
-    reference_path,
+    CaseComparison, Comparison, OutputMetrics, Reference, ReferenceOutput, Verdict, compare,
+    psnr_text, record, reference_path,
 };
 pub use runner::{
-    BaselineRun, CaseResult, CaseStatus, OutputFile, RunOptions, next_run_dir, run_suite,
+    BaselineRun, CaseResult, CaseStatus, OutputFile, RunOptions, next_run_dir, reanalyze, run_suite,
 };
 pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
 
@@ -48,4 +49,13 @@ pub enum BaselineError {
     },
     #[error("baseline reference `{}` is unreadable: {message}", path.display())]
     Reference { path: PathBuf, message: String },
+    #[error("the GPU preflight failed, so the baseline was not run: {problems}")]
+    Preflight { problems: String },
+    #[error("cannot copy `{}` to `{}`", from.display(), to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -1,6 +1,9 @@
 //! Baseline references: what a passed case looked like on this hardware
-//! with these settings (`<references_dir>/<hardware-slug>/<case>-<hash8>.json`),
-//! recorded by `tether baseline record` and compared against by later runs.
+//! with these settings (`<references_dir>/<hardware-slug>/<case>-<hash8>.json`,
+//! and beside it `<case>-<hash8>/` with each output's downsampled frames as
+//! safetensors), recorded by `tether baseline record` and compared against by
+//! later runs: status, duration, peak GPU memory and output quality, each
+//! judged by the case's thresholds.
 
 use std::path::{Path, PathBuf};
 
@@ -8,15 +11,11 @@ use serde_json::{Map, Value};
 
 use super::BaselineError;
 use super::hardware::HardwareKey;
+use super::quality::{OutputQuality, slugify};
 use super::runner::{BaselineRun, CaseResult, CaseStatus, OutputFile};
 use crate::config::Config;
 use crate::gpu::VramPeak;
 
-/// A run slower than this many times its reference is a regression.
-pub const MAX_DURATION_RATIO: f64 = 1.25;
-/// A run using more than this many times its reference's peak GPU memory is
-/// a regression.
-pub const MAX_VRAM_RATIO: f64 = 1.10;
 /// A duration difference smaller than this many seconds is never a
 /// regression (start-up noise dominates short cases).
 pub const MIN_DURATION_DELTA_S: f64 = 5.0;
@@ -38,6 +37,74 @@ pub struct Reference {
     pub duration_s: f64,
     pub peak_vram: VramPeak,
     pub outputs: Vec<OutputFile>,
+    /// The analysed outputs and where their downsampled frames are kept.
+    #[serde(default)]
+    pub quality: Vec<ReferenceOutput>,
+}
+
+/// One analysed output of a reference.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReferenceOutput {
+    /// Relative to the case's output folder.
+    pub path: String,
+    /// The downsampled frames, relative to the reference JSON's folder.
+    pub frames_file: String,
+    pub frames: u32,
+    pub width: u32,
+    pub height: u32,
+    pub fps: Option<f64>,
+    /// Size of the stored frames, `[width, height]`.
+    pub stored: [u32; 2],
+}
+
+impl Reference {
+    /// The stored frames of output `path`, given where this reference's JSON
+    /// file is.
+    pub fn frames_for(&self, json_path: &Path, path: &str) -> Option<PathBuf> {
+        let dir = json_path.parent()?;
+        self.quality
+            .iter()
+            .find(|q| q.path == path)
+            .map(|q| dir.join(&q.frames_file))
+    }
+}
+
+/// A case's verdict against its reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Passed, within every limit of its reference.
+    Pass,
+    /// Passed, but worse than its reference in quality, speed or memory.
+    Regressed,
+    /// Did not pass.
+    Failed,
+    /// Passed; there is no reference for this hardware and settings yet.
+    New,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Regressed => "regressed",
+            Verdict::Failed => "failed",
+            Verdict::New => "new",
+        }
+    }
+}
+
+/// The quality figures of one output against its reference.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutputMetrics {
+    pub output: String,
+    pub frames_compared: u32,
+    pub mean_ssim: Option<f64>,
+    pub min_ssim: Option<f64>,
+    pub mean_psnr_db: Option<f64>,
+    pub min_psnr_db: Option<f64>,
+    /// Why the output was not compared, when it was not.
+    pub not_compared: Option<String>,
 }
 
 /// How a case compares with its reference.
@@ -47,6 +114,7 @@ pub struct CaseComparison {
     pub settings_hash: String,
     /// The hardware slug the reference was looked up under.
     pub hardware: String,
+    pub verdict: Verdict,
     #[serde(flatten)]
     pub comparison: Comparison,
 }
@@ -55,7 +123,12 @@ pub struct CaseComparison {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Comparison {
     /// No reference for this case, settings and hardware yet (not a failure).
-    New,
+    New {
+        /// Hardware slugs that do have a reference of this case and settings:
+        /// not compared, since figures from other hardware say nothing.
+        #[serde(default)]
+        other_hardware: Vec<String>,
+    },
     Compared {
         reference: PathBuf,
         /// This run's duration over the reference's.
@@ -66,6 +139,9 @@ pub enum Comparison {
         status_changed: bool,
         /// Each limit exceeded, in words; empty when within every limit.
         regressions: Vec<String>,
+        /// PSNR/SSIM of each analysed output against the reference's frames.
+        #[serde(default)]
+        quality: Vec<OutputMetrics>,
     },
 }
 
@@ -95,6 +171,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
     let mut written = Vec::new();
     for case in run.cases.iter().filter(|c| c.passed()) {
         let path = reference_path(cfg, &run.hardware.slug, &case.name, &case.settings_hash);
+        let quality = record_frames(&path, &case.quality)?;
         let reference = Reference {
             format_version: REFERENCE_VERSION,
             case: case.name.clone(),
@@ -108,6 +185,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
             duration_s: case.duration_s,
             peak_vram: case.peak_vram.clone(),
             outputs: case.outputs.clone(),
+            quality,
         };
         let err = |source| BaselineError::Write {
             path: path.clone(),
@@ -122,6 +200,52 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
     Ok(written)
 }
 
+/// Copies each analysed output's frames next to the reference `json_path`
+/// (into `<case>-<hash8>/`), replacing what an older reference kept there.
+fn record_frames(
+    json_path: &Path,
+    quality: &[OutputQuality],
+) -> Result<Vec<ReferenceOutput>, BaselineError> {
+    let stem = json_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = json_path.with_file_name(&stem);
+    if dir.is_dir() {
+        fs_err::remove_dir_all(&dir).map_err(|source| BaselineError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let mut out = Vec::new();
+    for (i, q) in quality.iter().enumerate() {
+        let (Some(report), Some(frames)) = (&q.report, &q.frames_file) else {
+            continue;
+        };
+        let name = format!("{i}-{}.safetensors", slugify(&q.path));
+        let to = dir.join(&name);
+        fs_err::create_dir_all(&dir).map_err(|source| BaselineError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        fs_err::copy(frames, &to).map_err(|source| BaselineError::Copy {
+            from: frames.clone(),
+            to: to.clone(),
+            source,
+        })?;
+        out.push(ReferenceOutput {
+            path: q.path.clone(),
+            frames_file: format!("{stem}/{name}"),
+            frames: report.frames,
+            width: report.width,
+            height: report.height,
+            fps: report.fps,
+            stored: [report.stored_width, report.stored_height],
+        });
+    }
+    Ok(out)
+}
+
 /// Compares every case of `run` with its reference for the run's hardware.
 pub fn compare(cfg: &Config, run: &BaselineRun) -> Result<Vec<CaseComparison>, BaselineError> {
     run.cases
@@ -129,20 +253,50 @@ pub fn compare(cfg: &Config, run: &BaselineRun) -> Result<Vec<CaseComparison>, B
         .map(|case| {
             let path = reference_path(cfg, &run.hardware.slug, &case.name, &case.settings_hash);
             let comparison = match read_reference(&path)? {
-                None => Comparison::New,
+                None => Comparison::New {
+                    other_hardware: other_hardware(cfg, &run.hardware.slug, &path),
+                },
                 Some(r) => compare_one(case, &r, path),
+            };
+            let verdict = match &comparison {
+                _ if !case.passed() => Verdict::Failed,
+                Comparison::New { .. } => Verdict::New,
+                Comparison::Compared { regressions, .. } if !regressions.is_empty() => {
+                    Verdict::Regressed
+                }
+                Comparison::Compared { .. } => Verdict::Pass,
             };
             Ok(CaseComparison {
                 case: case.name.clone(),
                 settings_hash: case.settings_hash.clone(),
                 hardware: run.hardware.slug.clone(),
+                verdict,
                 comparison,
             })
         })
         .collect()
 }
 
-fn read_reference(path: &Path) -> Result<Option<Reference>, BaselineError> {
+/// The other hardware slugs under the references dir that hold a reference
+/// file named like `path`.
+fn other_hardware(cfg: &Config, slug: &str, path: &Path) -> Vec<String> {
+    let Some(name) = path.file_name() else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs_err::read_dir(&cfg.baseline.references_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join(name).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|s| s != slug)
+        .collect();
+    out.sort();
+    out
+}
+
+pub(super) fn read_reference(path: &Path) -> Result<Option<Reference>, BaselineError> {
     let text = match fs_err::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -171,6 +325,7 @@ fn read_reference(path: &Path) -> Result<Option<Reference>, BaselineError> {
 }
 
 fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
+    let limits = case.thresholds;
     let duration_ratio = case.duration_s / r.duration_s.max(0.001);
     let vram_ratio = match (case.peak_vram.bytes(), r.peak_vram.bytes()) {
         (Some(now), Some(then)) if then > 0 => Some(now as f64 / then as f64),
@@ -183,21 +338,79 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
             "status {} (the reference passed)",
             case.status.as_str()
         ));
-    } else if duration_ratio > MAX_DURATION_RATIO
+    } else if duration_ratio > limits.max_duration_ratio
         && case.duration_s - r.duration_s >= MIN_DURATION_DELTA_S
     {
         // A failed run's duration says nothing about speed.
         regressions.push(format!(
-            "duration {:.2}x the reference ({:.1}s vs {:.1}s; limit {MAX_DURATION_RATIO}x)",
-            duration_ratio, case.duration_s, r.duration_s
+            "speed: duration {:.2}x the reference ({:.1}s vs {:.1}s; limit {}x)",
+            duration_ratio, case.duration_s, r.duration_s, limits.max_duration_ratio
         ));
     }
     if let Some(v) = vram_ratio
-        && v > MAX_VRAM_RATIO
+        && v > limits.max_vram_ratio
     {
         regressions.push(format!(
-            "peak GPU memory {v:.2}x the reference (limit {MAX_VRAM_RATIO}x)"
+            "memory: peak GPU memory {v:.2}x the reference (limit {}x)",
+            limits.max_vram_ratio
         ));
+    }
+    let mut quality = Vec::new();
+    for q in &case.quality {
+        let Some(report) = &q.report else { continue };
+        let Some(reference) = r.quality.iter().find(|o| o.path == q.path) else {
+            quality.push(not_compared(
+                q,
+                "the reference has no frames of this output",
+            ));
+            continue;
+        };
+        let Some(m) = &report.quality else {
+            quality.push(not_compared(q, "the reference frames could not be read"));
+            continue;
+        };
+        if let Some(why) = &m.mismatch {
+            let why = if (report.width, report.height) != (reference.width, reference.height) {
+                format!(
+                    "output is {}x{} but the reference is {}x{}",
+                    report.width, report.height, reference.width, reference.height
+                )
+            } else {
+                why.clone()
+            };
+            regressions.push(format!(
+                "quality: output `{}` not comparable: {why}",
+                q.path
+            ));
+            quality.push(not_compared(q, &why));
+            continue;
+        }
+        if report.frames != reference.frames {
+            regressions.push(format!(
+                "quality: output `{}` has {} frames, the reference {}",
+                q.path, report.frames, reference.frames
+            ));
+        }
+        if let Some(mean) = m.mean_ssim
+            && mean < limits.min_mean_ssim
+        {
+            regressions.push(format!(
+                "quality: output `{}` mean SSIM {mean:.4} below {} (min {:.4}, mean PSNR {})",
+                q.path,
+                limits.min_mean_ssim,
+                m.min_ssim.unwrap_or(mean),
+                psnr_text(m.mean_psnr_db)
+            ));
+        }
+        quality.push(OutputMetrics {
+            output: q.path.clone(),
+            frames_compared: m.frames_compared,
+            mean_ssim: m.mean_ssim,
+            min_ssim: m.min_ssim,
+            mean_psnr_db: m.mean_psnr_db,
+            min_psnr_db: m.min_psnr_db,
+            not_compared: None,
+        });
     }
     Comparison::Compared {
         reference: path,
@@ -205,6 +418,27 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
         vram_ratio,
         status_changed,
         regressions,
+        quality,
+    }
+}
+
+fn not_compared(q: &OutputQuality, why: &str) -> OutputMetrics {
+    OutputMetrics {
+        output: q.path.clone(),
+        frames_compared: 0,
+        mean_ssim: None,
+        min_ssim: None,
+        mean_psnr_db: None,
+        min_psnr_db: None,
+        not_compared: Some(why.to_owned()),
+    }
+}
+
+/// A PSNR figure in words (`inf` for identical frames).
+pub fn psnr_text(db: Option<f64>) -> String {
+    match db {
+        Some(d) => format!("{d:.2} dB"),
+        None => "inf dB".into(),
     }
 }
 
@@ -237,6 +471,8 @@ mod tests {
             log_dir: PathBuf::new(),
             log_truncated: false,
             stray_writes: Vec::new(),
+            quality: Vec::new(),
+            thresholds: crate::config::Thresholds::default(),
         }
     }
 
@@ -255,13 +491,14 @@ mod tests {
             duration_s,
             peak_vram: c.peak_vram,
             outputs: Vec::new(),
+            quality: Vec::new(),
         }
     }
 
     fn regressions(c: Comparison) -> Vec<String> {
         match c {
             Comparison::Compared { regressions, .. } => regressions,
-            Comparison::New => panic!("expected a comparison"),
+            Comparison::New { .. } => panic!("expected a comparison"),
         }
     }
 
@@ -283,7 +520,7 @@ mod tests {
         );
         assert_eq!(
             regressions(r),
-            ["duration 1.30x the reference (130.0s vs 100.0s; limit 1.25x)"]
+            ["speed: duration 1.30x the reference (130.0s vs 100.0s; limit 1.25x)"]
         );
         // A large ratio on a tiny case is noise.
         let r = compare_one(
@@ -311,11 +548,11 @@ mod tests {
                     regressions,
                     [
                         "status failed (the reference passed)",
-                        "peak GPU memory 1.20x the reference (limit 1.1x)"
+                        "memory: peak GPU memory 1.20x the reference (limit 1.1x)"
                     ]
                 );
             }
-            Comparison::New => panic!(),
+            Comparison::New { .. } => panic!(),
         }
     }
 }

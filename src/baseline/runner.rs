@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 use super::BaselineError;
 use super::decide::{self, Decision};
 use super::hardware::{HardwareKey, hardware_key, settings_hash};
+use super::quality::{OutputQuality, WorkerSlot, analyze_outputs};
+use super::reference::{read_reference, reference_path};
 use super::suite::{EffectiveCase, Overrides, effective_cases};
-use crate::config::Config;
-use crate::gpu::{VramPeak, VramSampler};
+use crate::config::{Config, Thresholds};
+use crate::gpu::{PreflightResult, VramPeak, VramSampler};
 use crate::process::{self, Exit, ProcessError, ProcessSpec};
 
 /// Which cases to run, and where.
@@ -27,6 +29,8 @@ pub struct RunOptions {
     pub cases: Option<Vec<String>>,
     /// Set to stop the running case and skip the rest.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Run the GPU preflight first when `[gpu] preflight` asks for it.
+    pub preflight: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,6 +96,14 @@ pub struct CaseResult {
     /// outside its output folder (a baseline should only write there).
     #[serde(default)]
     pub stray_writes: Vec<String>,
+    /// Each video or image output decoded, checked and measured against the
+    /// reference's frames (empty when `baseline.quality` is off or the case
+    /// did not pass before its outputs were checked).
+    #[serde(default)]
+    pub quality: Vec<OutputQuality>,
+    /// The limits this case is judged by against its reference.
+    #[serde(default)]
+    pub thresholds: Thresholds,
 }
 
 impl CaseResult {
@@ -111,6 +123,9 @@ pub struct BaselineRun {
     pub hardware: HardwareKey,
     /// Whether GPU memory could be measured.
     pub vram_available: bool,
+    /// The GPU preflight run before the cases, when one ran.
+    #[serde(default)]
+    pub preflight: Option<PreflightResult>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -159,6 +174,29 @@ pub fn run_suite(
     let started = crate::env::now();
     let hardware = hardware_key(cfg, &tree, &run_dir.join(".hardware"));
     let vram_available = VramSampler::new().is_available();
+    let preflight = if opts.preflight && crate::gpu::should_preflight(cfg) {
+        let result = crate::gpu::preflight(&cfg.gpu, &run_dir.join(".preflight"));
+        tracing::info!(passed = result.passed, problems = ?result.problems, "GPU preflight");
+        if !result.passed {
+            let problems = result.problems.join("; ");
+            let run = BaselineRun {
+                run_id: opts.run_id.clone(),
+                tree,
+                started,
+                finished: crate::env::now(),
+                hardware,
+                vram_available,
+                preflight: Some(result),
+                cases: Vec::new(),
+            };
+            write_pretty(&run_dir.join("results.json"), &run)?;
+            return Err(BaselineError::Preflight { problems });
+        }
+        Some(result)
+    } else {
+        None
+    };
+    let mut worker: WorkerSlot = None;
 
     let mut results = Vec::with_capacity(cases.len());
     for case in &cases {
@@ -177,6 +215,7 @@ pub fn run_suite(
                 &opts.run_id,
                 case,
                 opts.cancel.clone(),
+                (&hardware.slug, &mut worker),
             )?
         };
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
@@ -189,6 +228,7 @@ pub fn run_suite(
         finished: crate::env::now(),
         hardware,
         vram_available,
+        preflight,
         cases: results,
     };
     write_pretty(&run_dir.join("results.json"), &run)?;
@@ -225,6 +265,7 @@ fn run_case(
     run_id: &str,
     case: &EffectiveCase,
     cancel: Option<Arc<AtomicBool>>,
+    (hardware, worker): (&str, &mut WorkerSlot),
 ) -> Result<CaseResult, BaselineError> {
     let case_dir = run_dir.join(&case.name);
     let settings_json = case_dir.join("settings.json");
@@ -274,7 +315,7 @@ fn run_case(
         }
     };
     let Decision {
-        status,
+        mut status,
         mut error,
         outputs,
     } = decide::decide(
@@ -296,11 +337,27 @@ fn run_case(
             humantime::format_duration(case.timeout)
         ));
     }
+    let hash = settings_hash(&case.model, &case.params);
+    let mut quality = Vec::new();
+    if status == CaseStatus::Passed && cfg.baseline.quality {
+        quality = check_outputs(
+            cfg,
+            (hardware, worker),
+            (&case.name, &case.params, &hash),
+            &case_dir,
+            &outputs,
+        );
+        let failures: Vec<String> = quality.iter().flat_map(|q| q.failures()).collect();
+        if !failures.is_empty() {
+            status = CaseStatus::Failed;
+            error = Some(failures.join("; "));
+        }
+    }
     Ok(CaseResult {
         name: case.name.clone(),
         model: case.model.clone(),
         params: case.params.clone(),
-        settings_hash: settings_hash(&case.model, &case.params),
+        settings_hash: hash,
         status,
         exit: Some(outcome.exit),
         duration_s: outcome.duration.as_secs_f64(),
@@ -312,7 +369,51 @@ fn run_case(
         log_dir: case_dir,
         log_truncated: outcome.truncated,
         stray_writes,
+        quality,
+        thresholds: case.thresholds,
     })
+}
+
+/// Analyses a case's media outputs against its reference on `hardware`.
+fn check_outputs(
+    cfg: &Config,
+    (hardware, worker): (&str, &mut WorkerSlot),
+    (name, params, hash): (&str, &Map<String, Value>, &str),
+    case_dir: &Path,
+    outputs: &[OutputFile],
+) -> Vec<OutputQuality> {
+    let expect = crate::media::expectation_from_params(
+        params,
+        &cfg.fix.length_param,
+        &cfg.fix.resolution_param,
+    );
+    let ref_path = reference_path(cfg, hardware, name, hash);
+    let reference = match read_reference(&ref_path) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "reference unreadable; outputs are not compared");
+            None
+        }
+    };
+    analyze_outputs(cfg, worker, case_dir, outputs, &expect, &|p| {
+        reference.as_ref().and_then(|r| r.frames_for(&ref_path, p))
+    })
+}
+
+/// Analyses the outputs of every passed case of an earlier run again, against
+/// the references as they are now (`tether baseline compare`).
+pub fn reanalyze(cfg: &Config, run: &mut BaselineRun) {
+    let mut worker: WorkerSlot = None;
+    let hardware = run.hardware.slug.clone();
+    for case in run.cases.iter_mut().filter(|c| c.passed()) {
+        case.quality = check_outputs(
+            cfg,
+            (&hardware, &mut worker),
+            (&case.name, &case.params, &case.settings_hash),
+            &case.log_dir,
+            &case.outputs,
+        );
+    }
 }
 
 /// The placeholders of a case's command template.
@@ -363,6 +464,8 @@ fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
         log_dir: run_dir.join(&case.name),
         log_truncated: false,
         stray_writes: Vec::new(),
+        quality: Vec::new(),
+        thresholds: case.thresholds,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct EffectiveCase {
     pub timeout: Duration,
     pub outputs: Vec<String>,
     pub params: Map<String, Value>,
+    /// The case's regression limits (its own over `[baseline]`'s).
+    pub thresholds: crate::config::Thresholds,
 }
 
 /// What the overrides file changes for one case.
@@ -150,6 +152,7 @@ pub fn effective_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase
                 timeout: c.timeout.unwrap_or(cfg.baseline.timeout),
                 outputs: c.outputs.clone(),
                 params,
+                thresholds: c.thresholds.apply(cfg.baseline.thresholds),
             }
         })
         .collect()

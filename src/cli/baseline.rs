@@ -1,5 +1,6 @@
-//! `tether baseline run|record`: run the wrapper's baseline generation suite,
-//! compare with the references for this hardware, or record new ones.
+//! `tether baseline run|record|compare`: run the wrapper's baseline
+//! generation suite, compare with the references for this hardware, record
+//! new ones, or compare an earlier run's outputs again.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,20 @@ pub enum BaselineCommand {
     /// Run the baseline suite and record its passed cases as the references
     /// for this hardware.
     Record(RunArgs),
+    /// Analyse an earlier run's outputs again and compare them with the
+    /// references as they are now (no case is run).
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The run id (a folder under the outputs dir with a `results.json`);
+    /// default: the newest `baseline-*` run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// Print the run and comparisons as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,7 +58,22 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
             } else {
                 print!("{}", render(&run, &comparisons, cfg));
             }
-            Ok(code(&run))
+            Ok(code(&run, &comparisons))
+        }
+        BaselineCommand::Compare(args) => {
+            let mut run = load_run(cfg, args.run.as_deref())?;
+            baseline::reanalyze(cfg, &mut run);
+            let comparisons = baseline::compare(cfg, &run)?;
+            let dir = cfg.project.outputs_dir.join(&run.run_id);
+            let v = serde_json::json!({ "run": run, "comparisons": comparisons });
+            let text = serde_json::to_string_pretty(&v)? + "\n";
+            tether::state::write_atomic(&dir.join("comparison.json"), text.as_bytes())?;
+            if args.json {
+                println!("{}", tether::redact::redact(&text));
+            } else {
+                print!("{}", render(&run, &comparisons, cfg));
+            }
+            Ok(code(&run, &comparisons))
         }
         BaselineCommand::Record(args) => {
             let run = run_suite(args, cfg)?;
@@ -60,17 +90,53 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
                     println!("recorded nothing: no case passed");
                 }
             }
-            Ok(code(&run))
+            Ok(code(&run, &[]))
         }
     }
 }
 
-fn code(run: &BaselineRun) -> u8 {
-    if run.passed() {
-        exit::OK
-    } else {
+fn code(run: &BaselineRun, comparisons: &[CaseComparison]) -> u8 {
+    if !run.passed() {
         exit::BASELINE_FAILED
+    } else if comparisons.iter().any(CaseComparison::is_regression) {
+        exit::REGRESSED
+    } else {
+        exit::OK
     }
+}
+
+/// The run `id`, or the newest `baseline-*` run of the outputs dir.
+fn load_run(cfg: &Config, id: Option<&str>) -> anyhow::Result<BaselineRun> {
+    let dir = match id {
+        Some(id) => cfg.project.outputs_dir.join(id),
+        None => {
+            let mut runs: Vec<_> = fs_err::read_dir(&cfg.project.outputs_dir)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("baseline-"))
+                        && p.join("results.json").is_file()
+                })
+                .collect();
+            runs.sort_by_key(|p| {
+                fs_err::metadata(p.join("results.json"))
+                    .and_then(|m| m.modified())
+                    .ok()
+            });
+            runs.pop().ok_or_else(|| {
+                super::UsageError(format!(
+                    "no baseline run with a results.json under `{}`; run `tether baseline run` first",
+                    cfg.project.outputs_dir.display()
+                ))
+            })?
+        }
+    };
+    let path = dir.join("results.json");
+    let text = fs_err::read_to_string(&path)
+        .map_err(|e| super::UsageError(format!("cannot read the run's results: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("`{}` is not a tether results file: {e}", path.display()))
 }
 
 fn run_suite(args: &RunArgs, cfg: &Config) -> anyhow::Result<BaselineRun> {
@@ -95,6 +161,7 @@ fn run_suite(args: &RunArgs, cfg: &Config) -> anyhow::Result<BaselineRun> {
         run_dir,
         cases: args.cases.clone(),
         cancel: None,
+        preflight: true,
     };
     baseline::run_suite(cfg, &tree, &opts).map_err(|e| match e {
         BaselineError::UnknownCase { .. } => super::UsageError(e.to_string()).into(),
@@ -110,6 +177,15 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         run.hardware.slug,
         run.tree.display()
     );
+    if let Some(p) = &run.preflight {
+        out.push_str(&format!(
+            "GPU preflight passed: {}\n",
+            p.report.as_ref().map_or(String::new(), |r| format!(
+                "libtorch {} on {}, matmul {:.3} TFLOP/s ({})",
+                r.libtorch_version, r.device, r.matmul_tflops, r.dtype
+            ))
+        ));
+    }
     for case in &run.cases {
         let vram = match &case.peak_vram {
             VramPeak::Peak { bytes, .. } => {
@@ -133,6 +209,9 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         out.push('\n');
         if let Some(e) = &case.error {
             out.push_str(&format!("             {e}\n"));
+        }
+        for q in &case.quality {
+            out.push_str(&format!("             {}\n", quality_text(q)));
         }
         if !case.stray_writes.is_empty() {
             out.push_str(&format!(
@@ -167,9 +246,57 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
     out
 }
 
+/// One line on an analysed output: what it is and how it compares.
+fn quality_text(q: &baseline::quality::OutputQuality) -> String {
+    let Some(r) = &q.report else {
+        return format!(
+            "output {}: not checked: {}",
+            q.path,
+            q.error.as_deref().unwrap_or("")
+        );
+    };
+    let mut line = format!(
+        "output {}: {} frame(s) {}x{}{}",
+        q.path,
+        r.frames,
+        r.width,
+        r.height,
+        r.fps.map_or(String::new(), |f| format!(" @ {f:.2} fps"))
+    );
+    match &r.quality {
+        None => line.push_str(", no reference frames"),
+        Some(m) if m.mismatch.is_some() => {
+            line.push_str(&format!(
+                ", not compared: {}",
+                m.mismatch.as_deref().unwrap_or("")
+            ));
+        }
+        Some(m) => line.push_str(&format!(
+            ", SSIM mean {:.4} min {:.4}, PSNR mean {} min {} ({} frames, on {})",
+            m.mean_ssim.unwrap_or(0.0),
+            m.min_ssim.unwrap_or(0.0),
+            baseline::psnr_text(m.mean_psnr_db),
+            baseline::psnr_text(m.min_psnr_db),
+            m.frames_compared,
+            r.device
+        )),
+    }
+    for f in &r.findings {
+        line.push_str(&format!("; {}", f.message));
+    }
+    line
+}
+
 fn comparison_text(c: &CaseComparison) -> String {
     match &c.comparison {
-        Comparison::New => format!("new (no reference for {})", c.hardware),
+        Comparison::New { other_hardware } if other_hardware.is_empty() => {
+            format!("new (no reference for {})", c.hardware)
+        }
+        Comparison::New { other_hardware } => format!(
+            "new (no reference for {}; references of other hardware not compared: {})",
+            c.hardware,
+            other_hardware.join(", ")
+        ),
         Comparison::Compared {
             duration_ratio,
             regressions,

@@ -6,6 +6,7 @@ mod baseline;
 mod check;
 mod config_cmd;
 mod demo;
+mod gpu;
 mod update;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum Command {
     Update(update::UpdateArgs),
     /// Build the demo project and run `tether update` on it end to end.
     Demo(demo::DemoArgs),
+    /// The GPU stack as libtorch sees it (run in the tether-gpu worker).
+    #[command(subcommand)]
+    Gpu(gpu::GpuCommand),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -58,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // update takes the lock and recovers itself
         Command::Update(c) => update::run(c, &load_config(args.config.as_deref())?),
         Command::Demo(c) => demo::run(c),
+        Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
     }
 }
 
@@ -121,6 +126,14 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
     });
     if locked {
         return exit::LOCKED;
+    }
+    if err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<tether::baseline::BaselineError>(),
+            Some(tether::baseline::BaselineError::Preflight { .. })
+        )
+    }) {
+        return exit::GPU_BROKEN;
     }
     if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         exit::USAGE

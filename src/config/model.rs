@@ -19,6 +19,7 @@ pub struct Config {
     pub baseline: BaselineConfig,
     pub update: UpdateConfig,
     pub fix: FixConfig,
+    pub gpu: GpuConfig,
 }
 
 impl Config {
@@ -196,7 +197,90 @@ pub struct BaselineConfig {
     pub references_dir: PathBuf,
     /// How often GPU memory is sampled while a case runs.
     pub vram_sample_interval: Duration,
+    /// Whether each passed case's video and image outputs are decoded,
+    /// checked and compared with the reference (through the GPU worker).
+    pub quality: bool,
+    /// Frames are downsampled until their longer side is at most this before
+    /// PSNR/SSIM and storage with the reference.
+    pub quality_max_side: u32,
+    /// Limits for every case unless the case sets its own.
+    pub thresholds: Thresholds,
     pub cases: Vec<CaseConfig>,
+}
+
+/// When a case counts as regressed against its reference.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Thresholds {
+    /// Mean SSIM over the frames below this is a quality regression.
+    pub min_mean_ssim: f64,
+    /// Duration over the reference's above this is a speed regression.
+    pub max_duration_ratio: f64,
+    /// Peak GPU memory over the reference's above this is a memory regression.
+    pub max_vram_ratio: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_mean_ssim: 0.93,
+            max_duration_ratio: 1.25,
+            max_vram_ratio: 1.10,
+        }
+    }
+}
+
+/// A case's own limits; `None` takes `[baseline]`'s.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThresholdOverrides {
+    pub min_mean_ssim: Option<f64>,
+    pub max_duration_ratio: Option<f64>,
+    pub max_vram_ratio: Option<f64>,
+}
+
+impl ThresholdOverrides {
+    pub fn apply(self, base: Thresholds) -> Thresholds {
+        Thresholds {
+            min_mean_ssim: self.min_mean_ssim.unwrap_or(base.min_mean_ssim),
+            max_duration_ratio: self.max_duration_ratio.unwrap_or(base.max_duration_ratio),
+            max_vram_ratio: self.max_vram_ratio.unwrap_or(base.max_vram_ratio),
+        }
+    }
+}
+
+/// The GPU worker and the preflight.
+#[derive(Debug, Clone)]
+pub struct GpuConfig {
+    pub preflight: Preflight,
+    /// Where the worker computes metrics and runs the preflight.
+    pub device: crate::gpu::protocol::DeviceChoice,
+    /// The `tether-gpu` worker binary; `None`: next to `tether`, else `PATH`.
+    pub worker: Option<PathBuf>,
+    /// Time limit of one worker run.
+    pub timeout: Duration,
+    /// On CUDA, a preflight matmul throughput below this (TFLOP/s) fails it.
+    pub min_tflops: f64,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig {
+            preflight: Preflight::Auto,
+            device: crate::gpu::protocol::DeviceChoice::Auto,
+            worker: None,
+            timeout: Duration::from_secs(10 * 60),
+            min_tflops: 0.0,
+        }
+    }
+}
+
+/// When the preflight runs before a baseline run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preflight {
+    /// When NVML sees an NVIDIA GPU.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +295,7 @@ pub struct CaseConfig {
     pub outputs: Vec<String>,
     /// Generation parameters (resolution, video_length, steps, seed, ...).
     pub params: serde_json::Map<String, serde_json::Value>,
+    pub thresholds: ThresholdOverrides,
 }
 
 /// A fix strategy family, in the order `[update] strategies` lists them.
@@ -276,6 +361,9 @@ pub struct UpdateConfig {
     pub on_unfixable: OnUnfixable,
     /// Author (and committer) of the commits tether makes: `Name <email>`.
     pub commit_author: (String, String),
+    /// Promote an update whose baseline passes but regressed against the
+    /// recorded references (quality, speed or memory).
+    pub allow_regressions: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub update: RawUpdate,
     #[serde(default)]
     pub fix: RawFix,
+    #[serde(default)]
+    pub gpu: RawGpu,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +78,11 @@ pub struct RawBaseline {
     pub overrides_file: Option<String>,
     pub references_dir: Option<String>,
     pub vram_sample_interval: Option<String>,
+    pub quality: Option<bool>,
+    pub quality_max_side: Option<i64>,
+    pub min_mean_ssim: Option<f64>,
+    pub max_duration_ratio: Option<f64>,
+    pub max_vram_ratio: Option<f64>,
     #[serde(default)]
     pub case: Vec<RawCase>,
 }
@@ -89,6 +96,9 @@ pub struct RawCase {
     pub timeout: Option<String>,
     pub outputs: Option<Vec<String>>,
     pub params: Option<toml::Table>,
+    pub min_mean_ssim: Option<f64>,
+    pub max_duration_ratio: Option<f64>,
+    pub max_vram_ratio: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +111,7 @@ pub struct RawUpdate {
     pub strategies: Option<Vec<String>>,
     pub on_unfixable: Option<String>,
     pub commit_author: Option<String>,
+    pub allow_regressions: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,4 +128,14 @@ pub struct RawFix {
     pub samples_dir: Option<String>,
     pub external_command: Option<String>,
     pub external_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGpu {
+    pub preflight: Option<String>,
+    pub device: Option<String>,
+    pub worker: Option<String>,
+    pub timeout: Option<String>,
+    pub min_tflops: Option<f64>,
 }

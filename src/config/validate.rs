@@ -85,6 +85,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
     let baseline = v.baseline(raw.baseline, base);
     let update = v.update(raw.update);
     let fix = v.fix(raw.fix, base);
+    let gpu = v.gpu(raw.gpu, base);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -97,6 +98,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         baseline,
         update,
         fix,
+        gpu,
     })
 }
 
@@ -542,6 +544,11 @@ impl Validator {
                     }
                 },
             };
+            let thresholds = ThresholdOverrides {
+                min_mean_ssim: self.unit(&k("min_mean_ssim"), c.min_mean_ssim),
+                max_duration_ratio: self.ratio(&k("max_duration_ratio"), c.max_duration_ratio),
+                max_vram_ratio: self.ratio(&k("max_vram_ratio"), c.max_vram_ratio),
+            };
             cases.push(CaseConfig {
                 name,
                 model,
@@ -549,6 +556,7 @@ impl Validator {
                 timeout,
                 outputs,
                 params,
+                thresholds,
             });
         }
         BaselineConfig {
@@ -560,7 +568,91 @@ impl Validator {
             overrides_file,
             references_dir,
             vram_sample_interval,
+            quality: raw.quality.unwrap_or(true),
+            quality_max_side: self.count(
+                "baseline.quality_max_side",
+                raw.quality_max_side,
+                256,
+                16,
+            ),
+            thresholds: ThresholdOverrides {
+                min_mean_ssim: self.unit("baseline.min_mean_ssim", raw.min_mean_ssim),
+                max_duration_ratio: self
+                    .ratio("baseline.max_duration_ratio", raw.max_duration_ratio),
+                max_vram_ratio: self.ratio("baseline.max_vram_ratio", raw.max_vram_ratio),
+            }
+            .apply(Thresholds::default()),
             cases,
+        }
+    }
+
+    /// A value in 0..=1 (an SSIM limit).
+    fn unit(&mut self, key: &str, value: Option<f64>) -> Option<f64> {
+        match value {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                self.problem(key, &format!("must be between 0 and 1, got {x}"));
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// A ratio limit: at least 1 (a run may always be as slow as its reference).
+    fn ratio(&mut self, key: &str, value: Option<f64>) -> Option<f64> {
+        match value {
+            Some(x) if !(x >= 1.0 && x.is_finite()) => {
+                self.problem(key, &format!("must be a number of at least 1, got {x}"));
+                None
+            }
+            other => other,
+        }
+    }
+
+    fn gpu(&mut self, raw: RawGpu, base: &Path) -> GpuConfig {
+        let preflight = match raw.preflight.as_deref() {
+            None | Some("auto") => Preflight::Auto,
+            Some("always") => Preflight::Always,
+            Some("never") => Preflight::Never,
+            Some(other) => {
+                self.problem(
+                    "gpu.preflight",
+                    &format!("`{other}` is not one of `auto`, `always`, `never`"),
+                );
+                Preflight::Auto
+            }
+        };
+        let device = match raw.device.as_deref() {
+            None => crate::gpu::protocol::DeviceChoice::Auto,
+            Some(d) => crate::gpu::protocol::DeviceChoice::parse(d).unwrap_or_else(|| {
+                self.problem(
+                    "gpu.device",
+                    &format!("`{d}` is not a device: `auto`, `cpu` or `cuda:N`"),
+                );
+                crate::gpu::protocol::DeviceChoice::Auto
+            }),
+        };
+        let worker = self
+            .non_empty("gpu.worker", raw.worker)
+            .map(|w| resolve(base, &w));
+        let timeout = self.duration(
+            "gpu.timeout",
+            raw.timeout.as_deref(),
+            Duration::from_secs(10 * 60),
+        );
+        let min_tflops = match raw.min_tflops {
+            None => 0.0,
+            Some(x) if x >= 0.0 && x.is_finite() => x,
+            Some(x) => {
+                self.problem("gpu.min_tflops", &format!("must be 0 or more, got {x}"));
+                0.0
+            }
+        };
+        GpuConfig {
+            preflight,
+            device,
+            worker,
+            timeout,
+            min_tflops,
         }
     }
 
@@ -670,6 +762,7 @@ impl Validator {
             strategies,
             on_unfixable,
             commit_author,
+            allow_regressions: raw.allow_regressions.unwrap_or(false),
         }
     }
 

@@ -264,6 +264,8 @@ fn case(status: CaseStatus, exit: Option<Exit>, stderr: &str) -> CaseResult {
         log_dir: "/out/run-1/vace_short".into(),
         log_truncated: false,
         stray_writes: Vec::new(),
+        quality: Vec::new(),
+        thresholds: Default::default(),
     }
 }
 

@@ -220,6 +220,41 @@ pub fn hardware() -> Hardware {
     }
 }
 
+/// One GPU as NVML reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceFacts {
+    pub index: u32,
+    pub name: Option<String>,
+    /// CUDA compute capability, e.g. `9.0`.
+    pub compute_capability: Option<String>,
+    pub memory_total_bytes: Option<u64>,
+    pub memory_used_bytes: Option<u64>,
+}
+
+/// Every GPU NVML sees, or why none can be listed.
+pub fn devices() -> Result<Vec<DeviceFacts>, String> {
+    let nvml = open()?;
+    let count = nvml
+        .device_count()
+        .map_err(|e| format!("NVML cannot count devices: {e}"))?;
+    Ok((0..count)
+        .map(|index| {
+            let dev = nvml.device_by_index(index).ok();
+            let memory = dev.as_ref().and_then(|d| d.memory_info().ok());
+            DeviceFacts {
+                index,
+                name: dev.as_ref().and_then(|d| d.name().ok()),
+                compute_capability: dev
+                    .as_ref()
+                    .and_then(|d| d.cuda_compute_capability().ok())
+                    .map(|c| format!("{}.{}", c.major, c.minor)),
+                memory_total_bytes: memory.as_ref().map(|m| m.total),
+                memory_used_bytes: memory.as_ref().map(|m| m.used),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,5 +4,6 @@
 
 pub mod analysis;
 pub mod check;
+pub mod gpu;
 pub mod markdown;
 pub mod update;

@@ -53,9 +53,18 @@ pub fn markdown(r: &UpdateReport) -> String {
         }
         o.push('\n');
     }
+    if let Some(p) = r
+        .initial_run
+        .as_ref()
+        .and_then(|run| run.preflight.as_ref())
+    {
+        let _ = writeln!(o, "## GPU preflight\n");
+        o.push_str(&super::gpu::preflight(p));
+    }
     if let Some(run) = &r.initial_run {
         let _ = writeln!(o, "## Baseline on the staged update (before fixes)\n");
         run_table(&mut o, run);
+        o.push_str(&super::gpu::quality(run, &[]));
     }
     if !r.attempts.is_empty() {
         let _ = writeln!(o, "## Fix attempts\n");
@@ -93,6 +102,17 @@ pub fn markdown(r: &UpdateReport) -> String {
         if !r.attempts.is_empty() {
             let _ = writeln!(o, "## Baseline after fixes\n");
             run_table(&mut o, run);
+            o.push_str(&super::gpu::quality(run, &[]));
+        }
+        if !r.comparisons.is_empty() {
+            let _ = writeln!(o, "## Against the recorded references\n");
+            o.push_str(&super::gpu::quality(
+                &BaselineRun {
+                    cases: Vec::new(),
+                    ..run.clone()
+                },
+                &r.comparisons,
+            ));
         }
     }
     if let Some(p) = &r.promotion {

@@ -121,6 +121,9 @@ pub struct UpdateReport {
     pub initial_run: Option<BaselineRun>,
     /// The last baseline run (after fixes).
     pub final_run: Option<BaselineRun>,
+    /// The last run's cases against the references for this hardware.
+    #[serde(default)]
+    pub comparisons: Vec<baseline::CaseComparison>,
     pub attempts: Vec<AttemptRecord>,
     pub fixes: Vec<AppliedFix>,
     pub stop_reason: Option<String>,
@@ -154,6 +157,7 @@ impl UpdateReport {
             staged_commit: None,
             conflicts: Vec::new(),
             initial_run: None,
+            comparisons: Vec::new(),
             final_run: None,
             attempts: Vec::new(),
             fixes: Vec::new(),
@@ -393,6 +397,7 @@ fn stage_test_fix_promote(
     }
     let passed = last.passed();
     let failing: Vec<String> = last.failing().iter().map(|c| c.name.clone()).collect();
+    report.comparisons = baseline::compare(cfg, &last)?;
     report.final_run = Some(last);
     if !passed {
         let why = if opts.no_fix {
@@ -407,6 +412,20 @@ fn stage_test_fix_promote(
             reason: format!(
                 "the baseline still fails on the staged update ({}): {why}",
                 failing.join(", ")
+            ),
+        });
+    }
+    let regressed: Vec<String> = report
+        .comparisons
+        .iter()
+        .filter(|c| c.is_regression())
+        .map(|c| c.case.clone())
+        .collect();
+    if !regressed.is_empty() && !cfg.update.allow_regressions {
+        return Ok(UpdateOutcome::RolledBack {
+            reason: format!(
+                "the baseline passes on the staged update but regressed against the recorded references ({}); set update.allow_regressions = true to promote such updates",
+                regressed.join(", ")
             ),
         });
     }
@@ -449,6 +468,7 @@ impl Bench for StagedBench<'_> {
                 run_id,
                 cases: None,
                 cancel: None,
+                preflight: self.runs == 1,
             },
         )?;
         Ok(run)

@@ -86,6 +86,7 @@ path = "up"
 layout = "clone"
 
 [baseline]
+quality = false
 command = "{{python}} case.py --settings {{settings_json}} --out {{output_dir}}"
 grace_period = "1s"
 timeout = "60s"
@@ -129,6 +130,7 @@ impl Project {
                 run_dir,
                 cases: None,
                 cancel: None,
+                preflight: false,
             },
         )
         .unwrap()
@@ -357,6 +359,7 @@ fn a_malformed_overrides_file_is_an_error_naming_it() {
             run_dir: p.dir.join("outputs/x"),
             cases: None,
             cancel: None,
+            preflight: false,
         },
     )
     .unwrap_err();

@@ -6,6 +6,7 @@ mod baseline;
 mod check;
 mod demo_project;
 mod full_disk;
+mod gpu;
 mod support;
 mod update;
 mod update_primitives;

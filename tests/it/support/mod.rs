@@ -41,3 +41,15 @@ pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The `tether-gpu` worker built beside the `tether` binary (the workspace
+/// builds both).
+pub fn tether_gpu_bin() -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_BIN_EXE_tether")).with_file_name("tether-gpu");
+    assert!(
+        p.is_file(),
+        "`{}` is missing: run the tests with `cargo test --workspace`",
+        p.display()
+    );
+    p
+}

@@ -43,7 +43,8 @@ impl Tether {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("NO_COLOR", "1")
             .env_remove("TETHER_CONFIG")
-            .env_remove("TETHER_LOG");
+            .env_remove("TETHER_LOG")
+            .env_remove("TETHER_GPU_WORKER");
         if let Some(now) = self.now {
             c.env("TETHER_NOW", now.to_string());
         }
