@@ -26,3 +26,7 @@ pub const GPU_BROKEN: u8 = 9;
 /// `baseline run|compare`: every case passed, but at least one regressed
 /// against its reference (quality, speed or memory).
 pub const REGRESSED: u8 = 10;
+/// `health`: degraded (something needs attention; the stack still works).
+pub const HEALTH_DEGRADED: u8 = 11;
+/// `health`: failing (the GPU stack, the baseline or the hardware is broken).
+pub const HEALTH_FAILING: u8 = 12;

@@ -7,11 +7,14 @@
 pub mod analysis;
 pub mod baseline;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod env;
 pub mod exit;
 pub mod fix;
 pub mod gpu;
+pub mod health;
+pub mod logs;
 pub mod media;
 pub mod process;
 pub mod redact;

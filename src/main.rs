@@ -14,7 +14,12 @@ fn main() -> ExitCode {
         eprintln!("warning: cannot install the interrupt handler: {e}");
     }
     let args = cli::Args::parse();
-    cli::init_logging(args.verbose);
+    // the service sets up its own logging (with files in its state dir)
+    let _guard = if matches!(args.command, cli::Command::Watch(_)) {
+        None
+    } else {
+        cli::init_logging(args.verbose)
+    };
     match cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -6,6 +6,9 @@
 
 use std::path::Path;
 
+/// The PyTorch release tch 0.24 is built against.
+const WANT: &str = "2.11.0";
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
@@ -28,5 +31,14 @@ fn main() {
                 .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned());
+    let release = version.split('+').next().unwrap_or_default();
+    if release != WANT && std::env::var_os("LIBTORCH_BYPASS_VERSION_CHECK").is_none() {
+        panic!(
+            "tether-gpu needs libtorch {WANT} (tch 0.24), but `{}` has torch {version}; \
+             run scripts/install-torch.sh (it installs torch=={WANT} from PyPI), \
+             or point TETHER_TORCH_PYTHON at an interpreter with torch=={WANT} and run it again",
+            lib.display()
+        );
+    }
     println!("cargo:rustc-env=TETHER_LIBTORCH_VERSION={version}");
 }

@@ -52,6 +52,7 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
         BaselineCommand::Run(args) => {
             let run = run_suite(args, cfg)?;
             let comparisons = baseline::compare(cfg, &run)?;
+            write_report(cfg, &run, &comparisons)?;
             if args.json {
                 let v = serde_json::json!({ "run": run, "comparisons": comparisons });
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -64,6 +65,7 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
             let mut run = load_run(cfg, args.run.as_deref())?;
             baseline::reanalyze(cfg, &mut run);
             let comparisons = baseline::compare(cfg, &run)?;
+            write_report(cfg, &run, &comparisons)?;
             let dir = cfg.project.outputs_dir.join(&run.run_id);
             let v = serde_json::json!({ "run": run, "comparisons": comparisons });
             let text = serde_json::to_string_pretty(&v)? + "\n";
@@ -78,6 +80,7 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
         BaselineCommand::Record(args) => {
             let run = run_suite(args, cfg)?;
             let written = baseline::record(cfg, &run)?;
+            write_report(cfg, &run, &[])?;
             if args.json {
                 let v = serde_json::json!({ "run": run, "recorded": written });
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -103,6 +106,22 @@ fn code(run: &BaselineRun, comparisons: &[CaseComparison]) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// Writes `baseline_report.md` next to the run's `results.json`.
+fn write_report(
+    cfg: &Config,
+    run: &BaselineRun,
+    comparisons: &[CaseComparison],
+) -> anyhow::Result<()> {
+    let path = cfg
+        .project
+        .outputs_dir
+        .join(&run.run_id)
+        .join("baseline_report.md");
+    let text = tether::report::baseline::markdown(run, comparisons);
+    tether::state::write_atomic(&path, tether::redact::redact(&text).as_bytes())?;
+    Ok(())
 }
 
 /// The run `id`, or the newest `baseline-*` run of the outputs dir.
@@ -233,15 +252,13 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         out.push_str(&format!("GPU memory not measured: {reason}\n"));
     }
     let passed = run.cases.iter().filter(|c| c.passed()).count();
+    let dir = cfg.project.outputs_dir.join(&run.run_id);
     out.push_str(&format!(
-        "{passed} of {} case{} passed; results in {}\n",
+        "{passed} of {} case{} passed; results in {}, report {}\n",
         run.cases.len(),
         if run.cases.len() == 1 { "" } else { "s" },
-        cfg.project
-            .outputs_dir
-            .join(&run.run_id)
-            .join("results.json")
-            .display()
+        dir.join("results.json").display(),
+        dir.join("baseline_report.md").display()
     ));
     out
 }

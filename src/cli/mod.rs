@@ -7,7 +7,9 @@ mod check;
 mod config_cmd;
 mod demo;
 mod gpu;
+mod health;
 mod update;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,12 @@ pub enum Command {
     /// The GPU stack as libtorch sees it (run in the tether-gpu worker).
     #[command(subcommand)]
     Gpu(gpu::GpuCommand),
+    /// The diagnostic report: system, GPUs, torch stack, Python, upstreams,
+    /// service and baseline trend, with a verdict.
+    Health(health::HealthArgs),
+    /// Run the monitoring service: the `[schedule]` jobs, a status endpoint
+    /// and webhook notifications, until SIGTERM.
+    Watch(watch::WatchArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -63,6 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Command::Update(c) => update::run(c, &load_config(args.config.as_deref())?),
         Command::Demo(c) => demo::run(c),
         Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
+        Command::Health(c) => health::run(c, &load_config(args.config.as_deref())?),
+        Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
     }
 }
 
@@ -99,26 +109,18 @@ pub fn use_state_dir(cfg: &Config) {
     tether::process::set_registry(children);
 }
 
-pub fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "tether=debug,info",
-        _ => "tether=trace,debug",
-    };
-    let filter =
-        EnvFilter::try_from_env(env::TETHER_LOG).unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+/// Logging for one-shot commands (the service sets up its own, with files).
+pub fn init_logging(verbose: u8) -> tether::logs::Guard {
+    tether::logs::init(verbose, None)
 }
 
 /// Exit code for an error: config problems are usage errors.
 pub fn error_exit_code(err: &anyhow::Error) -> u8 {
     let locked = err.chain().any(|e| {
-        e.is::<tether::update::LockError>()
+        matches!(
+            e.downcast_ref::<tether::daemon::WatchError>(),
+            Some(tether::daemon::WatchError::AlreadyRunning(_))
+        ) || e.is::<tether::update::LockError>()
             || matches!(
                 e.downcast_ref::<tether::update::TransactionError>(),
                 Some(tether::update::TransactionError::Lock(_))
@@ -134,6 +136,12 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         )
     }) {
         return exit::GPU_BROKEN;
+    }
+    if matches!(
+        err.downcast_ref::<tether::daemon::WatchError>(),
+        Some(tether::daemon::WatchError::NoJobs)
+    ) {
+        return exit::USAGE;
     }
     if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         exit::USAGE

@@ -20,6 +20,8 @@ pub struct Config {
     pub update: UpdateConfig,
     pub fix: FixConfig,
     pub gpu: GpuConfig,
+    pub schedule: ScheduleConfig,
+    pub service: ServiceConfig,
 }
 
 impl Config {
@@ -390,4 +392,72 @@ pub struct FixConfig {
     /// External fixer command (off when `None`); run in the staged tree.
     pub external_command: Option<String>,
     pub external_timeout: Duration,
+}
+
+/// The jobs `tether watch` runs, each on a cron schedule in one time zone.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// IANA time zone the cron expressions are read in, e.g. `UTC`.
+    pub timezone: chrono_tz::Tz,
+    /// `(job, expression, schedule)` for each job that is on, in the order
+    /// check, update, baseline, housekeeping.
+    pub jobs: Vec<(JobKind, String, cron::Schedule)>,
+}
+
+/// A job of the service.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// `tether check` of every upstream.
+    Check,
+    /// `tether update` of every upstream (soak honoured).
+    Update,
+    /// The baseline suite on the live wrapper.
+    Baseline,
+    /// Old outputs and logs removed, `debug_log.txt` rotated.
+    Housekeeping,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Check,
+        JobKind::Update,
+        JobKind::Baseline,
+        JobKind::Housekeeping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Check => "check",
+            JobKind::Update => "update",
+            JobKind::Baseline => "baseline",
+            JobKind::Housekeeping => "housekeeping",
+        }
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the service talks to the world and cleans up after itself.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Address of the status endpoint; `None`: no endpoint.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where state changes are POSTed; may hold a token, so it is a secret.
+    pub webhook: Option<crate::redact::Secret>,
+    pub webhook_timeout: Duration,
+    /// Tries after the first failed POST, with doubling back-off.
+    pub webhook_retries: u32,
+    /// Run folders under the outputs dir older than this many days are removed.
+    pub keep_outputs_days: u32,
+    /// Daily log files older than this many days are removed.
+    pub keep_logs_days: u32,
+    /// `debug_log.txt` files longer than this are rotated.
+    pub debug_log_max_lines: u32,
 }

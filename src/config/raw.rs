@@ -22,6 +22,10 @@ pub struct RawConfig {
     pub fix: RawFix,
     #[serde(default)]
     pub gpu: RawGpu,
+    #[serde(default)]
+    pub schedule: RawSchedule,
+    #[serde(default)]
+    pub service: RawService,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,4 +142,26 @@ pub struct RawGpu {
     pub worker: Option<String>,
     pub timeout: Option<String>,
     pub min_tflops: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub timezone: Option<String>,
+    pub check: Option<String>,
+    pub update: Option<String>,
+    pub baseline: Option<String>,
+    pub housekeeping: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub listen: Option<String>,
+    pub webhook: Option<String>,
+    pub webhook_timeout: Option<String>,
+    pub webhook_retries: Option<i64>,
+    pub keep_outputs_days: Option<i64>,
+    pub keep_logs_days: Option<i64>,
+    pub debug_log_max_lines: Option<i64>,
 }

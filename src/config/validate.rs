@@ -86,6 +86,8 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
     let update = v.update(raw.update);
     let fix = v.fix(raw.fix, base);
     let gpu = v.gpu(raw.gpu, base);
+    let schedule = v.schedule(raw.schedule);
+    let service = v.service(raw.service);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -99,6 +101,8 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         update,
         fix,
         gpu,
+        schedule,
+        service,
     })
 }
 
@@ -605,6 +609,87 @@ impl Validator {
                 None
             }
             other => other,
+        }
+    }
+
+    fn schedule(&mut self, raw: RawSchedule) -> ScheduleConfig {
+        let timezone = match raw.timezone.as_deref() {
+            None => chrono_tz::Tz::UTC,
+            Some(name) => name.parse().unwrap_or_else(|_| {
+                self.problem(
+                    "schedule.timezone",
+                    &format!("`{name}` is not an IANA time zone (e.g. `UTC`, `Europe/Berlin`)"),
+                );
+                chrono_tz::Tz::UTC
+            }),
+        };
+        let mut jobs = Vec::new();
+        let exprs = [
+            (JobKind::Check, raw.check),
+            (JobKind::Update, raw.update),
+            (JobKind::Baseline, raw.baseline),
+            (JobKind::Housekeeping, raw.housekeeping),
+        ];
+        for (job, expr) in exprs {
+            let Some(expr) = expr.filter(|e| !e.trim().is_empty()) else {
+                continue;
+            };
+            let key = format!("schedule.{job}");
+            match <cron::Schedule as std::str::FromStr>::from_str(expr.trim()) {
+                Ok(s) => jobs.push((job, expr.trim().to_owned(), s)),
+                Err(e) => self.problem(
+                    &key,
+                    &format!(
+                        "`{expr}` is not a cron expression of the form `sec min hour day-of-month month day-of-week [year]` ({e})"
+                    ),
+                ),
+            }
+        }
+        ScheduleConfig { timezone, jobs }
+    }
+
+    fn service(&mut self, raw: RawService) -> ServiceConfig {
+        let listen = match raw.listen.as_deref().map(str::trim) {
+            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9477))),
+            Some("" | "off") => None,
+            Some(a) => a.parse().map(Some).unwrap_or_else(|_| {
+                self.problem(
+                    "service.listen",
+                    &format!("`{a}` is not an address like `127.0.0.1:9477` (or `off`)"),
+                );
+                None
+            }),
+        };
+        let webhook = self
+            .non_empty("service.webhook", raw.webhook)
+            .map(crate::redact::Secret::new);
+        if let Some(w) = &webhook
+            && !(w.expose().starts_with("http://") || w.expose().starts_with("https://"))
+        {
+            self.problem("service.webhook", "must be an http:// or https:// URL");
+        }
+        ServiceConfig {
+            listen,
+            webhook,
+            webhook_timeout: self.duration(
+                "service.webhook_timeout",
+                raw.webhook_timeout.as_deref(),
+                Duration::from_secs(10),
+            ),
+            webhook_retries: self.count("service.webhook_retries", raw.webhook_retries, 5, 0),
+            keep_outputs_days: self.count(
+                "service.keep_outputs_days",
+                raw.keep_outputs_days,
+                14,
+                1,
+            ),
+            keep_logs_days: self.count("service.keep_logs_days", raw.keep_logs_days, 14, 1),
+            debug_log_max_lines: self.count(
+                "service.debug_log_max_lines",
+                raw.debug_log_max_lines,
+                1000,
+                10,
+            ),
         }
     }
 

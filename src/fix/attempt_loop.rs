@@ -290,6 +290,9 @@ pub fn run_loop<B: Bench>(
                 "the baseline passes".to_owned()
             };
         }
+        if crate::process::interrupted() {
+            break "tether was asked to stop (a signal)".to_owned();
+        }
         if rules.max_attempts == 0 {
             break "the fix loop is off (update.max_attempts = 0)".to_owned();
         }

@@ -10,6 +10,8 @@ pub mod preflight;
 pub mod protocol;
 pub mod worker;
 
-pub use nvml::{DeviceFacts, Hardware, VramPeak, VramSampler, devices, hardware};
+pub use nvml::{
+    DeviceFacts, GpuDetails, Hardware, VramPeak, VramSampler, details, devices, hardware,
+};
 pub use preflight::{PreflightResult, preflight, should_preflight};
 pub use worker::{Worker, WorkerError};

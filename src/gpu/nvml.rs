@@ -255,6 +255,73 @@ pub fn devices() -> Result<Vec<DeviceFacts>, String> {
         .collect())
 }
 
+/// One GPU's live condition, for `tether health`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GpuDetails {
+    pub index: u32,
+    pub name: Option<String>,
+    pub memory_total_bytes: Option<u64>,
+    pub memory_used_bytes: Option<u64>,
+    pub temperature_c: Option<u32>,
+    pub power_w: Option<f64>,
+    pub utilisation_percent: Option<u32>,
+    /// Uncorrected ECC errors since the driver loaded (None: no ECC).
+    pub ecc_uncorrected: Option<u64>,
+    /// Processes using the GPU: (pid, bytes).
+    pub processes: Vec<(u32, Option<u64>)>,
+}
+
+/// The driver and every GPU's condition, or why NVML gives none.
+pub fn details() -> Result<(Hardware, Vec<GpuDetails>), String> {
+    use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError, TemperatureSensor};
+    use nvml_wrapper::enums::device::UsedGpuMemory;
+    let nvml = open()?;
+    let count = nvml
+        .device_count()
+        .map_err(|e| format!("NVML cannot count devices: {e}"))?;
+    let gpus = (0..count)
+        .map(|index| {
+            let d = nvml.device_by_index(index).ok();
+            let mem = d.as_ref().and_then(|d| d.memory_info().ok());
+            GpuDetails {
+                index,
+                name: d.as_ref().and_then(|d| d.name().ok()),
+                memory_total_bytes: mem.as_ref().map(|m| m.total),
+                memory_used_bytes: mem.as_ref().map(|m| m.used),
+                temperature_c: d
+                    .as_ref()
+                    .and_then(|d| d.temperature(TemperatureSensor::Gpu).ok()),
+                power_w: d
+                    .as_ref()
+                    .and_then(|d| d.power_usage().ok())
+                    .map(|mw| f64::from(mw) / 1000.0),
+                utilisation_percent: d
+                    .as_ref()
+                    .and_then(|d| d.utilization_rates().ok())
+                    .map(|u| u.gpu),
+                ecc_uncorrected: d.as_ref().and_then(|d| {
+                    d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile)
+                        .ok()
+                }),
+                processes: d
+                    .as_ref()
+                    .and_then(|d| d.running_compute_processes().ok())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| {
+                        let bytes = match p.used_gpu_memory {
+                            UsedGpuMemory::Used(b) => Some(b),
+                            UsedGpuMemory::Unavailable => None,
+                        };
+                        (p.pid, bytes)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok((hardware(), gpus))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,10 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 pub(super) static INSTALLED: AtomicBool = AtomicBool::new(false);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Service mode: a first signal never exits at once, and SIGHUP asks for a
+/// reload instead of stopping.
+static SERVICE: AtomicBool = AtomicBool::new(false);
+static RELOAD: AtomicBool = AtomicBool::new(false);
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 pub(super) fn signals() -> SigSet {
@@ -32,9 +36,22 @@ pub fn install_interrupt_handler() -> std::io::Result<()> {
         .name("tether-signals".into())
         .spawn(move || {
             while let Ok(sig) = set.wait() {
+                let service = SERVICE.load(Ordering::SeqCst);
+                if service && sig == Signal::SIGHUP {
+                    RELOAD.store(true, Ordering::SeqCst);
+                    tracing::info!("SIGHUP: the config will be reloaded");
+                    continue;
+                }
                 let again = INTERRUPTED.swap(true, Ordering::SeqCst);
-                if again || RUNNING.load(Ordering::SeqCst) == 0 {
+                if again || (!service && RUNNING.load(Ordering::SeqCst) == 0) {
                     std::process::exit(128 + sig as i32);
+                }
+                if service {
+                    tracing::warn!(
+                        signal = sig.as_str(),
+                        "stopping: running children are stopped, an unfinished update is rolled back; send it again to quit at once"
+                    );
+                    continue;
                 }
                 tracing::warn!(
                     signal = sig.as_str(),
@@ -43,6 +60,18 @@ pub fn install_interrupt_handler() -> std::io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+/// Switches the handler to service mode (`tether watch`): SIGTERM and SIGINT
+/// set [`interrupted`] and stop the running child, but leave the exit to the
+/// service; SIGHUP sets [`take_reload`] instead.
+pub fn set_service_mode() {
+    SERVICE.store(true, Ordering::SeqCst);
+}
+
+/// Whether a reload was asked for (SIGHUP in service mode) since the last call.
+pub fn take_reload() -> bool {
+    RELOAD.swap(false, Ordering::SeqCst)
 }
 
 /// Whether tether was asked to stop (by a signal, with the handler installed).

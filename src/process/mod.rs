@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-pub use interrupt::{install_interrupt_handler, interrupted};
+pub use interrupt::{install_interrupt_handler, interrupted, set_service_mode, take_reload};
 pub use registry::{reap_orphans, set_registry};
 pub use template::render_template;
 

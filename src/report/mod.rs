@@ -3,7 +3,9 @@
 //! disagree.
 
 pub mod analysis;
+pub mod baseline;
 pub mod check;
 pub mod gpu;
+pub mod health;
 pub mod markdown;
 pub mod update;

@@ -196,7 +196,7 @@ pub fn outcome_line(r: &UpdateReport) -> String {
     }
 }
 
-fn run_table(o: &mut String, run: &BaselineRun) {
+pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
     let _ = writeln!(o, "Run `{}`\n", run.run_id);
     let _ = writeln!(
         o,

@@ -64,12 +64,20 @@ impl StateLock {
     /// Takes the lock without waiting; `command` is what this process is
     /// doing (shown to anyone who finds the lock held).
     pub fn acquire(state: &StateDir, command: &str) -> Result<StateLock, LockError> {
-        let path = Self::path(state);
+        Self::acquire_file(&Self::path(state), command)
+    }
+
+    /// Takes the lock of the file `path` (created when missing) without
+    /// waiting, e.g. the service's own lock.
+    pub fn acquire_file(path: &Path, command: &str) -> Result<StateLock, LockError> {
+        let path = path.to_path_buf();
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
         };
-        fs_err::create_dir_all(state.root()).map_err(io)?;
+        if let Some(dir) = path.parent() {
+            fs_err::create_dir_all(dir).map_err(io)?;
+        }
         // Never truncate on open: the file holds the current holder's facts.
         let mut file = fs_err::OpenOptions::new()
             .read(true)
@@ -101,6 +109,20 @@ impl StateLock {
         file.sync_all().map_err(io)?;
         tracing::debug!(lock = %path.display(), "state lock taken");
         Ok(StateLock { path, file, holder })
+    }
+
+    /// Who holds the lock file `path` now, without taking it or creating
+    /// anything; `None` when it is free or missing.
+    pub fn holder_of(path: &Path) -> Option<LockHolder> {
+        let mut file = fs_err::OpenOptions::new().read(true).open(path).ok()?;
+        match fs4::FileExt::try_lock_shared(file.file()) {
+            Ok(()) => {
+                let _ = fs4::FileExt::unlock(file.file());
+                None
+            }
+            Err(fs4::TryLockError::WouldBlock) => Some(read_holder(&mut file)),
+            Err(fs4::TryLockError::Error(_)) => None,
+        }
     }
 
     pub fn holder(&self) -> &LockHolder {
@@ -140,7 +162,8 @@ fn read_holder(file: &mut fs_err::File) -> LockHolder {
     }
 }
 
-fn hostname() -> String {
+/// This machine's host name.
+pub fn hostname() -> String {
     fs_err::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|s| s.trim().to_owned())

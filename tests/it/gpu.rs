@@ -210,6 +210,20 @@ fn record_then_identical_run_passes_with_ssim_one() {
     let report = &case(&v, "clip")["quality"][0]["report"];
     assert_eq!(report["fps"].as_f64(), Some(16.0));
     assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
+    // The Markdown report holds the same figures.
+    let run_id = v["run"]["run_id"].as_str().unwrap();
+    let md = std::fs::read_to_string(
+        w.dir
+            .join("outputs")
+            .join(run_id)
+            .join("baseline_report.md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("| clip | video.y4m | 9 | 48x32 @ 16.00 fps | ok | 1.0000 | 1.0000 | inf dB |"),
+        "{md}"
+    );
+    assert!(md.contains("| clip | pass | time "), "{md}");
 }
 
 #[test]
@@ -418,4 +432,27 @@ fn a_reference_from_other_hardware_is_not_compared_but_reported() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn install_torch_refuses_a_wrong_torch_version_and_says_how_to_fix_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An interpreter whose torch is 2.10.0 (it answers every -c with that).
+    let py = tmp.path().join("python");
+    std::fs::write(&py, "#!/bin/sh\nprintf 2.10.0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&py, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-torch.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .env("TETHER_TORCH_PYTHON", &py)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has torch '2.10.0', but tether needs torch==2.11.0"),
+        "{err}"
+    );
+    assert!(err.contains("-m pip install torch==2.11.0"), "{err}");
 }

@@ -10,3 +10,4 @@ mod gpu;
 mod support;
 mod update;
 mod update_primitives;
+mod watch;

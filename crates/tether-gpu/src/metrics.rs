@@ -33,17 +33,19 @@ fn blur(t: &Tensor, window: &Tensor) -> Tensor {
         .conv2d(&down, None::<Tensor>, [1, 1], [0, 0], [1, 1], c)
 }
 
-/// SSIM of each frame pair, `[N]` (f32, on the frames' device).
+/// SSIM of each frame pair, `[N]` (f32, on the frames' device). The five
+/// local means (x, y, x², y², xy) are blurred in one grouped convolution.
 pub fn ssim(x: &Tensor, y: &Tensor) -> Tensor {
     let window = Tensor::from_slice(&window_1d()).to_device(x.device());
-    let mu_x = blur(x, &window);
-    let mu_y = blur(y, &window);
+    let stacked = Tensor::cat(&[x, y, &(x * x), &(y * y), &(x * y)], 1);
+    let means = blur(&stacked, &window).chunk(5, 1);
+    let [mu_x, mu_y, e_xx, e_yy, e_xy] = <[Tensor; 5]>::try_from(means).expect("five chunks");
     let mu_xx = &mu_x * &mu_x;
     let mu_yy = &mu_y * &mu_y;
     let mu_xy = &mu_x * &mu_y;
-    let s_xx = blur(&(x * x), &window) - &mu_xx;
-    let s_yy = blur(&(y * y), &window) - &mu_yy;
-    let s_xy = blur(&(x * y), &window) - &mu_xy;
+    let s_xx = e_xx - &mu_xx;
+    let s_yy = e_yy - &mu_yy;
+    let s_xy = e_xy - &mu_xy;
     let num = (mu_xy * 2.0 + C1) * (s_xy * 2.0 + C2);
     let den = (mu_xx + mu_yy + C1) * (s_xx + s_yy + C2);
     (num / den).mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)

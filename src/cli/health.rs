@@ -1,0 +1,38 @@
+//! `tether health`: the diagnostic report, Markdown or JSON, with the
+//! verdict as the exit code.
+
+use tether::config::Config;
+use tether::exit;
+use tether::health::{HealthOptions, Verdict};
+
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the GPU preflight (it starts the tether-gpu worker).
+    #[arg(long)]
+    pub no_probe: bool,
+}
+
+pub fn run(args: &HealthArgs, cfg: &Config) -> anyhow::Result<u8> {
+    let report = tether::health::health(
+        cfg,
+        &HealthOptions {
+            no_probe: args.no_probe,
+        },
+    );
+    if args.json {
+        super::print_json(&[&report])?;
+    } else {
+        print!(
+            "{}",
+            tether::redact::redact(&tether::report::health::markdown(&report))
+        );
+    }
+    Ok(match report.verdict {
+        Verdict::Healthy => exit::OK,
+        Verdict::Degraded => exit::HEALTH_DEGRADED,
+        Verdict::Failing => exit::HEALTH_FAILING,
+    })
+}

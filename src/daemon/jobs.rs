@@ -1,0 +1,286 @@
+//! One run of one job of the service: check, update, baseline or
+//! housekeeping, each under the state lock (an update takes it itself), its
+//! result folded into the [`ServiceState`] and turned into the events to
+//! notify. A job that fails returns the error; the caller records it and the
+//! next tick tries again.
+
+use crate::baseline::{self, RunOptions, Verdict};
+use crate::config::{Config, JobKind};
+use crate::state::StateDir;
+use crate::update::{self, LockError, StateLock, TransactionError, UpdateOptions, UpdateOutcome};
+use crate::upstream::{self, CheckOptions};
+
+use super::notify::{Event, EventKind};
+use super::state::{CaseSummary, ServiceState};
+
+/// What a job did.
+#[derive(Debug, Default)]
+pub struct JobResult {
+    /// Not run, because another tether command held the lock (who, in words).
+    pub skipped: Option<String>,
+    /// Events for the webhook.
+    pub events: Vec<Event>,
+}
+
+/// Runs `job` once; `run_id` names its outputs.
+pub fn run(
+    cfg: &Config,
+    job: JobKind,
+    run_id: &str,
+    state: &mut ServiceState,
+) -> Result<JobResult, String> {
+    match job {
+        JobKind::Check => locked(cfg, job, |r| check(cfg, state, r)),
+        JobKind::Update => update(cfg, run_id, state),
+        JobKind::Baseline => locked(cfg, job, |r| run_baseline(cfg, run_id, state, r)),
+        JobKind::Housekeeping => locked(cfg, job, |_| super::housekeeping::run(cfg).map(|_| ())),
+    }
+}
+
+/// Runs `f` holding the state lock; a lock held by someone else skips.
+fn locked(
+    cfg: &Config,
+    job: JobKind,
+    f: impl FnOnce(&mut JobResult) -> Result<(), String>,
+) -> Result<JobResult, String> {
+    let dir = StateDir::new(&cfg.project.state_dir);
+    let mut result = JobResult::default();
+    let _lock = match StateLock::acquire(&dir, &format!("watch ({job})")) {
+        Ok(l) => l,
+        Err(LockError::Held { holder, .. }) => {
+            result.skipped = Some(holder.to_string());
+            return Ok(result);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    f(&mut result)?;
+    Ok(result)
+}
+
+fn check(cfg: &Config, state: &mut ServiceState, _r: &mut JobResult) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for up in &cfg.upstreams {
+        match upstream::check(cfg, up, &CheckOptions { fetch: true }) {
+            Ok(report) => {
+                let s = state.upstreams.entry(up.name.clone()).or_default();
+                s.current = Some(report.current.id.clone());
+                s.target = Some(report.target.id.clone());
+                s.behind = report.behind;
+                s.pending_soak = report
+                    .commits
+                    .iter()
+                    .filter(|c| !c.soak.is_soaked())
+                    .count();
+                s.checked_at = Some(report.checked_at);
+                if report.history.is_rewritten() {
+                    errors.push(format!(
+                        "`{}`: upstream history was rewritten (force-push)",
+                        up.name
+                    ));
+                }
+            }
+            Err(e) => errors.push(format!("`{}`: {}", up.name, chain(&e))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobResult, String> {
+    let mut result = JobResult::default();
+    let mut errors = Vec::new();
+    for up in &cfg.upstreams {
+        let report = match update::update(cfg, up, &UpdateOptions::default()) {
+            Ok(r) => r,
+            Err(TransactionError::Lock(LockError::Held { holder, .. })) => {
+                result.skipped = Some(holder.to_string());
+                continue;
+            }
+            Err(e) => {
+                let message = chain(&e);
+                let s = state.upstreams.entry(up.name.clone()).or_default();
+                s.last_verdict = Some(format!("failed: {message}"));
+                if matches!(e, TransactionError::RolledBack(_)) {
+                    state.rollbacks_total += 1;
+                    result.events.push(Event::new(
+                        EventKind::RolledBack,
+                        run_id,
+                        Some(&up.name),
+                        &message,
+                    ));
+                }
+                errors.push(format!("`{}`: {message}", up.name));
+                continue;
+            }
+        };
+        state.fix_attempts_total += report.attempts.len() as u64;
+        if let Some(run) = &report.final_run {
+            state.last_baseline = summarise(run, &report.comparisons);
+        }
+        let s = state.upstreams.entry(up.name.clone()).or_default();
+        let to = report
+            .to
+            .as_ref()
+            .map(|c| c.short.clone())
+            .unwrap_or_default();
+        match &report.outcome {
+            UpdateOutcome::Promoted => {
+                record_good_packages(cfg, run_id);
+                state.promotions_total += 1;
+                s.last_good = report.to.as_ref().map(|c| c.id.clone());
+                s.current = s.last_good.clone();
+                s.last_verdict = Some(format!("promoted {to}"));
+                result.events.push(Event::new(
+                    EventKind::Promoted,
+                    run_id,
+                    Some(&up.name),
+                    &format!(
+                        "promoted {to} after {} fix attempt(s); report {}",
+                        report.attempts.len(),
+                        report
+                            .report_dir
+                            .as_ref()
+                            .map(|d| d.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            UpdateOutcome::RolledBack { reason } => {
+                state.rollbacks_total += 1;
+                s.last_verdict = Some(format!("rolled back {to}: {reason}"));
+                let regressed = report.comparisons.iter().any(|c| c.is_regression());
+                if regressed {
+                    state.regressions_total += 1;
+                }
+                result.events.push(Event::new(
+                    if regressed {
+                        EventKind::Regression
+                    } else {
+                        EventKind::RolledBack
+                    },
+                    run_id,
+                    Some(&up.name),
+                    &format!("{to}: {reason}"),
+                ));
+            }
+            UpdateOutcome::UpToDate { reason } => {
+                s.last_verdict = Some(format!("up to date: {reason}"));
+            }
+            UpdateOutcome::DryRun => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(result)
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn run_baseline(
+    cfg: &Config,
+    run_id: &str,
+    state: &mut ServiceState,
+    result: &mut JobResult,
+) -> Result<(), String> {
+    if cfg.baseline.cases.is_empty() {
+        return Err("no [[baseline.case]] is configured".into());
+    }
+    let run_dir = cfg.project.outputs_dir.join(run_id);
+    let run = baseline::run_suite(
+        cfg,
+        &cfg.project.root,
+        &RunOptions {
+            run_id: run_id.to_owned(),
+            run_dir,
+            cases: None,
+            cancel: None,
+            preflight: true,
+        },
+    )
+    .map_err(|e| chain(&e))?;
+    let comparisons = baseline::compare(cfg, &run).map_err(|e| chain(&e))?;
+    state.last_baseline = summarise(&run, &comparisons);
+    let regressed: Vec<&str> = comparisons
+        .iter()
+        .filter(|c| c.verdict == Verdict::Regressed)
+        .map(|c| c.case.as_str())
+        .collect();
+    if !regressed.is_empty() {
+        state.regressions_total += 1;
+        result.events.push(Event::new(
+            EventKind::Regression,
+            run_id,
+            None,
+            &format!("regressed against the references: {}", regressed.join(", ")),
+        ));
+    }
+    let failing: Vec<String> = run.failing().iter().map(|c| c.name.clone()).collect();
+    if failing.is_empty() {
+        record_good_packages(cfg, run_id);
+        for (name, s) in state.upstreams.iter_mut() {
+            if let Some(c) = &s.current {
+                tracing::debug!(upstream = %name, "baseline passes on the live wrapper");
+                s.last_good = Some(c.clone());
+            }
+        }
+        Ok(())
+    } else {
+        result.events.push(Event::new(
+            EventKind::HealthDegraded,
+            run_id,
+            None,
+            &format!("the live baseline fails: {}", failing.join(", ")),
+        ));
+        Err(format!("baseline cases fail: {}", failing.join(", ")))
+    }
+}
+
+fn summarise(
+    run: &baseline::BaselineRun,
+    comparisons: &[baseline::CaseComparison],
+) -> Vec<CaseSummary> {
+    run.cases
+        .iter()
+        .map(|c| {
+            let cmp = comparisons.iter().find(|x| x.case == c.name);
+            let mean_ssim = cmp.and_then(|x| match &x.comparison {
+                baseline::Comparison::Compared { quality, .. } => {
+                    quality.iter().filter_map(|q| q.mean_ssim).reduce(f64::min)
+                }
+                baseline::Comparison::New { .. } => None,
+            });
+            CaseSummary {
+                case: c.name.clone(),
+                status: c.status.as_str().to_owned(),
+                duration_s: c.duration_s,
+                peak_vram_bytes: c.peak_vram.bytes(),
+                mean_ssim,
+                verdict: cmp.map(|x| x.verdict.as_str().to_owned()),
+                at: run.finished,
+            }
+        })
+        .collect()
+}
+
+/// Records the protected packages installed now as those of a good run
+/// (for `tether health`).
+fn record_good_packages(cfg: &Config, run_id: &str) {
+    let dir = cfg.project.outputs_dir.join(run_id).join("pip");
+    let freeze = crate::update::pip::freeze(&cfg.project.python, &cfg.project.root, &dir);
+    crate::health::record_good(cfg, &freeze);
+}
+
+/// An error and its causes, `: `-separated.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    crate::redact::redact(&text).into_owned()
+}

@@ -1,0 +1,172 @@
+//! `/metrics`: the service state in the Prometheus text format (0.0.4):
+//! per job the last run's time, duration and outcome and the run and failure
+//! counts; per upstream the commits behind; per baseline case the duration,
+//! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions.
+//! The metrics are a rendering of the persisted state on each request, so a
+//! registry would add nothing.
+
+use std::fmt::Write;
+
+use super::state::{Outcome, ServiceState};
+
+pub fn render(state: &ServiceState) -> String {
+    let mut o = String::new();
+    let jobs = || {
+        state
+            .jobs
+            .iter()
+            .map(|(job, j)| (format!("job=\"{job}\""), j))
+    };
+    family(
+        &mut o,
+        "tether_job_last_run_timestamp_seconds",
+        "gauge",
+        "Start of the last run of each job.",
+        jobs().filter_map(|(l, j)| j.last_run.map(|t| (l, t.as_second().to_string()))),
+    );
+    family(
+        &mut o,
+        "tether_job_last_duration_seconds",
+        "gauge",
+        "Duration of the last run of each job.",
+        jobs()
+            .filter(|(_, j)| j.last_run.is_some())
+            .map(|(l, j)| (l, j.last_duration_s.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_job_last_success",
+        "gauge",
+        "1 if the last run of the job succeeded, 0 if it failed or was skipped.",
+        jobs().filter_map(|(l, j)| {
+            j.last_outcome
+                .map(|x| (l, u8::from(x == Outcome::Ok).to_string()))
+        }),
+    );
+    family(
+        &mut o,
+        "tether_job_runs_total",
+        "counter",
+        "Runs of each job.",
+        jobs().map(|(l, j)| (l, j.runs.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_job_failures_total",
+        "counter",
+        "Failed runs of each job.",
+        jobs().map(|(l, j)| (l, j.failures.to_string())),
+    );
+    let ups = || {
+        state
+            .upstreams
+            .iter()
+            .map(|(u, s)| (format!("upstream=\"{}\"", label(u)), s))
+    };
+    family(
+        &mut o,
+        "tether_upstream_commits_behind",
+        "gauge",
+        "Commits of the upstream's target that the wrapper's commit lacks.",
+        ups().map(|(l, s)| (l, s.behind.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_upstream_commits_soaking",
+        "gauge",
+        "New upstream commits not yet old enough to adopt.",
+        ups().map(|(l, s)| (l, s.pending_soak.to_string())),
+    );
+    let cases = || {
+        state
+            .last_baseline
+            .iter()
+            .map(|c| (format!("case=\"{}\"", label(&c.case)), c))
+    };
+    family(
+        &mut o,
+        "tether_baseline_case_duration_seconds",
+        "gauge",
+        "Duration of each case in the last baseline run.",
+        cases().map(|(l, c)| {
+            (
+                format!("{l},status=\"{}\"", label(&c.status)),
+                c.duration_s.to_string(),
+            )
+        }),
+    );
+    family(
+        &mut o,
+        "tether_baseline_case_peak_vram_bytes",
+        "gauge",
+        "Peak GPU memory of each case in the last baseline run.",
+        cases().filter_map(|(l, c)| c.peak_vram_bytes.map(|b| (l, b.to_string()))),
+    );
+    family(
+        &mut o,
+        "tether_baseline_case_mean_ssim",
+        "gauge",
+        "Mean SSIM against the reference of each case in the last baseline run.",
+        cases().filter_map(|(l, c)| c.mean_ssim.map(|s| (l, s.to_string()))),
+    );
+    for (name, help, value) in [
+        (
+            "tether_fix_attempts_total",
+            "Fix attempts made by updates.",
+            state.fix_attempts_total,
+        ),
+        (
+            "tether_promotions_total",
+            "Updates promoted.",
+            state.promotions_total,
+        ),
+        (
+            "tether_rollbacks_total",
+            "Updates rolled back.",
+            state.rollbacks_total,
+        ),
+        (
+            "tether_regressions_total",
+            "Runs that regressed against their references.",
+            state.regressions_total,
+        ),
+        (
+            "tether_cycles_total",
+            "Job runs recorded in the service state.",
+            state.cycles,
+        ),
+    ] {
+        family(
+            &mut o,
+            name,
+            "counter",
+            help,
+            [(String::new(), value.to_string())],
+        );
+    }
+    o
+}
+
+fn family(
+    o: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, String)>,
+) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(o, "{name} {value}");
+        } else {
+            let _ = writeln!(o, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+/// A label value escaped as the text format requires.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,22 @@
+//! Owns `tether watch`, the monitoring service: the scheduler loop
+//! (`service`), cron schedules in a time zone with catch-up (`schedule`), the
+//! jobs it runs (`jobs`, `housekeeping`), its persisted state (`state`), the
+//! status endpoint (`http`, `metrics`) and webhook notifications (`notify`).
+//!
+//! The service is synchronous, like the library it drives (git2, child
+//! processes waited on): one thread runs jobs one at a time, the endpoint and
+//! the webhook have a thread each. An async runtime would only wrap every
+//! job in `spawn_blocking`; and cron's "catch up once after downtime" needs
+//! the persisted last-run times that a scheduler crate does not keep.
+
+pub mod housekeeping;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod notify;
+pub mod schedule;
+pub mod service;
+pub mod state;
+
+pub use service::{WatchError, WatchOptions, WatchSummary, service_lock_path, watch};
+pub use state::ServiceState;

@@ -1,0 +1,144 @@
+//! The service's persisted state (`<state>/service/state.json`, versioned,
+//! written atomically after every job): last and next run of each job, the
+//! last view of each upstream, recent failures, counters and the last
+//! baseline figures. `/status`, `/metrics` and `tether health` read it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, JobKind};
+
+/// Failures kept in [`ServiceState::recent_failures`].
+const RECENT: usize = 20;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceState {
+    pub jobs: BTreeMap<JobKind, JobState>,
+    pub upstreams: BTreeMap<String, UpstreamStatus>,
+    pub recent_failures: Vec<FailureRecord>,
+    /// The last baseline run's cases (from a baseline job or an update).
+    pub last_baseline: Vec<CaseSummary>,
+    pub cycles: u64,
+    pub fix_attempts_total: u64,
+    pub promotions_total: u64,
+    pub rollbacks_total: u64,
+    pub regressions_total: u64,
+    /// When the running service started, and its pid.
+    pub started: Option<jiff::Timestamp>,
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobState {
+    /// The cron expression it runs on.
+    pub schedule: String,
+    pub last_run: Option<jiff::Timestamp>,
+    pub last_outcome: Option<Outcome>,
+    pub last_duration_s: f64,
+    pub last_error: Option<String>,
+    pub last_run_id: Option<String>,
+    pub next_run: Option<jiff::Timestamp>,
+    pub runs: u64,
+    pub failures: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Failed,
+    /// Not run: another tether command held the lock.
+    Skipped,
+    /// Stopped part-way because the service was asked to stop.
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpstreamStatus {
+    pub current: Option<String>,
+    pub target: Option<String>,
+    pub behind: usize,
+    /// New commits not yet old enough to adopt.
+    pub pending_soak: usize,
+    /// The newest commit the baseline passed on (promoted, or current after
+    /// a passing baseline).
+    pub last_good: Option<String>,
+    /// The last update's outcome, in words.
+    pub last_verdict: Option<String>,
+    pub checked_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub at: jiff::Timestamp,
+    pub job: JobKind,
+    pub run_id: String,
+    pub error: String,
+}
+
+/// One case of the last baseline, for trends and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub case: String,
+    pub status: String,
+    pub duration_s: f64,
+    pub peak_vram_bytes: Option<u64>,
+    pub mean_ssim: Option<f64>,
+    pub verdict: Option<String>,
+    pub at: jiff::Timestamp,
+}
+
+impl ServiceState {
+    pub fn path(cfg: &Config) -> PathBuf {
+        cfg.project.state_dir.join("service").join("state.json")
+    }
+
+    /// The saved state; missing or corrupt (moved aside) is a fresh one.
+    pub fn load(path: &Path) -> ServiceState {
+        match crate::state::read_json::<ServiceState>(path) {
+            Ok(Some(s)) => s,
+            Ok(None) => ServiceState::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "service state unreadable; starting afresh");
+                ServiceState::default()
+            }
+        }
+    }
+
+    /// Saves atomically; a deleted state dir is recreated (and logged).
+    pub fn save(&self, path: &Path) -> Result<(), crate::state::StateError> {
+        if let Some(dir) = path.parent()
+            && !dir.exists()
+        {
+            tracing::warn!(dir = %dir.display(), "the state dir is gone; recreating it");
+        }
+        crate::state::write_json(path, self)
+    }
+
+    pub fn record_failure(&mut self, job: JobKind, run_id: &str, error: &str) {
+        self.recent_failures.push(FailureRecord {
+            at: crate::env::now(),
+            job,
+            run_id: run_id.to_owned(),
+            error: crate::redact::redact(error).into_owned(),
+        });
+        let extra = self.recent_failures.len().saturating_sub(RECENT);
+        self.recent_failures.drain(..extra);
+    }
+}

@@ -1,0 +1,120 @@
+//! The last baseline results per case and their trend, read from the
+//! `results.json` of recent runs under the outputs dir (baseline runs, the
+//! service's runs, and the runs inside update folders).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::BaselineRun;
+use crate::config::Config;
+
+/// Runs kept per case.
+const KEEP: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPoint {
+    pub run_id: String,
+    pub at: jiff::Timestamp,
+    pub status: String,
+    pub duration_s: f64,
+    pub peak_vram_bytes: Option<u64>,
+    /// Lowest mean SSIM of its outputs against the reference, when compared.
+    pub mean_ssim: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseTrend {
+    pub case: String,
+    /// Oldest first, at most five.
+    pub runs: Vec<RunPoint>,
+    /// The last run's duration over the median of the ones before it.
+    pub duration_trend: Option<f64>,
+}
+
+pub fn trends(cfg: &Config) -> Vec<CaseTrend> {
+    let mut runs: Vec<BaselineRun> = results_files(&cfg.project.outputs_dir)
+        .into_iter()
+        .filter_map(|p| fs_err::read_to_string(p).ok())
+        .filter_map(|t| serde_json::from_str::<BaselineRun>(&t).ok())
+        .collect();
+    runs.sort_by_key(|r| r.finished);
+    let mut by_case: BTreeMap<String, Vec<RunPoint>> = BTreeMap::new();
+    for run in &runs {
+        // cases a shutdown or Ctrl-C stopped say nothing about the stack
+        for c in run
+            .cases
+            .iter()
+            .filter(|c| c.exit != Some(crate::process::Exit::Cancelled))
+            .filter(|c| {
+                !(c.exit.is_none() && c.error.as_deref().is_some_and(|e| e.contains("cancelled")))
+            })
+        {
+            let mean_ssim = c
+                .quality
+                .iter()
+                .filter_map(|q| q.report.as_ref()?.quality.as_ref()?.mean_ssim)
+                .reduce(f64::min);
+            by_case.entry(c.name.clone()).or_default().push(RunPoint {
+                run_id: run.run_id.clone(),
+                at: run.finished,
+                status: c.status.as_str().to_owned(),
+                duration_s: c.duration_s,
+                peak_vram_bytes: c.peak_vram.bytes(),
+                mean_ssim,
+            });
+        }
+    }
+    by_case
+        .into_iter()
+        .map(|(case, mut points)| {
+            let skip = points.len().saturating_sub(KEEP);
+            points.drain(..skip);
+            let duration_trend = match points.split_last() {
+                Some((last, before)) if !before.is_empty() => {
+                    let mut d: Vec<f64> = before.iter().map(|p| p.duration_s).collect();
+                    d.sort_by(f64::total_cmp);
+                    let median = d[d.len() / 2];
+                    (median > 0.0).then(|| last.duration_s / median)
+                }
+                _ => None,
+            };
+            CaseTrend {
+                case,
+                runs: points,
+                duration_trend,
+            }
+        })
+        .collect()
+}
+
+/// `<outputs>/*/results.json` and `<outputs>/update-*/*/results.json`.
+fn results_files(outputs: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs_err::read_dir(outputs) else {
+        return out;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let dir = e.path();
+        if fs_err::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
+        let f = dir.join("results.json");
+        if f.is_file() {
+            out.push(f);
+        }
+        let is_update = dir
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("update-"));
+        if is_update && let Ok(inner) = fs_err::read_dir(&dir) {
+            for i in inner.filter_map(Result::ok) {
+                let f = i.path().join("results.json");
+                if f.is_file() {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,302 @@
+//! Owns `tether health`: the diagnostic report a user (or their pager) reads
+//! first. It gathers the system, the GPUs (NVML), the torch stack (the GPU
+//! preflight, in the worker), the wrapper's Python, the upstreams, the
+//! service and the last baseline results with their trend, and judges them:
+//! healthy, degraded or failing, each with its reasons. Read-only: it
+//! fetches nothing and changes nothing but its own scratch folder.
+
+mod baseline;
+mod python;
+mod system;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use baseline::{CaseTrend, RunPoint};
+pub use python::{PythonInfo, TorchView, record_good};
+pub use system::{DiskUse, SystemInfo};
+
+use crate::config::Config;
+use crate::daemon::ServiceState;
+use crate::gpu::{GpuDetails, Hardware, PreflightResult};
+use crate::update::LockHolder;
+use crate::upstream::{self, CheckOptions};
+
+/// Free disk below this share of a file system degrades health.
+const LOW_DISK: f64 = 0.05;
+/// A GPU hotter than this degrades health.
+const HOT_GPU_C: u32 = 87;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Healthy,
+    Degraded,
+    Failing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Healthy => "healthy",
+            Verdict::Degraded => "degraded",
+            Verdict::Failing => "failing",
+        }
+    }
+}
+
+/// Everything `tether health` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub verdict: Verdict,
+    /// Why the verdict is not healthy, worst first.
+    pub reasons: Vec<(Verdict, String)>,
+    pub generated: jiff::Timestamp,
+    pub system: SystemInfo,
+    /// The driver and each GPU, or why NVML gives none.
+    pub gpu: Result<(Hardware, Vec<GpuDetails>), String>,
+    /// The preflight; `None` when turned off (`--no-probe`).
+    pub torch: Option<PreflightResult>,
+    pub python: PythonInfo,
+    pub upstreams: Vec<UpstreamHealth>,
+    pub service: ServiceHealth,
+    pub baseline: Vec<CaseTrend>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamHealth {
+    pub name: String,
+    pub current: Option<String>,
+    pub target: Option<String>,
+    pub behind: usize,
+    /// Behind commits not yet soaked.
+    pub soaking: usize,
+    /// Newest commit the baseline passed on, from the service state.
+    pub last_good: Option<String>,
+    /// Vendored layout: files of the copy that differ from its upstream commit.
+    pub local_modifications: Option<usize>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceHealth {
+    pub state: ServiceState,
+    /// Who runs `tether watch` now, if anyone.
+    pub running: Option<LockHolder>,
+    /// Who holds the state lock now, if anyone.
+    pub lock_holder: Option<LockHolder>,
+    pub outputs_bytes: u64,
+    pub logs_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HealthOptions {
+    /// Skip the GPU preflight (it starts the worker and takes a few seconds).
+    pub no_probe: bool,
+}
+
+pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
+    let scratch = cfg.project.state_dir.join("health");
+    let system = system::read(&[
+        ("state", cfg.project.state_dir.as_path()),
+        ("outputs", cfg.project.outputs_dir.as_path()),
+        ("wrapper", cfg.project.root.as_path()),
+    ]);
+    let gpu = crate::gpu::details();
+    let torch = (!opts.no_probe).then(|| crate::gpu::preflight(&cfg.gpu, &scratch.join("probe")));
+    let python = python::read(cfg, &scratch.join("python"));
+    let state = ServiceState::load(&ServiceState::path(cfg));
+    let upstreams = cfg
+        .upstreams
+        .iter()
+        .map(|up| {
+            let last_good = state
+                .upstreams
+                .get(&up.name)
+                .and_then(|s| s.last_good.clone());
+            match upstream::check(cfg, up, &CheckOptions { fetch: false }) {
+                Ok(r) => UpstreamHealth {
+                    name: up.name.clone(),
+                    current: Some(r.current.id.clone()),
+                    target: Some(r.target.id.clone()),
+                    behind: r.behind,
+                    soaking: r.commits.iter().filter(|c| !c.soak.is_soaked()).count(),
+                    last_good,
+                    local_modifications: r.local_modifications.as_ref().map(|m| m.files.len()),
+                    error: None,
+                },
+                Err(e) => UpstreamHealth {
+                    name: up.name.clone(),
+                    current: None,
+                    target: None,
+                    behind: 0,
+                    soaking: 0,
+                    last_good,
+                    local_modifications: None,
+                    error: Some(crate::daemon::jobs::chain(&e)),
+                },
+            }
+        })
+        .collect();
+    let service = ServiceHealth {
+        running: holder(&crate::daemon::service_lock_path(cfg)),
+        lock_holder: holder(&cfg.project.state_dir.join("tether.lock")),
+        outputs_bytes: du(&cfg.project.outputs_dir),
+        logs_bytes: du(&crate::daemon::housekeeping::logs_dir(cfg)),
+        state,
+    };
+    let baseline = baseline::trends(cfg);
+    let mut report = HealthReport {
+        verdict: Verdict::Healthy,
+        reasons: Vec::new(),
+        generated: crate::env::now(),
+        system,
+        gpu,
+        torch,
+        python,
+        upstreams,
+        service,
+        baseline,
+    };
+    judge(&mut report);
+    report
+}
+
+/// The verdict and its reasons.
+fn judge(r: &mut HealthReport) {
+    let mut reasons: Vec<(Verdict, String)> = Vec::new();
+    if let Some(t) = &r.torch
+        && !t.passed
+    {
+        reasons.push((
+            Verdict::Failing,
+            format!("GPU preflight failed: {}", t.problems.join("; ")),
+        ));
+    }
+    for c in &r.baseline {
+        if let Some(last) = c.runs.last()
+            && last.status != "passed"
+        {
+            reasons.push((
+                Verdict::Failing,
+                format!(
+                    "baseline case `{}` {} in its last run `{}`",
+                    c.case, last.status, last.run_id
+                ),
+            ));
+        }
+    }
+    if let Err(problems) = &r.python.pip_check {
+        reasons.push((
+            Verdict::Degraded,
+            format!("`pip check` reports: {}", problems.join("; ")),
+        ));
+    }
+    if let Err(e) = &r.python.torch {
+        reasons.push((
+            Verdict::Degraded,
+            format!("the wrapper's interpreter cannot import torch: {e}"),
+        ));
+    }
+    if let Some(changed) = &r.python.changed_since_good
+        && !changed.is_empty()
+    {
+        let names: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
+        reasons.push((
+            Verdict::Degraded,
+            format!(
+                "protected packages changed since the last good run: {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    for u in &r.upstreams {
+        if let Some(e) = &u.error {
+            reasons.push((Verdict::Degraded, format!("upstream `{}`: {e}", u.name)));
+        }
+    }
+    for (job, j) in &r.service.state.jobs {
+        if j.last_outcome == Some(crate::daemon::state::Outcome::Failed) {
+            reasons.push((
+                Verdict::Degraded,
+                format!(
+                    "service job `{job}` failed last time: {}",
+                    j.last_error.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+    }
+    for d in &r.system.disks {
+        if let Some(f) = d.free_fraction()
+            && f < LOW_DISK
+        {
+            reasons.push((
+                Verdict::Degraded,
+                format!(
+                    "little free disk for {} ({:.1}% free on {})",
+                    d.role,
+                    f * 100.0,
+                    d.mount.as_deref().unwrap_or(d.path.as_path()).display()
+                ),
+            ));
+        }
+    }
+    if let Ok((_, gpus)) = &r.gpu {
+        for g in gpus {
+            if g.temperature_c.is_some_and(|t| t > HOT_GPU_C) {
+                reasons.push((
+                    Verdict::Degraded,
+                    format!(
+                        "GPU {} runs at {} °C",
+                        g.index,
+                        g.temperature_c.unwrap_or(0)
+                    ),
+                ));
+            }
+            if g.ecc_uncorrected.is_some_and(|e| e > 0) {
+                reasons.push((
+                    Verdict::Failing,
+                    format!(
+                        "GPU {} has {} uncorrected ECC error(s)",
+                        g.index,
+                        g.ecc_uncorrected.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
+    r.verdict = reasons.first().map_or(Verdict::Healthy, |(v, _)| *v);
+    r.reasons = reasons
+        .into_iter()
+        .map(|(v, m)| (v, crate::redact::redact(&m).into_owned()))
+        .collect();
+}
+
+/// Who holds the lock file `path` now (only when it is really held).
+fn holder(path: &std::path::Path) -> Option<LockHolder> {
+    crate::update::StateLock::holder_of(path)
+}
+
+/// Bytes under `dir` (symlinks not followed).
+fn du(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs_err::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.filter_map(Result::ok) {
+            let Ok(m) = fs_err::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.is_file() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
