@@ -24,6 +24,7 @@ if [[ -z "${TETHER_BIN:-}" ]]; then
     cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
     TETHER_BIN="$ROOT/target/release/tether"
 fi
+TETHER_BIN=$(realpath "$TETHER_BIN")
 WORKER="$(dirname "$TETHER_BIN")/tether-gpu"
 [[ -x "$WORKER" ]] || { echo "bench-gpu: no worker at $WORKER" >&2; exit 1; }
 TMP=$(mktemp -d)

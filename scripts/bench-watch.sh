@@ -17,6 +17,7 @@ if [[ -z "${TETHER_BIN:-}" ]]; then
     cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
     TETHER_BIN="$ROOT/target/release/tether"
 fi
+TETHER_BIN=$(realpath "$TETHER_BIN")
 export TETHER_BIN BENCH_ROOT="$ROOT"
 exec python3 - <<'PY'
 import json, os, subprocess, sys, tempfile, time

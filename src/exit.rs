@@ -30,3 +30,8 @@ pub const REGRESSED: u8 = 10;
 pub const HEALTH_DEGRADED: u8 = 11;
 /// `health`: failing (the GPU stack, the baseline or the hardware is broken).
 pub const HEALTH_FAILING: u8 = 12;
+/// `bisect`: skipped steps leave several candidates for the first bad commit.
+pub const BISECT_UNDECIDABLE: u8 = 13;
+/// `bisect`: the ends are not what they should be (the good end fails, or
+/// the bad end passes).
+pub const BISECT_ENDS: u8 = 14;

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod baseline;
+pub mod bisect;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -71,7 +71,7 @@ pub fn analyze(
     Ok(Outcome { analysis, dir })
 }
 
-fn analyze_range(
+pub fn analyze_range(
     cfg: &Config,
     up: &UpstreamConfig,
     mirror: &Mirror,

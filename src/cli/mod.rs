@@ -3,6 +3,7 @@
 
 mod analyze;
 mod baseline;
+mod bisect;
 mod check;
 mod config_cmd;
 mod demo;
@@ -48,6 +49,9 @@ pub enum Command {
     Baseline(baseline::BaselineCommand),
     /// Take the upstream to its target: stage, test, fix, then promote or roll back.
     Update(update::UpdateArgs),
+    /// Find the upstream commit that broke the baseline (binary search over
+    /// staged baseline runs).
+    Bisect(bisect::BisectArgs),
     /// Build the demo project and run `tether update` on it end to end.
     Demo(demo::DemoArgs),
     /// The GPU stack as libtorch sees it (run in the tether-gpu worker).
@@ -70,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // update takes the lock and recovers itself
         Command::Update(c) => update::run(c, &load_config(args.config.as_deref())?),
         Command::Demo(c) => demo::run(c),
+        Command::Bisect(c) => bisect::run(c, &recovered_config(args.config.as_deref())?),
         Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
         Command::Health(c) => health::run(c, &load_config(args.config.as_deref())?),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
@@ -120,6 +125,9 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         matches!(
             e.downcast_ref::<tether::daemon::WatchError>(),
             Some(tether::daemon::WatchError::AlreadyRunning(_))
+        ) || matches!(
+            e.downcast_ref::<tether::bisect::BisectError>(),
+            Some(tether::bisect::BisectError::Lock(_))
         ) || e.is::<tether::update::LockError>()
             || matches!(
                 e.downcast_ref::<tether::update::TransactionError>(),
@@ -140,6 +148,17 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
     if matches!(
         err.downcast_ref::<tether::daemon::WatchError>(),
         Some(tether::daemon::WatchError::NoJobs)
+    ) {
+        return exit::USAGE;
+    }
+    if matches!(
+        err.downcast_ref::<tether::bisect::BisectError>(),
+        Some(
+            tether::bisect::BisectError::Baseline(
+                tether::baseline::BaselineError::UnknownCase { .. }
+            ) | tether::bisect::BisectError::NotAncestor { .. }
+                | tether::bisect::BisectError::Empty(_)
+        )
     ) {
         return exit::USAGE;
     }

@@ -10,7 +10,9 @@ pub struct UpdateArgs {
     /// Only this upstream.
     #[arg(long, value_name = "NAME")]
     pub upstream: Option<String>,
-    /// Update to this revision instead of the newest soaked commit of the track rule.
+    /// Update to this revision instead of the newest soaked commit of the
+    /// track rule; `last-good` bisects and adopts the commit before the first
+    /// bad one.
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
     /// Stage and test, then stop before promotion and say what would be promoted.

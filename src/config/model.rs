@@ -345,7 +345,11 @@ impl std::fmt::Display for StrategyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnUnfixable {
+    /// Roll everything back; the upstream stays where it was.
     Rollback,
+    /// Roll back, bisect for the first bad upstream commit, and adopt the
+    /// commit just before it when that is newer than the current one.
+    AdoptLastGood,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +370,9 @@ pub struct UpdateConfig {
     /// Promote an update whose baseline passes but regressed against the
     /// recorded references (quality, speed or memory).
     pub allow_regressions: bool,
+    /// `tether bisect`: extra runs of a failing step before it counts as bad
+    /// (a pass on any of them makes it good: the failure was flaky).
+    pub bisect_retries: u32,
 }
 
 #[derive(Debug, Clone)]

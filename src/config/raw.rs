@@ -116,6 +116,7 @@ pub struct RawUpdate {
     pub on_unfixable: Option<String>,
     pub commit_author: Option<String>,
     pub allow_regressions: Option<bool>,
+    pub bisect_retries: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

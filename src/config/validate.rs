@@ -815,10 +815,11 @@ impl Validator {
         };
         let on_unfixable = match raw.on_unfixable.as_deref() {
             None | Some("rollback") => OnUnfixable::Rollback,
+            Some("adopt-last-good") => OnUnfixable::AdoptLastGood,
             Some(other) => {
                 self.problem(
                     "update.on_unfixable",
-                    &format!("expected `rollback`, got `{other}`"),
+                    &format!("expected `rollback` or `adopt-last-good`, got `{other}`"),
                 );
                 OnUnfixable::Rollback
             }
@@ -848,6 +849,7 @@ impl Validator {
             on_unfixable,
             commit_author,
             allow_regressions: raw.allow_regressions.unwrap_or(false),
+            bisect_retries: self.count("update.bisect_retries", raw.bisect_retries, 0, 0),
         }
     }
 

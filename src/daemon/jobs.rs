@@ -126,6 +126,29 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             .as_ref()
             .map(|c| c.short.clone())
             .unwrap_or_default();
+        if let Some(b) = &report.bisect {
+            let culprit = b.first_bad().map_or_else(
+                || "no single culprit".to_owned(),
+                |c| {
+                    format!(
+                        "first bad commit {} by {} ({})",
+                        c.short, c.author, c.subject
+                    )
+                },
+            );
+            result.events.push(Event::new(
+                EventKind::HeldBack,
+                run_id,
+                Some(&up.name),
+                &format!(
+                    "bisected after an unfixable update: {culprit}; {}",
+                    match &report.held_back {
+                        Some(h) => format!("held back at {}", h.at.short),
+                        None => "nothing newer adopted".into(),
+                    }
+                ),
+            ));
+        }
         match &report.outcome {
             UpdateOutcome::Promoted => {
                 record_good_packages(cfg, run_id);

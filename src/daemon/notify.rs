@@ -23,6 +23,8 @@ pub enum EventKind {
     RolledBack,
     Regression,
     HealthDegraded,
+    /// An unfixable update was bisected and the newest good commit adopted.
+    HeldBack,
     ServiceStopping,
 }
 

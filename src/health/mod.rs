@@ -76,6 +76,8 @@ pub struct UpstreamHealth {
     pub last_good: Option<String>,
     /// Vendored layout: files of the copy that differ from its upstream commit.
     pub local_modifications: Option<usize>,
+    /// Held back at its newest good commit after an unfixable update.
+    pub held_back: Option<crate::upstream::HeldBack>,
     pub error: Option<String>,
 }
 
@@ -124,6 +126,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                     soaking: r.commits.iter().filter(|c| !c.soak.is_soaked()).count(),
                     last_good,
                     local_modifications: r.local_modifications.as_ref().map(|m| m.files.len()),
+                    held_back: r.held_back.clone(),
                     error: None,
                 },
                 Err(e) => UpstreamHealth {
@@ -134,6 +137,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                     soaking: 0,
                     last_good,
                     local_modifications: None,
+                    held_back: None,
                     error: Some(crate::daemon::jobs::chain(&e)),
                 },
             }
@@ -212,6 +216,15 @@ fn judge(r: &mut HealthReport) {
         ));
     }
     for u in &r.upstreams {
+        if let Some(h) = &u.held_back {
+            reasons.push((
+                Verdict::Degraded,
+                format!(
+                    "upstream `{}` is held back at {}: the first bad commit is {} ({})",
+                    u.name, h.at.short, h.first_bad.short, h.first_bad.subject
+                ),
+            ));
+        }
         if let Some(e) = &u.error {
             reasons.push((Verdict::Degraded, format!("upstream `{}`: {e}", u.name)));
         }

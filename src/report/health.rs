@@ -183,6 +183,20 @@ pub fn markdown(r: &HealthReport) -> String {
             u.local_modifications.map_or("-".into(), |n| n.to_string())
         );
     }
+    for u in &r.upstreams {
+        if let Some(h) = &u.held_back {
+            let _ = writeln!(
+                o,
+                "- `{}` is HELD BACK at {} since {}: the first bad commit is {} ({}); report {}",
+                u.name,
+                h.at.short,
+                date(h.since),
+                h.first_bad.short,
+                h.first_bad.subject,
+                h.bisect_report
+            );
+        }
+    }
     o.push('\n');
 
     let sv = &r.service;

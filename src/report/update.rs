@@ -39,6 +39,37 @@ pub fn markdown(r: &UpdateReport) -> String {
         let _ = writeln!(o, "- Recovered first: {}", redact(rec));
     }
     o.push('\n');
+    if let Some(h) = &r.held_back {
+        let _ = writeln!(o, "## Held back\n");
+        let _ = writeln!(
+            o,
+            "The upstream is held back at `{}` ({}), the newest commit the baseline passes on. The target `{}` fails: its first bad commit is `{}` {} by {} — {}.\n",
+            h.at.short,
+            h.at.subject,
+            h.target.short,
+            h.first_bad.short,
+            date(h.first_bad.time),
+            h.first_bad.author,
+            h.first_bad.subject
+        );
+    }
+    if let Some(b) = &r.bisect {
+        let _ = writeln!(
+            o,
+            "Bisect: {} commit(s) searched in {} step(s) and {} baseline run(s); report {}.\n",
+            b.candidates,
+            b.steps.len(),
+            b.baseline_runs,
+            code(&b.report_dir.join("bisect_report.md").display().to_string())
+        );
+    }
+    if let Some(f) = &r.failed_target {
+        let _ = writeln!(
+            o,
+            "The update to the target was rolled back first: {}\n",
+            outcome_line(f)
+        );
+    }
     if !r.reduced.is_empty() {
         let _ = writeln!(o, "## The baseline now runs reduced\n");
         for x in &r.reduced {

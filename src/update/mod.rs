@@ -3,6 +3,7 @@
 //! rollback and crash recovery. The live wrapper is only ever changed by
 //! [`promote`]; everything else reads it or works in the state dir.
 
+mod adopt;
 mod backup;
 mod error;
 mod git_ops;

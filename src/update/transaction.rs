@@ -50,6 +50,8 @@ pub enum TransactionError {
     },
     #[error(transparent)]
     RolledBack(#[from] RolledBackError),
+    #[error(transparent)]
+    Bisect(#[from] crate::bisect::BisectError),
 }
 
 /// An error in the middle of an update, after which everything was restored.
@@ -124,6 +126,13 @@ pub struct UpdateReport {
     /// The last run's cases against the references for this hardware.
     #[serde(default)]
     pub comparisons: Vec<baseline::CaseComparison>,
+    /// The bisect that followed an unfixable update (`adopt-last-good`).
+    pub bisect: Option<crate::bisect::BisectReport>,
+    /// The upstream is held back at its newest good commit.
+    pub held_back: Option<crate::upstream::HeldBack>,
+    /// The failed update of the newer target, when this one adopted the
+    /// last good commit instead.
+    pub failed_target: Option<Box<UpdateReport>>,
     pub attempts: Vec<AttemptRecord>,
     pub fixes: Vec<AppliedFix>,
     pub stop_reason: Option<String>,
@@ -139,7 +148,7 @@ pub struct UpdateReport {
 }
 
 impl UpdateReport {
-    fn new(upstream: &str) -> Self {
+    pub(super) fn new(upstream: &str) -> Self {
         let now = crate::env::now();
         Self {
             id: None,
@@ -158,6 +167,9 @@ impl UpdateReport {
             conflicts: Vec::new(),
             initial_run: None,
             comparisons: Vec::new(),
+            bisect: None,
+            held_back: None,
+            failed_target: None,
             final_run: None,
             attempts: Vec::new(),
             fixes: Vec::new(),
@@ -189,6 +201,9 @@ pub fn recover_if_idle(cfg: &Config) -> Result<Option<String>, TransactionError>
     Ok(recover(cfg)?.map(|r| r.message))
 }
 
+/// `--to last-good`: bisect, then adopt the commit before the first bad one.
+pub const LAST_GOOD: &str = "last-good";
+
 /// `tether update` for one upstream.
 pub fn update(
     cfg: &Config,
@@ -200,6 +215,28 @@ pub fn update(
     }
     let state = StateDir::new(&cfg.project.state_dir);
     let _lock = StateLock::acquire(&state, "update")?;
+    if opts.to.as_deref() == Some(LAST_GOOD) {
+        return super::adopt::adopt_last_good(cfg, up, opts, None);
+    }
+    let report = update_locked(cfg, up, opts)?;
+    let unfixable = matches!(report.outcome, UpdateOutcome::RolledBack { .. })
+        && report.conflicts.is_empty()
+        && report.final_run.as_ref().is_some_and(|r| !r.passed())
+        && !crate::process::interrupted();
+    if unfixable && cfg.update.on_unfixable == crate::config::OnUnfixable::AdoptLastGood {
+        return super::adopt::adopt_last_good(cfg, up, opts, Some(report));
+    }
+    super::adopt::after_update(&state, up, &report);
+    Ok(report)
+}
+
+/// The update transaction, for a caller that holds the state lock.
+pub fn update_locked(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    opts: &UpdateOptions,
+) -> Result<UpdateReport, TransactionError> {
+    let state = StateDir::new(&cfg.project.state_dir);
     let mut report = UpdateReport::new(&up.name);
     report.recovery = recover(cfg)?.map(|r| r.message);
 
@@ -231,6 +268,19 @@ pub fn update(
             }
         },
     };
+    if let Some(h) = &check.held_back
+        && opts.to.is_none()
+        && h.target.id == target.to_string()
+    {
+        report.held_back = Some(h.clone());
+        report.outcome = UpdateOutcome::UpToDate {
+            reason: format!(
+                "`{}` is held back at {}: the target {} still contains the first bad commit {} ({}); waiting for the upstream to move",
+                up.name, h.at.short, h.target.short, h.first_bad.short, h.first_bad.subject
+            ),
+        };
+        return Ok(finish(report));
+    }
     if target.to_string() == check.current.id {
         report.outcome = UpdateOutcome::UpToDate {
             reason: format!("`{}` is already at {:.7}", up.name, target.to_string()),

@@ -110,6 +110,8 @@ pub struct CheckReport {
     pub notes: Vec<String>,
     /// Vendored layout: how the copy differs from its recorded commit.
     pub local_modifications: Option<LocalMods>,
+    /// Held back at its newest good commit after an unfixable update.
+    pub held_back: Option<super::HeldBack>,
 }
 
 /// Checks one upstream: fetch (unless told not to), current, target, the
@@ -215,6 +217,16 @@ pub fn check(
         None
     };
 
+    let held_back = super::held::load(&state, name);
+    if let Some(h) = &held_back {
+        warnings.push(format!(
+            "held back at {} since {}: the first bad commit is {} ({}); a newer target is tried when the upstream moves",
+            h.at.short,
+            h.since.strftime("%Y-%m-%d %H:%M"),
+            h.first_bad.short,
+            h.first_bad.subject
+        ));
+    }
     Ok(CheckReport {
         name: up.name.clone(),
         url: redact(&up.url).into_owned(),
@@ -237,6 +249,7 @@ pub fn check(
         warnings,
         notes,
         local_modifications,
+        held_back,
     })
 }
 

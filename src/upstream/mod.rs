@@ -11,9 +11,12 @@ mod mirror;
 mod soak;
 mod track;
 
+pub mod held;
+
 pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;
 pub use error::{FetchFailure, UpstreamError};
+pub use held::HeldBack;
 pub use layout::{
     Change, CurrentCommit, LocalMods, ModifiedFile, current_commit, current_commit_local,
 };

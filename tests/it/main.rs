@@ -3,6 +3,7 @@
 
 mod analyze;
 mod baseline;
+mod bisect;
 mod check;
 mod demo_project;
 mod full_disk;
