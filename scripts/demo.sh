@@ -7,4 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --quiet --release
-exec target/release/tether demo "$@"
+# the torch 2.11.0 interpreter of install-torch.sh: the demo then also has a
+# generation canary (a TorchScript decoder run by tether through libtorch)
+exec target/release/tether demo --python "$PWD/.libtorch/python" "$@"

@@ -425,9 +425,83 @@ git submodule), and its baseline test:
 """
 
 
+# The canary: a small VAE-style decoder with a short denoising loop, exported
+# to TorchScript at the tree under test with its fixed inputs. Written only
+# when the interpreter has torch (scripts/install-torch.sh provides one).
+EXPORT_CANARY = '''"""Exports the VAE-decoder canary for tether (runner = "torchscript")."""
+import argparse
+import json
+import struct
+import warnings
+
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 16, 4, stride=2, padding=1)
+        self.mid = nn.Conv2d(16, 16, 3, padding=1)
+        self.out = nn.Conv2d(16, 3, 3, padding=1)
+
+    def forward(self, latent):
+        for _ in range(4):
+            latent = latent - 0.1 * torch.tanh(latent)
+        x = torch.relu(self.mid(torch.relu(self.up(latent))))
+        return torch.sigmoid(self.out(x))
+
+
+def save_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        values = t.contiguous().flatten().tolist()
+        data = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    head += b" " * ((8 - len(head) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for data in blobs:
+            f.write(data)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--inputs")
+    args = ap.parse_args()
+    torch.manual_seed(42)
+    torch.jit.script(Decoder().eval()).save(args.out)
+    if args.inputs:
+        g = torch.Generator().manual_seed(7)
+        save_safetensors(args.inputs, {"latent": torch.randn(1, 4, 24, 32, generator=g)})
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def has_torch():
+    import warnings
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def build_wrapper(path, upstream, base):
     w = Repo(path, "Demo Wrapper", "wrapper@example.com", EPOCH + 2 * 3600)
     w.write("headless_wgp.py", HEADLESS)
+    if has_torch():
+        w.write("export_canary.py", EXPORT_CANARY)
     w.write("test_model_comparison.py", COMPARISON)
     w.write("README.md", WRAPPER_README)
     w.write(".gitignore", GITIGNORE)
@@ -458,6 +532,7 @@ model = "{model}"
 outputs = ["*.y4m"]
 params = {{ prompt = "a red fox running through fresh snow", resolution = "128x96", video_length = {frames}, num_inference_steps = 8, seed = 42 }}
 ''' for name, model, frames in CASES)
+    canary = CANARY_CASE if has_torch() else ""
     return f'''# tether config for the demo project (see tether.example.toml for every key)
 [project]
 name = "demo-wrapper"
@@ -480,8 +555,23 @@ command = "{{python}} test_model_comparison.py --settings {{settings_json}} --ou
 results_file = "results.json"
 timeout = "60s"
 {cases}
+{canary}
 [update]
 max_attempts = 10
+'''
+
+
+CANARY_CASE = '''
+# A generation canary: the decoder exported at the tree under test and run by
+# tether itself through libtorch; it runs first, in seconds.
+[[baseline.case]]
+name = "vae_canary"
+model = "vae"
+runner = "torchscript"
+export = "{python} export_canary.py --out {module_path} --inputs {inputs_path}"
+device = "auto"
+warmup = 1
+iterations = 5
 '''
 
 

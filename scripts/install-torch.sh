@@ -31,7 +31,10 @@ link_libtorch() { # interpreter
   dir="$(torch_dir "$py")"
   mkdir -p .libtorch
   ln -sfn "$dir" .libtorch/torch
-  ln -sfn "$py" .libtorch/python
+  # a script, not a symlink: a venv's python must be started by its own path
+  rm -f .libtorch/python
+  printf '#!/bin/sh\nexec "%s" "$@"\n' "$py" > .libtorch/python
+  chmod +x .libtorch/python
   echo "install-torch: using torch $want from $dir" >&2
 }
 
@@ -48,7 +51,9 @@ if [ -n "${TETHER_TORCH_PYTHON:-}" ]; then
 fi
 
 if [ -x .venv/bin/python ] && [ "$(torch_version .venv/bin/python)" = "$want" ]; then
-  [ -e .libtorch/torch/lib/libtorch_cpu.so ] || link_libtorch .venv/bin/python
+  if [ ! -e .libtorch/torch/lib/libtorch_cpu.so ] || [ -L .libtorch/python ] || [ ! -x .libtorch/python ]; then
+    link_libtorch .venv/bin/python
+  fi
   exit 0
 fi
 

@@ -64,6 +64,19 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// An error and its causes, `: `-separated, redacted: the one-line form of
+/// an error for reports, logs and notifications.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    redact(&text).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;

@@ -3,6 +3,7 @@
 //! tree under test, deciding its status, and recording or comparing
 //! references keyed by hardware and settings.
 
+pub mod canary;
 mod decide;
 mod hardware;
 pub mod quality;

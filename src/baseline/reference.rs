@@ -20,6 +20,11 @@ use crate::gpu::VramPeak;
 /// regression (start-up noise dominates short cases).
 pub const MIN_DURATION_DELTA_S: f64 = 5.0;
 
+/// A canary's latency must grow by at least this much to be a regression,
+/// on a CUDA device and on the CPU.
+pub const MIN_CANARY_DELTA_CUDA_MS: f64 = 1.0;
+pub const MIN_CANARY_DELTA_CPU_MS: f64 = 25.0;
+
 const REFERENCE_VERSION: u32 = 1;
 
 /// One recorded reference.
@@ -40,6 +45,21 @@ pub struct Reference {
     /// The analysed outputs and where their downsampled frames are kept.
     #[serde(default)]
     pub quality: Vec<ReferenceOutput>,
+    /// A canary's outputs and figures.
+    #[serde(default)]
+    pub canary: Option<CanaryReference>,
+}
+
+/// What a canary's reference keeps.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CanaryReference {
+    /// The outputs (f32 safetensors), relative to the reference JSON's folder.
+    pub outputs_file: String,
+    pub median_latency_ms: f64,
+    pub peak_memory_bytes: Option<u64>,
+    pub memory_kind: String,
+    pub device: String,
+    pub dtype: String,
 }
 
 /// One analysed output of a reference.
@@ -58,6 +78,12 @@ pub struct ReferenceOutput {
 }
 
 impl Reference {
+    /// The canary's reference outputs, given where this reference's JSON is.
+    pub fn canary_outputs(&self, json_path: &Path) -> Option<PathBuf> {
+        let dir = json_path.parent()?;
+        self.canary.as_ref().map(|c| dir.join(&c.outputs_file))
+    }
+
     /// The stored frames of output `path`, given where this reference's JSON
     /// file is.
     pub fn frames_for(&self, json_path: &Path, path: &str) -> Option<PathBuf> {
@@ -172,6 +198,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
     for case in run.cases.iter().filter(|c| c.passed()) {
         let path = reference_path(cfg, &run.hardware.slug, &case.name, &case.settings_hash);
         let quality = record_frames(&path, &case.quality)?;
+        let canary = record_canary(&path, case)?;
         let reference = Reference {
             format_version: REFERENCE_VERSION,
             case: case.name.clone(),
@@ -186,6 +213,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
             peak_vram: case.peak_vram.clone(),
             outputs: case.outputs.clone(),
             quality,
+            canary,
         };
         let err = |source| BaselineError::Write {
             path: path.clone(),
@@ -244,6 +272,44 @@ fn record_frames(
         });
     }
     Ok(out)
+}
+
+/// Copies a canary's outputs next to the reference (after the frames, which
+/// clear the folder).
+fn record_canary(
+    json_path: &Path,
+    case: &CaseResult,
+) -> Result<Option<CanaryReference>, BaselineError> {
+    let Some(c) = &case.canary else {
+        return Ok(None);
+    };
+    let (Some(report), Some(outputs)) = (&c.report, &c.outputs_file) else {
+        return Ok(None);
+    };
+    let stem = json_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let to = json_path.with_file_name(&stem).join("canary.safetensors");
+    if let Some(dir) = to.parent() {
+        fs_err::create_dir_all(dir).map_err(|source| BaselineError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    fs_err::copy(outputs, &to).map_err(|source| BaselineError::Copy {
+        from: outputs.clone(),
+        to: to.clone(),
+        source,
+    })?;
+    Ok(Some(CanaryReference {
+        outputs_file: format!("{stem}/canary.safetensors"),
+        median_latency_ms: report.median_latency_ms,
+        peak_memory_bytes: report.peak_memory_bytes,
+        memory_kind: report.memory_kind.clone(),
+        device: report.device.clone(),
+        dtype: report.dtype.clone(),
+    }))
 }
 
 /// Compares every case of `run` with its reference for the run's hardware.
@@ -355,6 +421,11 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
             limits.max_vram_ratio
         ));
     }
+    if let (Some(c), Some(rc)) = (&case.canary, &r.canary)
+        && let Some(report) = &c.report
+    {
+        canary_regressions(c, report, rc, &limits, &mut regressions);
+    }
     let mut quality = Vec::new();
     for q in &case.quality {
         let Some(report) = &q.report else { continue };
@@ -422,6 +493,69 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
     }
 }
 
+/// Numeric, speed and memory regressions of a canary against its reference.
+fn canary_regressions(
+    c: &super::canary::CanaryOutcome,
+    report: &crate::gpu::protocol::CanaryReport,
+    rc: &CanaryReference,
+    limits: &crate::config::Thresholds,
+    out: &mut Vec<String>,
+) {
+    for d in report.comparison.iter().flatten() {
+        let (Some(abs), Some(cos)) = (d.max_abs_error, d.cosine) else {
+            continue;
+        };
+        if abs > c.max_abs_error || cos < c.min_cosine {
+            out.push(format!(
+                "numeric: canary output `{}` max abs error {abs:.3e} (limit {:.0e}), max rel error {:.3e}, cosine {cos:.6} (min {})",
+                d.key,
+                c.max_abs_error,
+                d.max_rel_error.unwrap_or(0.0),
+                c.min_cosine
+            ));
+        }
+        if let Some(ssim) = d.ssim
+            && ssim < limits.min_mean_ssim
+        {
+            out.push(format!(
+                "quality: canary output `{}` SSIM {ssim:.4} below {} (PSNR {})",
+                d.key,
+                limits.min_mean_ssim,
+                psnr_text(d.psnr_db)
+            ));
+        }
+    }
+    let ratio = report.median_latency_ms / rc.median_latency_ms.max(1e-6);
+    // small differences are timer and scheduler noise, far more so on a
+    // shared CPU than on a synchronised GPU
+    let floor_ms = if report.device.starts_with("cuda") {
+        MIN_CANARY_DELTA_CUDA_MS
+    } else {
+        MIN_CANARY_DELTA_CPU_MS
+    };
+    if ratio > limits.max_duration_ratio
+        && report.median_latency_ms - rc.median_latency_ms >= floor_ms
+    {
+        out.push(format!(
+            "speed: canary median latency {:.2} ms, {ratio:.2}x the reference's {:.2} ms (limit {}x)",
+            report.median_latency_ms, rc.median_latency_ms, limits.max_duration_ratio
+        ));
+    }
+    if report.memory_kind == rc.memory_kind
+        && report.memory_kind.starts_with("cuda")
+        && let (Some(now), Some(then)) = (report.peak_memory_bytes, rc.peak_memory_bytes)
+        && then > 0
+    {
+        let v = now as f64 / then as f64;
+        if v > limits.max_vram_ratio {
+            out.push(format!(
+                "memory: canary peak memory {v:.2}x the reference (limit {}x)",
+                limits.max_vram_ratio
+            ));
+        }
+    }
+}
+
 fn not_compared(q: &OutputQuality, why: &str) -> OutputMetrics {
     OutputMetrics {
         output: q.path.clone(),
@@ -473,6 +607,7 @@ mod tests {
             stray_writes: Vec::new(),
             quality: Vec::new(),
             thresholds: crate::config::Thresholds::default(),
+            canary: None,
         }
     }
 
@@ -492,6 +627,7 @@ mod tests {
             peak_vram: c.peak_vram,
             outputs: Vec::new(),
             quality: Vec::new(),
+            canary: None,
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value};
 
 use super::BaselineError;
+use super::canary::CanaryOutcome;
 use super::decide::{self, Decision};
 use super::hardware::{HardwareKey, hardware_key, settings_hash};
 use super::quality::{OutputQuality, WorkerSlot, analyze_outputs};
@@ -104,6 +105,9 @@ pub struct CaseResult {
     /// The limits this case is judged by against its reference.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// A canary case's module, figures and stored outputs.
+    #[serde(default)]
+    pub canary: Option<CanaryOutcome>,
 }
 
 impl CaseResult {
@@ -198,6 +202,10 @@ pub fn run_suite(
     };
     let mut worker: WorkerSlot = None;
 
+    // canaries first: when one fails hard, the expensive cases are skipped
+    let mut cases = cases;
+    cases.sort_by_key(|c| c.canary.is_none());
+    let mut hard_failed: Option<String> = None;
     let mut results = Vec::with_capacity(cases.len());
     for case in &cases {
         let cancelled = process::interrupted()
@@ -207,6 +215,8 @@ pub fn run_suite(
                 .is_some_and(|c| c.load(Ordering::SeqCst));
         let result = if cancelled {
             not_run(case, &run_dir, "not run: the run was cancelled".into())
+        } else if let (Some(why), None) = (&hard_failed, &case.canary) {
+            not_run(case, &run_dir, why.clone())
         } else {
             run_case(
                 cfg,
@@ -219,6 +229,13 @@ pub fn run_suite(
             )?
         };
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
+        if case.canary.is_some() && !result.passed() && hard_failed.is_none() {
+            hard_failed = Some(format!(
+                "not run: canary `{}` failed hard ({}), so the expensive cases were skipped to save GPU time",
+                result.name,
+                result.error.as_deref().unwrap_or("")
+            ));
+        }
         results.push(result);
     }
     let run = BaselineRun {
@@ -277,6 +294,17 @@ fn run_case(
     write_pretty(&settings_json, &settings)?;
 
     let vars = template_vars(cfg, tree, &case_dir, &settings_json, run_id, case);
+    if let Some(canary) = &case.canary {
+        return Ok(run_canary(
+            cfg,
+            tree,
+            &case_dir,
+            case,
+            canary,
+            &vars,
+            (hardware, worker),
+        ));
+    }
     let argv = match process::render_template(&case.command, &vars) {
         Ok(a) => a,
         Err(e) => {
@@ -371,7 +399,50 @@ fn run_case(
         stray_writes,
         quality,
         thresholds: case.thresholds,
+        canary: None,
     })
+}
+
+/// A `runner = "torchscript"` case.
+fn run_canary(
+    cfg: &Config,
+    tree: &Path,
+    case_dir: &Path,
+    case: &EffectiveCase,
+    canary: &crate::config::CanaryConfig,
+    vars: &BTreeMap<String, String>,
+    (hardware, worker): (&str, &mut WorkerSlot),
+) -> CaseResult {
+    let hash = settings_hash(&case.model, &case.params);
+    let ref_path = reference_path(cfg, hardware, &case.name, &hash);
+    let reference = read_reference(&ref_path)
+        .ok()
+        .flatten()
+        .and_then(|r| r.canary_outputs(&ref_path));
+    let clock = std::time::Instant::now();
+    let r = super::canary::run(cfg, tree, case_dir, case, canary, vars, worker, reference);
+    CaseResult {
+        name: case.name.clone(),
+        model: case.model.clone(),
+        params: case.params.clone(),
+        settings_hash: hash,
+        status: r.status,
+        exit: r.exit,
+        duration_s: clock.elapsed().as_secs_f64(),
+        peak_vram: VramPeak::Unavailable {
+            reason: "a canary measures its own peak memory".into(),
+        },
+        outputs: Vec::new(),
+        error: r.error.map(|e| crate::redact::redact(&e).into_owned()),
+        stdout_tail: r.stdout_tail,
+        stderr_tail: r.stderr_tail,
+        log_dir: case_dir.to_path_buf(),
+        log_truncated: false,
+        stray_writes: Vec::new(),
+        quality: Vec::new(),
+        thresholds: case.thresholds,
+        canary: Some(r.outcome),
+    }
 }
 
 /// Analyses a case's media outputs against its reference on `hardware`.
@@ -466,6 +537,7 @@ fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
         stray_writes: Vec::new(),
         quality: Vec::new(),
         thresholds: case.thresholds,
+        canary: None,
     }
 }
 

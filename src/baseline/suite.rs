@@ -25,6 +25,8 @@ pub struct EffectiveCase {
     pub params: Map<String, Value>,
     /// The case's regression limits (its own over `[baseline]`'s).
     pub thresholds: crate::config::Thresholds,
+    /// A TorchScript canary instead of a command.
+    pub canary: Option<crate::config::CanaryConfig>,
 }
 
 /// What the overrides file changes for one case.
@@ -153,6 +155,7 @@ pub fn effective_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase
                 outputs: c.outputs.clone(),
                 params,
                 thresholds: c.thresholds.apply(cfg.baseline.thresholds),
+                canary: c.canary.clone(),
             }
         })
         .collect()

@@ -124,7 +124,7 @@ impl<'a> Runner<'a> {
                 let _ = fs_err::remove_dir_all(&work);
                 return Ok((
                     StepVerdict::Skip,
-                    format!("cannot be staged: {}", crate::daemon::jobs::chain(&e)),
+                    format!("cannot be staged: {}", crate::redact::error_chain(&e)),
                     Vec::new(),
                     Vec::new(),
                 ));

@@ -232,6 +232,12 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         for q in &case.quality {
             out.push_str(&format!("             {}\n", quality_text(q)));
         }
+        if let Some(r) = case.canary.as_ref().and_then(|c| c.report.as_ref()) {
+            out.push_str(&format!(
+                "             {}\n",
+                tether::report::gpu::canary_line(r)
+            ));
+        }
         if !case.stray_writes.is_empty() {
             out.push_str(&format!(
                 "             warning: wrote into the tree, outside its output folder: {}\n",

@@ -298,6 +298,32 @@ pub struct CaseConfig {
     /// Generation parameters (resolution, video_length, steps, seed, ...).
     pub params: serde_json::Map<String, serde_json::Value>,
     pub thresholds: ThresholdOverrides,
+    /// `runner = "torchscript"`: a canary run by tether itself.
+    pub canary: Option<CanaryConfig>,
+}
+
+/// A generation canary: a TorchScript module exported at the tree under test
+/// (or at a fixed path) and run by the `tether-gpu` worker on fixed inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryConfig {
+    /// Command template that writes `{module_path}` (and optionally
+    /// `{inputs_path}`), run with the wrapper's interpreter in the tree.
+    pub export: Option<String>,
+    /// A fixed module path, relative to the tree under test.
+    pub module: Option<PathBuf>,
+    pub method: String,
+    /// `None`: `gpu.device`.
+    pub device: Option<crate::gpu::protocol::DeviceChoice>,
+    pub dtype: String,
+    pub warmup: u32,
+    pub iterations: u32,
+    /// Used when the export writes no `{inputs_path}`.
+    pub inputs: Vec<crate::gpu::protocol::InputSpec>,
+    /// An output further from the reference than this is a numeric regression.
+    pub max_abs_error: f64,
+    /// An output whose cosine similarity to the reference is below this is a
+    /// numeric regression.
+    pub min_cosine: f64,
 }
 
 /// A fix strategy family, in the order `[update] strategies` lists them.

@@ -509,7 +509,8 @@ impl Validator {
         let mut cases: Vec<CaseConfig> = Vec::new();
         for (i, c) in raw.case.into_iter().enumerate() {
             let k = |f: &str| format!("baseline.case[{i}].{f}");
-            let name = match self.non_empty(&k("name"), c.name) {
+            let canary = self.canary(&k(""), &c);
+            let name = match self.non_empty(&k("name"), c.name.clone()) {
                 Some(n)
                     if n.chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
@@ -561,6 +562,7 @@ impl Validator {
                 outputs,
                 params,
                 thresholds,
+                canary,
             });
         }
         BaselineConfig {
@@ -588,6 +590,143 @@ impl Validator {
             .apply(Thresholds::default()),
             cases,
         }
+    }
+
+    /// The TorchScript canary of a case (`runner = "torchscript"`), checked.
+    fn canary(&mut self, prefix: &str, c: &RawCase) -> Option<CanaryConfig> {
+        let k = |f: &str| format!("{prefix}{f}");
+        let runner = c.runner.as_deref().unwrap_or("command");
+        let canary_keys = [
+            ("export", c.export.is_some()),
+            ("module", c.module.is_some()),
+            ("method", c.method.is_some()),
+            ("device", c.device.is_some()),
+            ("dtype", c.dtype.is_some()),
+            ("warmup", c.warmup.is_some()),
+            ("iterations", c.iterations.is_some()),
+            ("inputs", c.inputs.is_some()),
+            ("max_abs_error", c.max_abs_error.is_some()),
+            ("min_cosine", c.min_cosine.is_some()),
+        ];
+        match runner {
+            "command" => {
+                for (key, set) in canary_keys {
+                    if set {
+                        self.problem(
+                            &k(key),
+                            "only a `runner = \"torchscript\"` case takes this key",
+                        );
+                    }
+                }
+                return None;
+            }
+            "torchscript" => {}
+            other => {
+                self.problem(
+                    &k("runner"),
+                    &format!("`{other}` is not one of `command`, `torchscript`"),
+                );
+                return None;
+            }
+        }
+        if let Some(e) = &c.export {
+            self.template(&k("export"), e);
+        }
+        if c.export.is_none() == c.module.is_none() {
+            self.problem(
+                &k("export"),
+                "a torchscript case needs exactly one of `export` (a command that writes {module_path}) and `module` (a fixed path)",
+            );
+        }
+        let device = match c.device.as_deref() {
+            None => None,
+            Some(d) => match crate::gpu::protocol::DeviceChoice::parse(d) {
+                Some(x) => Some(x),
+                None => {
+                    self.problem(
+                        &k("device"),
+                        &format!("`{d}` is not `auto`, `cpu` or `cuda:N`"),
+                    );
+                    None
+                }
+            },
+        };
+        let dtype = c.dtype.clone().unwrap_or_else(|| "fp32".into());
+        if !["fp32", "bf16", "fp16"].contains(&dtype.as_str()) {
+            self.problem(
+                &k("dtype"),
+                &format!("`{dtype}` is not one of fp32, bf16, fp16"),
+            );
+        }
+        let mut inputs = Vec::new();
+        for (j, t) in c.inputs.iter().flatten().enumerate() {
+            let key = k(&format!("inputs[{j}]"));
+            let get = |f: &str| t.get(f);
+            let name = get("name")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("input{j}"));
+            let shape: Option<Vec<i64>> = get("shape")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(toml::Value::as_integer).collect());
+            let Some(shape) = shape.filter(|s| !s.is_empty() && s.iter().all(|d| *d > 0)) else {
+                self.problem(
+                    &format!("{key}.shape"),
+                    "needs a list of positive sizes, e.g. [1, 4, 16, 16]",
+                );
+                continue;
+            };
+            let fill = get("fill")
+                .and_then(|v| v.as_str())
+                .unwrap_or("normal")
+                .to_owned();
+            if !["normal", "uniform", "zeros", "ones", "constant"].contains(&fill.as_str()) {
+                self.problem(
+                    &format!("{key}.fill"),
+                    &format!("`{fill}` is not one of normal, uniform, zeros, ones, constant"),
+                );
+            }
+            for f in t.keys() {
+                if !["name", "shape", "dtype", "fill", "value", "seed"].contains(&f.as_str()) {
+                    self.problem(
+                        &format!("{key}.{f}"),
+                        "unknown key (known: name, shape, dtype, fill, value, seed)",
+                    );
+                }
+            }
+            inputs.push(crate::gpu::protocol::InputSpec {
+                name,
+                shape,
+                dtype: get("dtype")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("fp32")
+                    .to_owned(),
+                fill,
+                value: get("value")
+                    .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                    .unwrap_or(0.0),
+                seed: get("seed").and_then(|v| v.as_integer()).unwrap_or(0).max(0) as u64,
+            });
+        }
+        Some(CanaryConfig {
+            export: c.export.clone(),
+            module: c.module.clone().map(PathBuf::from),
+            method: c.method.clone().unwrap_or_else(|| "forward".into()),
+            device,
+            dtype,
+            warmup: self.count(&k("warmup"), c.warmup, 2, 0),
+            iterations: self.count(&k("iterations"), c.iterations, 5, 1),
+            inputs,
+            max_abs_error: match c.max_abs_error {
+                None => 1e-3,
+                Some(x) if x >= 0.0 && x.is_finite() => x,
+                Some(x) => {
+                    self.problem(&k("max_abs_error"), &format!("must be 0 or more, got {x}"));
+                    1e-3
+                }
+            },
+            min_cosine: self.unit(&k("min_cosine"), c.min_cosine).unwrap_or(0.999),
+        })
     }
 
     /// A value in 0..=1 (an SSIM limit).
@@ -918,7 +1057,7 @@ impl Validator {
 }
 
 /// Placeholders a command template may use (besides `{param.NAME}`).
-pub const PLACEHOLDERS: [&str; 7] = [
+pub const PLACEHOLDERS: [&str; 9] = [
     "python",
     "root",
     "output_dir",
@@ -926,6 +1065,8 @@ pub const PLACEHOLDERS: [&str; 7] = [
     "case",
     "model",
     "run_id",
+    "module_path",
+    "inputs_path",
 ];
 
 pub const DEFAULT_BASELINE_COMMAND: &str =

@@ -79,7 +79,7 @@ fn check(cfg: &Config, state: &mut ServiceState, _r: &mut JobResult) -> Result<(
                     ));
                 }
             }
-            Err(e) => errors.push(format!("`{}`: {}", up.name, chain(&e))),
+            Err(e) => errors.push(format!("`{}`: {}", up.name, crate::redact::error_chain(&e))),
         }
     }
     if errors.is_empty() {
@@ -100,7 +100,7 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
             Err(e) => {
-                let message = chain(&e);
+                let message = crate::redact::error_chain(&e);
                 let s = state.upstreams.entry(up.name.clone()).or_default();
                 s.last_verdict = Some(format!("failed: {message}"));
                 if matches!(e, TransactionError::RolledBack(_)) {
@@ -223,8 +223,8 @@ fn run_baseline(
             preflight: true,
         },
     )
-    .map_err(|e| chain(&e))?;
-    let comparisons = baseline::compare(cfg, &run).map_err(|e| chain(&e))?;
+    .map_err(|e| crate::redact::error_chain(&e))?;
+    let comparisons = baseline::compare(cfg, &run).map_err(|e| crate::redact::error_chain(&e))?;
     state.last_baseline = summarise(&run, &comparisons);
     let regressed: Vec<&str> = comparisons
         .iter()
@@ -294,16 +294,4 @@ fn record_good_packages(cfg: &Config, run_id: &str) {
     let dir = cfg.project.outputs_dir.join(run_id).join("pip");
     let freeze = crate::update::pip::freeze(&cfg.project.python, &cfg.project.root, &dir);
     crate::health::record_good(cfg, &freeze);
-}
-
-/// An error and its causes, `: `-separated.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    crate::redact::redact(&text).into_owned()
 }

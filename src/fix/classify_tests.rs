@@ -266,6 +266,7 @@ fn case(status: CaseStatus, exit: Option<Exit>, stderr: &str) -> CaseResult {
         stray_writes: Vec::new(),
         quality: Vec::new(),
         thresholds: Default::default(),
+        canary: None,
     }
 }
 

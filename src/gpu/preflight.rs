@@ -39,7 +39,7 @@ pub fn preflight(gpu: &GpuConfig, dir: &Path) -> PreflightResult {
     let args = vec!["probe".into(), "--device".into(), gpu.device.as_arg()];
     match worker.run::<ProbeReport>(&args, dir, "probe") {
         Ok(report) => judge(gpu, report, super::hardware().gpu_count),
-        Err(e) => broken(error_chain(&e)),
+        Err(e) => broken(crate::redact::error_chain(&e)),
     }
 }
 
@@ -80,15 +80,4 @@ pub fn judge(gpu: &GpuConfig, report: ProbeReport, nvml_gpus: u32) -> PreflightR
         problems,
         report: Some(report),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

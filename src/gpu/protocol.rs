@@ -190,6 +190,97 @@ pub struct BenchReport {
     pub downsampled_frames_per_s: f64,
 }
 
+/// A generation canary: a TorchScript module run by the worker itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryRequest {
+    pub module: PathBuf,
+    /// The method run (`forward` unless the case says otherwise).
+    pub method: String,
+    pub device: DeviceChoice,
+    /// `fp32`, `bf16` or `fp16`: floating inputs (and so the run) in it.
+    pub dtype: String,
+    /// Inputs the export wrote (safetensors), passed in name order.
+    pub inputs_file: Option<PathBuf>,
+    /// Inputs described in the config, used when there is no file.
+    pub inputs: Vec<InputSpec>,
+    pub warmup: u32,
+    pub iterations: u32,
+    /// Where the outputs go (safetensors, f32, keyed like [`TensorStats::key`]).
+    pub store: PathBuf,
+    /// The reference's outputs, when there are some.
+    pub reference: Option<PathBuf>,
+}
+
+/// One described input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub shape: Vec<i64>,
+    /// `fp32`, `bf16`, `fp16`, `int64`.
+    pub dtype: String,
+    /// `normal` (seeded noise), `uniform`, `zeros`, `ones` or `constant`.
+    pub fill: String,
+    pub value: f64,
+    pub seed: u64,
+}
+
+/// What a canary run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryReport {
+    pub device: String,
+    pub dtype: String,
+    pub load_s: f64,
+    /// Each measured iteration, synchronised on CUDA.
+    pub latency_ms: Vec<f64>,
+    pub median_latency_ms: f64,
+    /// Peak memory: the device's used memory on CUDA (NVML), the process's
+    /// peak resident set on the CPU.
+    pub peak_memory_bytes: Option<u64>,
+    pub memory_kind: String,
+    pub outputs: Vec<TensorStats>,
+    /// Against the reference outputs, when given.
+    pub comparison: Option<Vec<OutputDiff>>,
+    /// Why the reference could not be read, when so.
+    pub reference_error: Option<String>,
+}
+
+/// One output tensor (a tuple, list or dict is flattened: `0`, `1.2`, `name`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorStats {
+    pub key: String,
+    pub shape: Vec<i64>,
+    pub dtype: String,
+    pub nan: u64,
+    pub inf: u64,
+    /// Of the finite values; `None` when there are none.
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// One output against the reference's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputDiff {
+    pub key: String,
+    pub shape: Vec<i64>,
+    /// The reference's shape; `None` when the reference has no such output.
+    pub reference_shape: Option<Vec<i64>>,
+    pub max_abs_error: Option<f64>,
+    /// Largest error over the reference's largest magnitude.
+    pub max_rel_error: Option<f64>,
+    pub cosine: Option<f64>,
+    /// Image-like outputs (`[N, 1|3, H, W]`), scaled by the reference's range.
+    pub psnr_db: Option<f64>,
+    pub ssim: Option<f64>,
+}
+
+impl OutputDiff {
+    pub fn shape_changed(&self) -> bool {
+        self.reference_shape.as_ref() != Some(&self.shape)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

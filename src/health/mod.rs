@@ -138,7 +138,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                     last_good,
                     local_modifications: None,
                     held_back: None,
-                    error: Some(crate::daemon::jobs::chain(&e)),
+                    error: Some(crate::redact::error_chain(&e)),
                 },
             }
         })

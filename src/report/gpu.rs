@@ -91,6 +91,50 @@ fn gib(bytes: Option<u64>) -> String {
     })
 }
 
+/// One line on a canary run: where, how fast, what it returned, and how far
+/// from the reference.
+pub fn canary_line(r: &crate::gpu::protocol::CanaryReport) -> String {
+    let outputs: Vec<String> = r
+        .outputs
+        .iter()
+        .map(|o| format!("{} {:?}", o.key, o.shape))
+        .collect();
+    let mut line = format!(
+        "canary on {} {}: median {:.3} ms over {} iteration(s), load {:.2} s; outputs {}",
+        r.device,
+        r.dtype,
+        r.median_latency_ms,
+        r.latency_ms.len(),
+        r.load_s,
+        outputs.join(", ")
+    );
+    match &r.comparison {
+        None => line.push_str(&format!(
+            "; {}",
+            r.reference_error
+                .as_deref()
+                .unwrap_or("no reference outputs")
+        )),
+        Some(diffs) => {
+            for d in diffs {
+                match (d.max_abs_error, d.cosine) {
+                    (Some(a), Some(c)) => line.push_str(&format!(
+                        "; `{}` max abs error {a:.3e}, max rel error {:.3e}, cosine {c:.6}{}",
+                        d.key,
+                        d.max_rel_error.unwrap_or(0.0),
+                        d.ssim.map_or(String::new(), |s| format!(
+                            ", SSIM {s:.4}, PSNR {}",
+                            psnr_text(d.psnr_db)
+                        ))
+                    )),
+                    _ => line.push_str(&format!("; `{}` not comparable", d.key)),
+                }
+            }
+        }
+    }
+    line
+}
+
 /// Per case and output: the checks on the output and its figures against
 /// the reference, then each case's verdict. Empty when nothing was analysed.
 pub fn quality(run: &BaselineRun, comparisons: &[CaseComparison]) -> String {
@@ -154,6 +198,17 @@ pub fn quality(run: &BaselineRun, comparisons: &[CaseComparison]) -> String {
                 );
             }
         }
+        o.push('\n');
+    }
+    let canaries: Vec<_> = run
+        .cases
+        .iter()
+        .filter_map(|c| Some((c, c.canary.as_ref()?.report.as_ref()?)))
+        .collect();
+    for (c, r) in &canaries {
+        let _ = writeln!(o, "- `{}`: {}", c.name, canary_line(r));
+    }
+    if !canaries.is_empty() {
         o.push('\n');
     }
     if !comparisons.is_empty() {

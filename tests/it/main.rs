@@ -4,6 +4,7 @@
 mod analyze;
 mod baseline;
 mod bisect;
+mod canary;
 mod check;
 mod demo_project;
 mod full_disk;

@@ -15,7 +15,8 @@ const CHUNK: i64 = 16;
 pub fn analyze(req: &AnalyzeRequest) -> Result<AnalyzeReport, String> {
     let started = Instant::now();
     let dev = device::resolve(req.device)?;
-    let video = media::decode(&req.output, &req.ffmpeg_log_dir).map_err(|e| error_chain(&e))?;
+    let video = media::decode(&req.output, &req.ffmpeg_log_dir)
+        .map_err(|e| tether::redact::error_chain(&e))?;
     let findings = media::check(&video, &req.expect);
     let stats = media::stats(&video);
     let stored = frames::downsample(&video, req.max_side);
@@ -57,19 +58,7 @@ pub fn compare(out: &Tensor, reference: &Tensor, dev: Device) -> Quality {
     let size = [o[3] as u32, o[2] as u32];
     let reference_size = [r[3] as u32, r[2] as u32];
     let n = o[0].min(r[0]);
-    let mut q = Quality {
-        frames_compared: 0,
-        reference_frames: r[0] as u32,
-        size,
-        reference_size,
-        mismatch: None,
-        ssim: Vec::new(),
-        psnr_db: Vec::new(),
-        mean_ssim: None,
-        min_ssim: None,
-        mean_psnr_db: None,
-        min_psnr_db: None,
-    };
+    let mut q = empty(size, r[0] as u32, reference_size, None);
     if size != reference_size {
         q.mismatch = Some(format!(
             "frames are {}x{} but the reference's are {}x{} (stored sizes)",
@@ -108,12 +97,22 @@ pub fn compare(out: &Tensor, reference: &Tensor, dev: Device) -> Quality {
 
 fn unreadable(out: &Tensor, message: String) -> Quality {
     let o = out.size();
+    empty([o[3] as u32, o[2] as u32], 0, [0, 0], Some(message))
+}
+
+/// A comparison with no figures (yet).
+fn empty(
+    size: [u32; 2],
+    reference_frames: u32,
+    reference_size: [u32; 2],
+    mismatch: Option<String>,
+) -> Quality {
     Quality {
         frames_compared: 0,
-        reference_frames: 0,
-        size: [o[3] as u32, o[2] as u32],
-        reference_size: [0, 0],
-        mismatch: Some(message),
+        reference_frames,
+        size,
+        reference_size,
+        mismatch,
         ssim: Vec::new(),
         psnr_db: Vec::new(),
         mean_ssim: None,
@@ -121,16 +120,4 @@ fn unreadable(out: &Tensor, message: String) -> Quality {
         mean_psnr_db: None,
         min_psnr_db: None,
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -70,6 +70,16 @@ pub fn write(path: &Path, frames: &Tensor) -> Result<(), String> {
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
+/// Writes named tensors (a canary's outputs).
+pub fn write_named(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    Tensor::write_safetensors(tensors, path)
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
 /// Reads stored frames, checking their name, dtype and rank.
 pub fn read(path: &Path) -> Result<Tensor, String> {
     let tensors = Tensor::read_safetensors(path)

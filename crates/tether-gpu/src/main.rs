@@ -6,6 +6,7 @@
 
 mod analyze;
 mod bench;
+mod canary;
 mod device;
 mod frames;
 mod metrics;
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use tether::gpu::protocol::{AnalyzeRequest, DeviceChoice, PROTOCOL_VERSION, Response};
+use tether::gpu::protocol::{
+    AnalyzeRequest, CanaryRequest, DeviceChoice, PROTOCOL_VERSION, Response,
+};
 
 #[derive(Parser)]
 #[command(name = "tether-gpu", version, about = "tether's libtorch worker")]
@@ -40,6 +43,13 @@ enum Command {
     /// Decode one output, check it and compare it with a reference
     /// (the request is a JSON `AnalyzeRequest`).
     Analyze {
+        #[arg(long)]
+        request: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a TorchScript canary (the request is a JSON `CanaryRequest`).
+    Canary {
         #[arg(long)]
         request: PathBuf,
         #[arg(long)]
@@ -88,6 +98,13 @@ fn main() -> ExitCode {
             let req: AnalyzeRequest = serde_json::from_str(&text)
                 .map_err(|e| format!("malformed request `{}`: {e}", request.display()))?;
             analyze::analyze(&req)
+        }),
+        Command::Canary { request, out } => finish(out.as_deref(), || {
+            let text = std::fs::read_to_string(&request)
+                .map_err(|e| format!("cannot read request `{}`: {e}", request.display()))?;
+            let req: CanaryRequest = serde_json::from_str(&text)
+                .map_err(|e| format!("malformed request `{}`: {e}", request.display()))?;
+            canary::run(&req)
         }),
         Command::Bench {
             device,

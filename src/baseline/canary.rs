@@ -1,0 +1,209 @@
+//! A canary case (`runner = "torchscript"`): the export command run with the
+//! wrapper's interpreter in the tree under test (or a fixed module), then the
+//! module run by the `tether-gpu` worker on fixed inputs and its outputs
+//! compared with the reference's. A crash, a failed or empty export, NaN/Inf
+//! outputs or a changed output shape fail the case ("fails hard"); numeric,
+//! speed and memory differences are regressions judged against the reference.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::quality::WorkerSlot;
+use super::runner::CaseStatus;
+use super::suite::EffectiveCase;
+use crate::config::{CanaryConfig, Config};
+use crate::gpu::protocol::{CanaryReport, CanaryRequest};
+use crate::gpu::{Worker, WorkerError};
+use crate::process::{self, Exit, ProcessSpec};
+
+/// Where tether keeps a canary's files in the case's output folder.
+pub const CANARY_DIR: &str = ".tether-canary";
+
+/// What a canary case produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryOutcome {
+    pub module: PathBuf,
+    /// The worker's figures, when it ran.
+    pub report: Option<CanaryReport>,
+    /// The stored outputs (f32 safetensors), for `record`.
+    pub outputs_file: Option<PathBuf>,
+    pub max_abs_error: f64,
+    pub min_cosine: f64,
+}
+
+/// How a canary case ended.
+pub struct CanaryRun {
+    pub status: CaseStatus,
+    pub error: Option<String>,
+    pub exit: Option<Exit>,
+    pub outcome: CanaryOutcome,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    cfg: &Config,
+    tree: &Path,
+    case_dir: &Path,
+    case: &EffectiveCase,
+    canary: &CanaryConfig,
+    vars: &BTreeMap<String, String>,
+    worker: &mut WorkerSlot,
+    reference: Option<PathBuf>,
+) -> CanaryRun {
+    let dir = case_dir.join(CANARY_DIR);
+    let module = match &canary.module {
+        Some(m) => tree.join(m),
+        None => case_dir.join("module.pt"),
+    };
+    let inputs_path = case_dir.join("inputs.safetensors");
+    let mut run = CanaryRun {
+        status: CaseStatus::Failed,
+        error: None,
+        exit: None,
+        outcome: CanaryOutcome {
+            module: module.clone(),
+            report: None,
+            outputs_file: None,
+            max_abs_error: canary.max_abs_error,
+            min_cosine: canary.min_cosine,
+        },
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+    };
+    if let Some(export) = &canary.export {
+        let mut vars = vars.clone();
+        vars.insert("module_path".into(), module.display().to_string());
+        vars.insert("inputs_path".into(), inputs_path.display().to_string());
+        let argv = match process::render_template(export, &vars) {
+            Ok(a) => a,
+            Err(e) => {
+                run.error = Some(format!("cannot build the export command: {e}"));
+                return run;
+            }
+        };
+        let spec = ProcessSpec {
+            argv,
+            cwd: tree.to_path_buf(),
+            env: vec![("TETHER_CASE".into(), case.name.clone())],
+            timeout: case.timeout,
+            grace: cfg.baseline.grace_period,
+            stdout_path: case_dir.join("export.stdout.log"),
+            stderr_path: case_dir.join("export.stderr.log"),
+            max_log_bytes: cfg.baseline.max_log_bytes,
+            cancel: None,
+        };
+        match process::run(&spec, &mut || {}) {
+            Err(e) => {
+                run.error = Some(format!("cannot run the export: {e}"));
+                return run;
+            }
+            Ok(o) => {
+                run.exit = Some(o.exit);
+                run.stdout_tail = o.stdout_tail;
+                run.stderr_tail = crate::redact::redact(&o.stderr_tail).into_owned();
+                if !o.exit.success() {
+                    let last = run
+                        .stderr_tail
+                        .trim()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .to_owned();
+                    run.status = match o.exit {
+                        Exit::TimedOut => CaseStatus::TimedOut,
+                        Exit::Signal(_) => CaseStatus::Crashed,
+                        _ => CaseStatus::Failed,
+                    };
+                    run.error = Some(format!("the canary export failed ({}): {last}", o.exit));
+                    return run;
+                }
+            }
+        }
+    }
+    if !module.is_file() {
+        run.error = Some(format!(
+            "the canary export wrote no module at `{}`",
+            module.display()
+        ));
+        return run;
+    }
+    let worker = match worker
+        .get_or_insert_with(|| {
+            Worker::locate(cfg.gpu.worker.as_deref(), cfg.gpu.timeout).map_err(|e| e.to_string())
+        })
+        .as_ref()
+    {
+        Ok(w) => w,
+        Err(e) => {
+            run.error = Some(format!("the canary could not run: {e}"));
+            return run;
+        }
+    };
+    let store = dir.join("outputs.safetensors");
+    let request = CanaryRequest {
+        module: module.clone(),
+        method: canary.method.clone(),
+        device: canary.device.unwrap_or(cfg.gpu.device),
+        dtype: canary.dtype.clone(),
+        inputs_file: inputs_path.is_file().then(|| inputs_path.clone()),
+        inputs: canary.inputs.clone(),
+        warmup: canary.warmup,
+        iterations: canary.iterations,
+        store: store.clone(),
+        reference: reference.filter(|p| p.is_file()),
+    };
+    let report = match call(worker, &dir, &request) {
+        Ok(r) => r,
+        Err(e) => {
+            run.error = Some(format!("the canary failed: {e}"));
+            return run;
+        }
+    };
+    run.outcome.outputs_file = store.is_file().then_some(store);
+    let mut hard = Vec::new();
+    for o in &report.outputs {
+        if o.nan > 0 || o.inf > 0 {
+            hard.push(format!(
+                "output `{}` holds {} NaN and {} Inf values",
+                o.key, o.nan, o.inf
+            ));
+        }
+    }
+    for d in report.comparison.iter().flatten() {
+        if d.shape_changed() {
+            hard.push(match &d.reference_shape {
+                Some(r) => format!(
+                    "output `{}` has shape {:?}, the reference {:?}",
+                    d.key, d.shape, r
+                ),
+                None => format!("output `{}` is not among the reference's outputs", d.key),
+            });
+        }
+    }
+    run.outcome.report = Some(report);
+    if hard.is_empty() {
+        run.status = CaseStatus::Passed;
+    } else {
+        run.error = Some(format!("the canary fails hard: {}", hard.join("; ")));
+    }
+    run
+}
+
+fn call(worker: &Worker, dir: &Path, request: &CanaryRequest) -> Result<CanaryReport, String> {
+    let path = dir.join("request.json");
+    let text = serde_json::to_string_pretty(request).map_err(|e| e.to_string())?;
+    crate::state::write_atomic(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    let args = vec![
+        "canary".to_owned(),
+        "--request".to_owned(),
+        path.display().to_string(),
+    ];
+    worker
+        .run::<CanaryReport>(&args, dir, "response")
+        .map_err(|e: WorkerError| e.to_string())
+}
