@@ -438,3 +438,36 @@ fn an_unfixable_update_adopts_the_newest_good_commit_and_holds_back() {
     let check = w.tether().run(&["check"]);
     assert!(!check.stdout.contains("held back at"), "{}", check.stdout);
 }
+
+#[test]
+fn the_service_bisects_an_unfixable_update_and_notifies_the_culprit() {
+    use crate::watch::{Receiver, Watch, state, wait_for};
+    let hook = Receiver::start();
+    let w = World::new(
+        &kinds(5, 3),
+        &format!(
+            "\n[update]\non_unfixable = \"adopt-last-good\"\n\n[schedule]\nupdate = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\nwebhook = \"http://127.0.0.1:{}/\"\n",
+            hook.port
+        ),
+    );
+    let mut watch = Watch::start(&w.root);
+    wait_for(
+        Duration::from_secs(90),
+        "the held-back notification",
+        || hook.events().iter().any(|e| e["event"] == "held_back"),
+    );
+    assert_eq!(watch.stop(Duration::from_secs(30)), 0, "{}", watch.log());
+    let event = hook
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "held_back")
+        .unwrap();
+    let message = event["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("first bad commit {}", &w.commits[2][..7]))
+            && message.contains(&format!("held back at {}", &w.commits[1][..7])),
+        "{message}"
+    );
+    let st = state(&w.root).unwrap();
+    assert_eq!(st["promotions_total"], 1, "{st}");
+}

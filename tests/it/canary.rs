@@ -366,3 +366,14 @@ fn the_demo_with_torch_runs_its_canary_first_and_promotes() {
     let md = std::fs::read_to_string(report_dir.join("update_report.md")).unwrap();
     assert!(md.contains("- `vae_canary`: canary on "), "{md}");
 }
+
+#[test]
+fn a_bf16_canary_runs_and_compares_in_bf16() {
+    let w = World::new("dtype = \"bf16\"", "");
+    let rec = w.json(&["baseline", "record", "--json"], 0);
+    assert_eq!(case(&rec, "decoder")["canary"]["report"]["dtype"], "bf16");
+    let v = w.json(&["baseline", "run", "--json"], 0);
+    assert_eq!(verdict(&v, "decoder")["verdict"], "pass");
+    let d = &case(&v, "decoder")["canary"]["report"]["comparison"][0];
+    assert_eq!(d["max_abs_error"].as_f64(), Some(0.0), "{d}");
+}

@@ -50,13 +50,13 @@ fn tether(root: &Path) -> Tether {
 }
 
 /// A running `tether watch`, killed if the test fails first.
-struct Watch {
+pub(crate) struct Watch {
     child: Child,
     stderr: PathBuf,
 }
 
 impl Watch {
-    fn start(root: &Path) -> Watch {
+    pub(crate) fn start(root: &Path) -> Watch {
         let stderr = root.join("watch.stderr");
         let child = tether(root)
             .cmd()
@@ -83,7 +83,7 @@ impl Watch {
     }
 
     /// SIGTERM, then the exit code (within `limit`).
-    fn stop(&mut self, limit: Duration) -> i32 {
+    pub(crate) fn stop(&mut self, limit: Duration) -> i32 {
         self.signal("-TERM");
         let deadline = Instant::now() + limit;
         loop {
@@ -99,7 +99,7 @@ impl Watch {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 }
@@ -111,21 +111,21 @@ impl Drop for Watch {
     }
 }
 
-fn state(root: &Path) -> Option<Value> {
+pub(crate) fn state(root: &Path) -> Option<Value> {
     let text = std::fs::read_to_string(root.join(".tether/service/state.json")).ok()?;
     serde_json::from_str::<Value>(&text)
         .ok()
         .map(|v| v["data"].clone())
 }
 
-fn runs(root: &Path, job: &str) -> u64 {
+pub(crate) fn runs(root: &Path, job: &str) -> u64 {
     state(root)
         .and_then(|s| s["jobs"][job]["runs"].as_u64())
         .unwrap_or(0)
 }
 
 /// Waits until `f` holds (or fails the test after `limit`).
-fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -154,14 +154,14 @@ fn get(port: u16, path: &str) -> (u16, String) {
 }
 
 /// A webhook receiver on loopback that answers 200 and keeps every body.
-struct Receiver {
-    port: u16,
+pub(crate) struct Receiver {
+    pub(crate) port: u16,
     bodies: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -189,7 +189,7 @@ impl Receiver {
         Receiver { port, bodies, stop }
     }
 
-    fn events(&self) -> Vec<Value> {
+    pub(crate) fn events(&self) -> Vec<Value> {
         self.bodies
             .lock()
             .unwrap()
@@ -622,4 +622,44 @@ fn health_reports_every_section_and_exits_with_its_verdict() {
         assert!(md.stdout.contains(section), "{section}: {}", md.stdout);
     }
     assert!(md.stdout.contains("| ok | passed |"), "{}", md.stdout);
+}
+
+#[test]
+fn a_webhook_that_hangs_never_holds_up_the_scheduler() {
+    // a receiver that takes the connection and never answers
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let s = sample(
+        &format!(
+            "\n[schedule]\ncheck = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\nwebhook = \"http://127.0.0.1:{port}/\"\nwebhook_timeout = \"1s\"\nwebhook_retries = 1\n"
+        ),
+        &[],
+    );
+    // a check that fails: every cycle notifies
+    let cfg = s.root.join("tether.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let url = text
+        .lines()
+        .find(|l| l.starts_with("url = "))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &cfg,
+        text.replace(&url, "url = \"/nonexistent/upstream.git\""),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut w = Watch::start(&s.root);
+    wait_for(
+        Duration::from_secs(30),
+        "cycles while the webhook hangs",
+        || runs(&s.root, "check") >= 4,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the scheduler waited on the webhook"
+    );
+    assert_eq!(w.stop(Duration::from_secs(30)), 0, "{}", w.log());
+    assert!(w.log().contains("webhook failed"), "{}", w.log());
+    drop(silent);
 }
