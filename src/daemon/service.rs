@@ -50,7 +50,7 @@ pub enum WatchError {
         "the config's [schedule] turns on no job: set at least one of check, update, baseline, housekeeping (see `tether config example`)"
     )]
     NoJobs,
-    #[error("the service lock file `{}` was removed while the service ran; stopping", .0.display())]
+    #[error("the service lock file `{}` was removed while the service ran and another process holds it now; stopping", .0.display())]
     LockLost(PathBuf),
 }
 
@@ -194,7 +194,7 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
     }
     crate::process::set_service_mode();
     let lock_path = service_lock_path(&cfg);
-    let _service_lock = match StateLock::acquire_file(&lock_path, "tether watch") {
+    let mut service_lock = match StateLock::acquire_file(&lock_path, "tether watch") {
         Ok(l) => l,
         Err(LockError::Held { holder, .. }) => return Err(WatchError::AlreadyRunning(holder)),
         Err(e) => return Err(WatchError::Lock(e)),
@@ -222,7 +222,16 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
     let mut cycles = 0u64;
     let reason = loop {
         if !lock_path.exists() {
-            break Err(WatchError::LockLost(lock_path.clone()));
+            // the state dir (or the lock file) was removed under us: take the
+            // lock again on a new file, unless someone else got there first
+            match StateLock::acquire_file(&lock_path, "tether watch") {
+                Ok(l) => {
+                    tracing::warn!(lock = %lock_path.display(), "the state dir was removed while the service ran; recreated it and took the service lock again");
+                    service_lock = l;
+                    save(&state, &state_path);
+                }
+                Err(_) => break Err(WatchError::LockLost(lock_path.clone())),
+            }
         }
         match sched.control(crate::env::now()) {
             Control::Wait(d) => std::thread::sleep(d),
@@ -272,6 +281,7 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
     }
     state.pid = None;
     save(&state, &state_path);
+    drop(service_lock);
     reason.map(|reason| WatchSummary { cycles, reason })
 }
 

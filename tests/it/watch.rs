@@ -663,3 +663,30 @@ fn a_webhook_that_hangs_never_holds_up_the_scheduler() {
     assert!(w.log().contains("webhook failed"), "{}", w.log());
     drop(silent);
 }
+
+#[test]
+fn a_state_dir_deleted_while_running_is_recreated_and_the_service_goes_on() {
+    let s = sample(
+        "\n[schedule]\ncheck = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\n",
+        &[],
+    );
+    let mut w = Watch::start(&s.root);
+    wait_for(Duration::from_secs(30), "a cycle", || {
+        runs(&s.root, "check") >= 1
+    });
+    std::fs::remove_dir_all(s.root.join(".tether")).unwrap();
+    wait_for(Duration::from_secs(30), "cycles after the deletion", || {
+        runs(&s.root, "check") >= 3
+    });
+    assert!(s.root.join(".tether/service/watch.lock").is_file());
+    // the recreated lock is really held: a second service refuses
+    let second = tether(&s.root).run(&["watch"]);
+    second.assert_code(8);
+    assert_eq!(w.stop(Duration::from_secs(20)), 0, "{}", w.log());
+    assert!(
+        w.log()
+            .contains("the state dir was removed while the service ran"),
+        "{}",
+        w.log()
+    );
+}
