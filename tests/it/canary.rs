@@ -371,7 +371,9 @@ fn the_demo_with_torch_runs_its_canary_first_and_promotes() {
 fn a_bf16_canary_runs_and_compares_in_bf16() {
     let w = World::new("dtype = \"bf16\"", "");
     let rec = w.json(&["baseline", "record", "--json"], 0);
-    assert_eq!(case(&rec, "decoder")["canary"]["report"]["dtype"], "bf16");
+    let report = &case(&rec, "decoder")["canary"]["report"];
+    assert_eq!(report["dtype"], "bf16");
+    assert_eq!(report["outputs"][0]["dtype"], "bf16", "{report}");
     let v = w.json(&["baseline", "run", "--json"], 0);
     assert_eq!(verdict(&v, "decoder")["verdict"], "pass");
     let d = &case(&v, "decoder")["canary"]["report"]["comparison"][0];

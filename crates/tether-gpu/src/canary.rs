@@ -71,6 +71,10 @@ pub fn run(req: &CanaryRequest) -> Result<CanaryReport, String> {
     if flat.is_empty() {
         return Err(format!("`{}` returned no tensor", req.method));
     }
+    let kinds: BTreeMap<String, String> = flat
+        .iter()
+        .map(|(k, t)| (k.clone(), kind_name(t.kind())))
+        .collect();
     let host: Vec<(String, Tensor)> = flat
         .into_iter()
         .map(|(k, t)| {
@@ -80,7 +84,10 @@ pub fn run(req: &CanaryRequest) -> Result<CanaryReport, String> {
             )
         })
         .collect();
-    let outputs = host.iter().map(|(k, t)| stats(k, t)).collect();
+    let outputs = host
+        .iter()
+        .map(|(k, t)| stats(k, t, kinds.get(k).cloned().unwrap_or_default()))
+        .collect();
     crate::frames::write_named(&req.store, &host)?;
     let (comparison, reference_error) = match &req.reference {
         None => (None, None),
@@ -217,7 +224,22 @@ fn flatten(prefix: String, v: IValue, out: &mut BTreeMap<String, Tensor>) -> Res
     Ok(())
 }
 
-fn stats(key: &str, t: &Tensor) -> TensorStats {
+/// A dtype's short name (`fp32`, `bf16`, ...).
+fn kind_name(k: Kind) -> String {
+    match k {
+        Kind::Float => "fp32".into(),
+        Kind::BFloat16 => "bf16".into(),
+        Kind::Half => "fp16".into(),
+        Kind::Double => "fp64".into(),
+        Kind::Int64 => "int64".into(),
+        Kind::Int => "int32".into(),
+        Kind::Bool => "bool".into(),
+        Kind::Uint8 => "uint8".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn stats(key: &str, t: &Tensor, dtype: String) -> TensorStats {
     let nan = t.isnan().sum(Kind::Int64).int64_value(&[]) as u64;
     let inf = t.isinf().sum(Kind::Int64).int64_value(&[]) as u64;
     let finite = t.masked_select(&t.isfinite());
@@ -238,7 +260,7 @@ fn stats(key: &str, t: &Tensor) -> TensorStats {
     TensorStats {
         key: key.to_owned(),
         shape: t.size(),
-        dtype: "fp32".into(),
+        dtype,
         nan,
         inf,
         mean,
