@@ -570,7 +570,22 @@ fn housekeeping_removes_old_runs_rotates_debug_logs_and_never_follows_links() {
 fn health_reports_every_section_and_exits_with_its_verdict() {
     let s = sample(OK_BASELINE, &[]);
     tether(&s.root).run(&["baseline", "run"]).assert_code(0);
-    // health never fetches: the mirror comes from a check
+    // health never fetches: before a check it says so, and creates no mirror
+    let before: Value = serde_json::from_str(
+        &tether(&s.root)
+            .run(&["health", "--json", "--no-probe"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        before["upstreams"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no mirror"),
+        "{}",
+        before["upstreams"]
+    );
+    assert!(!s.root.join(".tether/mirrors").exists());
     tether(&s.root).run(&["check"]);
     // a corrupt service state is moved aside, not fatal
     std::fs::create_dir_all(s.root.join(".tether/service")).unwrap();
