@@ -19,12 +19,7 @@ WIDTH=${BENCH_WIDTH:-832}
 HEIGHT=${BENCH_HEIGHT:-480}
 REPEATS=${BENCH_REPEATS:-3}
 
-if [[ -z "${TETHER_BIN:-}" ]]; then
-    echo "== cargo build --release" >&2
-    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-    TETHER_BIN="$ROOT/target/release/tether"
-fi
-TETHER_BIN=$(realpath "$TETHER_BIN")
+source "$ROOT/scripts/release-bin.sh"
 WORKER="$(dirname "$TETHER_BIN")/tether-gpu"
 [[ -x "$WORKER" ]] || { echo "bench-gpu: no worker at $WORKER" >&2; exit 1; }
 TMP=$(mktemp -d)

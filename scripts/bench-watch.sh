@@ -12,12 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [[ -z "${TETHER_BIN:-}" ]]; then
-    echo "== cargo build --release" >&2
-    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-    TETHER_BIN="$ROOT/target/release/tether"
-fi
-TETHER_BIN=$(realpath "$TETHER_BIN")
+source "$ROOT/scripts/release-bin.sh"
 export TETHER_BIN BENCH_ROOT="$ROOT"
 exec python3 - <<'PY'
 import json, os, subprocess, sys, tempfile, time

@@ -69,22 +69,11 @@ struct Project {
 /// A project in a temp dir: `tether.toml` with `baseline` (the `[baseline]`
 /// keys and cases) and a wrapper tree holding `case.py`.
 fn project(baseline: &str) -> Project {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("project");
-    let tree = dir.join("wrapper");
-    std::fs::create_dir_all(&tree).unwrap();
-    std::fs::write(tree.join("case.py"), CASE_PY).unwrap();
-    let toml = format!(
-        r#"[project]
-root = "wrapper"
-python = "python3"
-
-[[upstream]]
-name = "up"
-url = "file:///nonexistent/up.git"
-path = "up"
-layout = "clone"
-
+    let p = crate::support::project::temp_project(
+        "python3",
+        &[("case.py", CASE_PY)],
+        &format!(
+            r#"
 [baseline]
 quality = false
 command = "{{python}} case.py --settings {{settings_json}} --out {{output_dir}}"
@@ -92,13 +81,13 @@ grace_period = "1s"
 timeout = "60s"
 {baseline}
 "#
+        ),
     );
-    std::fs::write(dir.join("tether.toml"), toml).unwrap();
-    let cfg = Config::load(&dir.join("tether.toml")).unwrap();
+    let cfg = Config::load(&p.dir.join("tether.toml")).unwrap();
     Project {
-        _tmp: tmp,
-        dir,
-        tree,
+        tree: p.dir.join("wrapper"),
+        dir: p.dir,
+        _tmp: p._tmp,
         cfg,
     }
 }

@@ -85,24 +85,15 @@ struct World {
 
 impl World {
     fn new(case_extra: &str, extra: &str) -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("project");
-        let tree = dir.join("wrapper");
-        std::fs::create_dir_all(&tree).unwrap();
-        std::fs::write(tree.join("export_canary.py"), EXPORT_PY).unwrap();
-        std::fs::write(tree.join("ok.py"), "print('ok')\n").unwrap();
-        std::fs::write(tree.join("mode.txt"), "clean").unwrap();
-        let toml = format!(
-            r#"[project]
-root = "wrapper"
-python = "{}"
-
-[[upstream]]
-name = "up"
-url = "file:///nonexistent/up.git"
-path = "up"
-layout = "clone"
-
+        let p = crate::support::project::temp_project(
+            &torch_python().display().to_string(),
+            &[
+                ("export_canary.py", EXPORT_PY),
+                ("ok.py", "print('ok')\n"),
+                ("mode.txt", "clean"),
+            ],
+            &format!(
+                r#"
 [baseline]
 timeout = "120s"
 
@@ -116,11 +107,13 @@ warmup = 1
 iterations = 3
 {case_extra}
 {extra}
-"#,
-            torch_python().display()
+"#
+            ),
         );
-        std::fs::write(dir.join("tether.toml"), toml).unwrap();
-        World { _tmp: tmp, dir }
+        World {
+            _tmp: p._tmp,
+            dir: p.dir,
+        }
     }
 
     fn mode(&self, m: &str) {

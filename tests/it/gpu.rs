@@ -58,23 +58,11 @@ impl World {
     /// A project with one case `clip` (9 frames at 16 fps, no resolution
     /// parameter) and `extra` appended to the config.
     fn new(extra: &str) -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("project");
-        let tree = dir.join("wrapper");
-        std::fs::create_dir_all(&tree).unwrap();
-        std::fs::write(tree.join("gen.py"), GEN_PY).unwrap();
-        std::fs::write(tree.join("mode.txt"), "clean").unwrap();
-        let toml = format!(
-            r#"[project]
-root = "wrapper"
-python = "python3"
-
-[[upstream]]
-name = "up"
-url = "file:///nonexistent/up.git"
-path = "up"
-layout = "clone"
-
+        let p = crate::support::project::temp_project(
+            "python3",
+            &[("gen.py", GEN_PY), ("mode.txt", "clean")],
+            &format!(
+                r#"
 [baseline]
 command = "{{python}} gen.py {{output_dir}}"
 timeout = "120s"
@@ -86,9 +74,12 @@ outputs = ["*.y4m"]
 params = {{ video_length = 9, fps = 16 }}
 {extra}
 "#
+            ),
         );
-        std::fs::write(dir.join("tether.toml"), toml).unwrap();
-        World { _tmp: tmp, dir }
+        World {
+            _tmp: p._tmp,
+            dir: p.dir,
+        }
     }
 
     fn mode(&self, mode: &str) {

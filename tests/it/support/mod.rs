@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod git;
+pub mod project;
 pub mod sample;
 pub mod tether;
 
