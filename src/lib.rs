@@ -21,5 +21,6 @@ pub mod process;
 pub mod redact;
 pub mod report;
 pub mod state;
+pub mod text;
 pub mod update;
 pub mod upstream;
