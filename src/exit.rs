@@ -35,3 +35,7 @@ pub const BISECT_UNDECIDABLE: u8 = 13;
 /// `bisect`: the ends are not what they should be (the good end fails, or
 /// the bad end passes).
 pub const BISECT_ENDS: u8 = 14;
+/// An interrupted update cannot be finished or rolled back without a
+/// person: files it was moving hold changes tether did not make, a HEAD
+/// moved, or its journal is unreadable. The message says what to do.
+pub const RECOVERY_BLOCKED: u8 = 15;

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod demo;
 pub mod env;
 pub mod exit;
+pub mod failpoint;
 pub mod fix;
 pub mod gpu;
 pub mod health;

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // FAILPOINTS (test builds only; see src/failpoint.rs)
+    let _failpoints = tether::failpoint::setup();
     // before any thread starts: child process groups do not get the terminal's
     // Ctrl-C, so tether forwards it to the running case
     if let Err(e) = tether::process::install_interrupt_handler() {

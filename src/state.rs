@@ -95,9 +95,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// A corrupt file, or one of another format version, is moved aside to
 /// `<name>.corrupt-<unix time>` with a warning and read as `None`.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+    Ok(match read_json_or_aside(path)? {
+        Loaded::Found(v) => Some(v),
+        Loaded::Missing | Loaded::MovedAside { .. } => None,
+    })
+}
+
+/// What [`read_json_or_aside`] found.
+#[derive(Debug)]
+pub enum Loaded<T> {
+    Missing,
+    Found(T),
+    /// Corrupt, or of another format version: moved to `aside`.
+    MovedAside {
+        aside: PathBuf,
+        why: String,
+    },
+}
+
+/// Reads a state file written by [`write_json`], moving a corrupt one (or
+/// one of another format version) aside and saying where, for callers that
+/// must not go on as if it had never been there.
+pub fn read_json_or_aside<T: DeserializeOwned>(path: &Path) -> Result<Loaded<T>, StateError> {
     let bytes = match fs_err::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Missing),
         Err(source) => {
             return Err(StateError::Read {
                 path: path.to_path_buf(),
@@ -105,30 +127,36 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateErr
             });
         }
     };
-    match serde_json::from_slice::<Envelope<T>>(&bytes) {
-        Ok(env) if env.format_version == FORMAT_VERSION => Ok(Some(env.data)),
-        Ok(env) => {
-            move_aside(
-                path,
-                &format!(
-                    "format version {} (expected {FORMAT_VERSION})",
-                    env.format_version
-                ),
-            );
-            Ok(None)
-        }
-        Err(e) => {
-            move_aside(path, &e.to_string());
-            Ok(None)
-        }
-    }
+    let why = match serde_json::from_slice::<Envelope<T>>(&bytes) {
+        Ok(env) if env.format_version == FORMAT_VERSION => return Ok(Loaded::Found(env.data)),
+        Ok(env) => format!(
+            "format version {} (this tether reads {FORMAT_VERSION})",
+            env.format_version
+        ),
+        Err(e) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v)
+                if v["format_version"]
+                    .as_u64()
+                    .is_some_and(|n| n > u64::from(FORMAT_VERSION)) =>
+            {
+                format!(
+                    "format version {} (this tether reads {FORMAT_VERSION})",
+                    v["format_version"]
+                )
+            }
+            _ => format!("corrupt: {e}"),
+        },
+    };
+    let aside = move_aside(path, &why);
+    Ok(Loaded::MovedAside { aside, why })
 }
 
-fn move_aside(path: &Path, why: &str) {
+fn move_aside(path: &Path, why: &str) -> PathBuf {
     let stamp = jiff::Timestamp::now().as_second();
     let aside = path.with_extension(format!("corrupt-{stamp}"));
     tracing::warn!(path = %path.display(), aside = %aside.display(), why, "state file unreadable; moved aside and rebuilt");
     let _ = fs_err::rename(path, &aside);
+    aside
 }
 
 #[cfg(test)]

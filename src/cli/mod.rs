@@ -138,6 +138,20 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         return exit::LOCKED;
     }
     if err.chain().any(|e| {
+        e.downcast_ref::<tether::update::UpdateError>()
+            .is_some_and(tether::update::UpdateError::blocks_recovery)
+            || matches!(
+                e.downcast_ref::<tether::update::TransactionError>(),
+                Some(tether::update::TransactionError::Update(u)) if u.blocks_recovery()
+            )
+            || matches!(
+                e.downcast_ref::<tether::bisect::BisectError>(),
+                Some(tether::bisect::BisectError::Update(u)) if u.blocks_recovery()
+            )
+    }) {
+        return exit::RECOVERY_BLOCKED;
+    }
+    if err.chain().any(|e| {
         matches!(
             e.downcast_ref::<tether::baseline::BaselineError>(),
             Some(tether::baseline::BaselineError::Preflight { .. })

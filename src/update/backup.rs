@@ -96,6 +96,7 @@ impl Backup {
                 copy_file(&root.join(&f.path), &files_dir.join(&f.path), f.symlink)?;
             }
         }
+        crate::failpoint::hit("update.backup.files-copied");
         let current = current_commit(&cfg.project, up, mirror)?;
         let (upstream_checkout, upstream_checkout_branch) = match up.layout {
             Layout::Vendored => (None, None),

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::state::StateError;
+use crate::text::{MESSAGE_ITEMS, cut_list};
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,53 @@ pub enum UpdateError {
     NoBackup { path: PathBuf },
     #[error("the journal names upstream `{upstream}`, which the config no longer has")]
     UnknownUpstream { upstream: String },
+    #[error(
+        "an interrupted update cannot be finished or rolled back: {tree} at `{}` has changes \
+         tether did not make in {} file(s) the update was moving: {}; nothing of yours was \
+         overwritten. Move your versions of these files elsewhere (or delete them), then run \
+         any tether command: it finishes the interrupted update",
+        root.display(),
+        paths.len(),
+        cut_list(paths, MESSAGE_ITEMS)
+    )]
+    UserChanges {
+        root: PathBuf,
+        tree: String,
+        paths: Vec<String>,
+    },
+    #[error(
+        "the interrupted update {id} cannot be finished or rolled back: {detail}; nothing was \
+         changed. Put it back, or inspect `git status` and the backup under the state dir's \
+         `update/{id}/backup`"
+    )]
+    Unrecoverable { id: String, detail: String },
+    #[error(
+        "the update journal `{}` is unreadable ({why}); tether does not guess what that update \
+         did: it moved the journal to `{}`. Inspect it there, check the live wrapper with \
+         `git status`, and find that update's backup and plan under `{}`",
+        path.display(),
+        aside.display(),
+        updates.display()
+    )]
+    JournalUnreadable {
+        path: PathBuf,
+        aside: PathBuf,
+        why: String,
+        updates: PathBuf,
+    },
+}
+
+impl UpdateError {
+    /// Whether this error means an interrupted update needs a person before
+    /// tether can go on (exit code `RECOVERY_BLOCKED`).
+    pub fn blocks_recovery(&self) -> bool {
+        matches!(
+            self,
+            UpdateError::UserChanges { .. }
+                | UpdateError::Unrecoverable { .. }
+                | UpdateError::JournalUnreadable { .. }
+        )
+    }
 }
 
 /// Builds a [`UpdateError::Git`] for `action` in the repository at `path`.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backup::Backup;
 use super::error::{UpdateError, io_err};
-use crate::state::{StateDir, read_json, write_json};
+use crate::state::{Loaded, StateDir, read_json, read_json_or_aside, write_json};
 
 /// Where an update stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,9 +177,21 @@ impl Journal {
         }
     }
 
-    /// The unfinished update's journal, if any.
+    /// The unfinished update's journal, if any. A journal that is corrupt
+    /// or from a newer tether is moved aside and refused: recovery does not
+    /// guess what such an update did.
     pub fn load(state: &StateDir) -> Result<Option<Journal>, UpdateError> {
-        Ok(read_json(&UpdatePaths::new(state).journal())?)
+        let path = UpdatePaths::new(state).journal();
+        match read_json_or_aside(&path)? {
+            Loaded::Missing => Ok(None),
+            Loaded::Found(j) => Ok(Some(j)),
+            Loaded::MovedAside { aside, why } => Err(UpdateError::JournalUnreadable {
+                path,
+                aside,
+                why,
+                updates: UpdatePaths::new(state).root().to_path_buf(),
+            }),
+        }
     }
 
     /// Saves the journal atomically.

@@ -9,8 +9,10 @@ mod error;
 mod git_ops;
 mod journal;
 mod lock;
+mod moves;
 pub mod pip;
 mod promote;
+mod record;
 mod recover;
 mod rollback;
 mod stage;
@@ -20,8 +22,10 @@ pub use backup::{Backup, DirtyFile};
 pub use error::UpdateError;
 pub use journal::{Journal, JournalState, Transition, UpdatePaths, new_id, staged_branch};
 pub use lock::{LockError, LockHolder, StateLock, hostname};
+pub use moves::{Direction, Entry, HeadState, PathMove, TreeMove, TreeRole};
 pub use pip::PipFreeze;
 pub use promote::{CheckoutMove, Promotion, PromotionPlan, plan_promotion, promote};
+pub use record::PromotionRecord;
 pub use recover::{Recovery, RecoveryAction, recover};
 pub use rollback::{
     RollbackReport, discard_staged, restore_packages, rollback, verify_live_unchanged,

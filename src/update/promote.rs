@@ -1,28 +1,33 @@
 //! Owns promotion: moving the live wrapper to the staged head once the
-//! baseline passed. The live repository fetches the staged branch, checks it
-//! out safely (uncommitted files are never overwritten; a clash stops before
-//! anything changes) and fast-forwards its branch; for the submodule and
-//! clone layouts the live upstream checkout is then moved to the target
-//! from tether's mirror. `plan_promotion` says what would happen without
-//! doing it (for `--dry-run`).
+//! baseline passed. The live repositories fetch the staged branch and the
+//! target; the move of every path is planned and journaled
+//! ([`super::moves`], [`super::record`]) before anything changes, a path
+//! with an uncommitted change stops it before it starts, and the plan is
+//! carried out so that a crash at any point can be finished or undone. For
+//! the submodule and clone layouts the live upstream checkout moves to the
+//! target from tether's mirror. `plan_promotion` says what would happen
+//! without doing it (for `--dry-run`).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 use serde::Serialize;
 
 use super::error::{UpdateError, git_err};
-use super::git_ops::{
-    changed_paths, check_clean, fetch_local, has_commit, head_of, open_here, safe_checkout,
-};
+use super::git_ops::{fetch_local, has_commit, head_of, open_here};
 use super::journal::{Journal, JournalState};
+use super::moves::{
+    Direction, HeadState, Settler, TreeMove, TreeRole, clashes_before, drop_tether_refs,
+};
+use super::record::PromotionRecord;
 use crate::config::{Layout, UpstreamConfig};
+use crate::failpoint;
 use crate::state::StateDir;
+use crate::text::{MESSAGE_ITEMS, cut_list};
 use crate::upstream::{CommitInfo, Mirror};
 
-/// Temporary refs the upstream checkout fetches the mirror into.
-const UPSTREAM_NS: &str = "refs/tether/upstream/";
+/// Temporary refs the upstream checkout fetches the mirror into (dropped
+/// when the promotion ends).
 const UPSTREAM_REFS: [&str; 2] = [
     "+refs/heads/*:refs/tether/upstream/heads/*",
     "+refs/tags/*:refs/tether/upstream/tags/*",
@@ -129,9 +134,13 @@ pub fn plan_promotion(
 }
 
 /// Promotes the journal's staged branch into the live wrapper: checks the
-/// live HEAD and branch are still what the backup saw, checks every checkout
-/// would succeed, journals `Promoting`, moves the wrapper and then the
-/// upstream checkout, and journals `Promoted`. The journal is not archived.
+/// live HEAD and branch are still what the backup saw, brings the objects
+/// into the live repositories, plans every path of the move
+/// ([`TreeMove`]) and checks that none holds an uncommitted change, saves
+/// the plan, journals `Promoting`, carries the plan out (the upstream
+/// checkout first, the wrapper's branch last), and journals `Promoted`. On
+/// an error the live trees are put back by the plan and the journal stays
+/// at `Promoting` for [`super::rollback`]. The journal is not archived.
 pub fn promote(
     up: &UpstreamConfig,
     mirror: &Mirror,
@@ -162,31 +171,48 @@ pub fn promote(
         });
     }
     let to = Oid::from_str(&plan.to).map_err(git_err("reading the staged head", &root))?;
-    let target = Oid::from_str(&journal.to).map_err(git_err("reading the target", &root))?;
     let mut notes = Vec::new();
-
-    // Everything that can fail is checked before anything changes.
-    let changed: BTreeSet<String> = plan.files.iter().cloned().collect();
-    check_clean(&live, &root, &changed)?;
-    let checkout = match up.layout {
-        Layout::Vendored => None,
-        Layout::Submodule | Layout::Clone => {
-            inspect_upstream(up, mirror, &root, target, &mut notes)?
-        }
+    // objects first (harmless: no file changes), then the plan
+    let before = HeadState {
+        branch: branch.clone(),
+        commit: head,
     };
-
-    journal.staged_head = Some(plan.to.clone());
+    let trees = plan_trees(up, mirror, journal, before, None, &mut notes)?;
+    let mut clashes = Vec::new();
+    for t in &trees {
+        let prefix = t.root.strip_prefix(&root).unwrap_or(Path::new(""));
+        for c in clashes_before(t)? {
+            clashes.push(prefix.join(c).to_string_lossy().into_owned());
+        }
+    }
+    if !clashes.is_empty() {
+        return Err(UpdateError::CheckoutConflict {
+            path: root,
+            detail: format!(
+                "the update changes {} file(s) that have uncommitted changes or are untracked: {}",
+                clashes.len(),
+                cut_list(&clashes, MESSAGE_ITEMS)
+            ),
+        });
+    }
+    fetch_objects(up, mirror, journal, &trees)?;
+    let record = PromotionRecord {
+        id: journal.id.clone(),
+        trees,
+    };
+    record.save(state)?;
+    failpoint::hit("promote.planned");
+    journal.staged_head = Some(to.to_string());
     journal.advance(state, JournalState::Promoting, None)?;
-    if to != head {
-        let tmp = staged_ref(&journal.id);
-        let spec = format!("+refs/heads/{}:{tmp}", journal.staged_branch);
-        fetch_local(&live, &root, &journal.staged_dir, &[spec.as_str()])?;
-        move_wrapper(&live, &root, to, branch.as_deref(), &journal.id)?;
+    failpoint::hit("promote.journaled");
+    if let Err(e) = record.apply(Direction::Forward, Settler::Promotion) {
+        // put the live trees back; the caller's rollback files the journal
+        if let Err(undo) = record.apply(Direction::Backward, Settler::Promotion) {
+            tracing::error!(error = %undo, "could not undo a failed promotion; the next tether command will");
+        }
+        return Err(e);
     }
-    if let Some((repo, path)) = &checkout {
-        fetch_target(up, mirror, repo, path, target)?;
-        move_upstream(up, repo, path, target)?;
-    }
+    drop_all_refs(&record.trees);
     journal.advance(
         state,
         JournalState::Promoted,
@@ -195,45 +221,108 @@ pub fn promote(
     Ok(Promotion { plan, notes })
 }
 
-/// Finishes a promotion a crash interrupted after the live branch (or its
-/// files) moved: moves the branch if only the files did, and the upstream
-/// checkout. Idempotent.
-pub(crate) fn complete(
+/// The moves of a promotion: the live upstream checkout (submodule and
+/// clone layouts, when checked out) to the target, then the wrapper from
+/// `wrapper_before` to the staged head. Planned where both commits already
+/// are (the staged clone, tether's mirror), so that a refused promotion
+/// leaves the live repositories untouched; [`fetch_objects`] brings the
+/// blobs in afterwards. `upstream_before`: the checkout's HEAD to plan from
+/// (recovery passes the backup's); `None`, its HEAD now.
+pub(crate) fn plan_trees(
     up: &UpstreamConfig,
-    mirror: Option<&Mirror>,
+    mirror: &Mirror,
     journal: &Journal,
-    staged_head: Oid,
-) -> Result<Vec<String>, UpdateError> {
+    wrapper_before: HeadState,
+    upstream_before: Option<HeadState>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<TreeMove>, UpdateError> {
     let root = &journal.live_root;
-    let live = open_here(root).map_err(git_err("opening the live wrapper", root))?;
-    let (head, branch) = head_of(&live, root)?;
-    let mut notes = Vec::new();
-    if head != staged_head {
-        set_head(&live, root, staged_head, branch.as_deref(), &journal.id)?;
-        notes.push(format!("moved the wrapper's HEAD to {staged_head}"));
-    }
-    drop_ref(&live, &staged_ref(&journal.id));
-    if up.layout != Layout::Vendored {
-        let target = Oid::from_str(&journal.to).map_err(git_err("reading the target", root))?;
-        match mirror {
-            Some(m) => {
-                if let Some((repo, path)) = inspect_upstream(up, m, root, target, &mut notes)? {
-                    let before = repo.head().ok().and_then(|h| h.target());
-                    fetch_target(up, m, &repo, &path, target)?;
-                    move_upstream(up, &repo, &path, target)?;
-                    if before != Some(target) {
-                        notes.push(format!("moved {} to {target}", path.display()));
-                    }
-                }
+    let sdir = &journal.staged_dir;
+    let staged = Repository::open(sdir).map_err(git_err("opening the staged tree", sdir))?;
+    let to = match &journal.staged_head {
+        Some(h) if journal.state == JournalState::Promoting => {
+            Oid::from_str(h).map_err(git_err("reading the staged head", root))?
+        }
+        _ => staged_head(&staged, sdir, &journal.staged_branch)?,
+    };
+    let target = Oid::from_str(&journal.to).map_err(git_err("reading the target", root))?;
+    let mut trees = Vec::new();
+    if up.layout != Layout::Vendored
+        && let Some((repo, path)) = open_upstream(up, root, target, notes)?
+    {
+        let before = match upstream_before {
+            Some(b) => b,
+            None => {
+                let (commit, branch) = head_of(&repo, &path)?;
+                HeadState { branch, commit }
             }
-            None => notes.push(format!(
-                "tether's mirror of `{}` is missing; move {} to {target} by hand",
-                up.name,
-                root.join(&up.path).display()
-            )),
+        };
+        // the mirror has both ends, unless the checkout is at a local commit
+        let planner = if has_commit(mirror.repo(), before.commit) {
+            mirror.repo()
+        } else {
+            fetch_target(up, mirror, &repo, &path, target)?;
+            &repo
+        };
+        let ff = up.layout == Layout::Clone
+            && before.branch.is_some()
+            && (before.commit == target
+                || planner
+                    .graph_descendant_of(target, before.commit)
+                    .unwrap_or(false));
+        let after = HeadState {
+            branch: if ff { before.branch.clone() } else { None },
+            commit: target,
+        };
+        trees.push(TreeMove::between(
+            TreeRole::Upstream,
+            planner,
+            &path,
+            before,
+            after,
+        )?);
+    }
+    let after = HeadState {
+        branch: wrapper_before.branch.clone(),
+        commit: to,
+    };
+    trees.push(TreeMove::between(
+        TreeRole::Wrapper,
+        &staged,
+        root,
+        wrapper_before,
+        after,
+    )?);
+    Ok(trees)
+}
+
+/// Brings the objects a promotion writes into the live repositories: the
+/// staged branch into the wrapper, the target into the upstream checkout,
+/// through temporary `refs/tether/*` refs (dropped when the promotion ends).
+pub(crate) fn fetch_objects(
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+    journal: &Journal,
+    trees: &[TreeMove],
+) -> Result<(), UpdateError> {
+    for t in trees {
+        let repo = open_here(&t.root).map_err(git_err("opening", &t.root))?;
+        if has_commit(&repo, t.after.commit) {
+            continue;
+        }
+        match t.role {
+            TreeRole::Wrapper => {
+                let spec = format!(
+                    "+refs/heads/{}:{}",
+                    journal.staged_branch,
+                    staged_ref(&journal.id)
+                );
+                fetch_local(&repo, &t.root, &journal.staged_dir, &[spec.as_str()])?;
+            }
+            TreeRole::Upstream => fetch_target(up, mirror, &repo, &t.root, t.after.commit)?,
         }
     }
-    Ok(notes)
+    Ok(())
 }
 
 /// The staged branch's head.
@@ -248,82 +337,31 @@ fn staged_ref(id: &str) -> String {
     format!("refs/tether/staged/{id}")
 }
 
-/// Checks out `to` safely, then moves the branch (or detached HEAD).
-fn move_wrapper(
-    live: &Repository,
-    root: &Path,
-    to: Oid,
-    branch: Option<&str>,
-    id: &str,
-) -> Result<(), UpdateError> {
-    safe_checkout(live, root, to)?;
-    set_head(live, root, to, branch, id)?;
-    drop_ref(live, &staged_ref(id));
-    Ok(())
-}
-
-fn set_head(
-    live: &Repository,
-    root: &Path,
-    to: Oid,
-    branch: Option<&str>,
-    id: &str,
-) -> Result<(), UpdateError> {
-    let msg = format!("tether: promote update {id}");
-    match branch {
-        Some(b) => {
-            let mut r = live
-                .find_reference(b)
-                .map_err(git_err(format!("reading {b}"), root))?;
-            r.set_target(to, &msg)
-                .map_err(git_err(format!("fast-forwarding {b}"), root))?;
-        }
-        None => live
-            .set_head_detached(to)
-            .map_err(git_err("moving the detached HEAD", root))?,
-    }
-    Ok(())
-}
-
-/// Opens the live upstream checkout and checks that moving it to `target`
-/// touches none of its uncommitted changes. `None` (with a note) when a
+/// Opens the live upstream checkout; `None` (with a note) when a
 /// submodule is not checked out.
-fn inspect_upstream(
+fn open_upstream(
     up: &UpstreamConfig,
-    mirror: &Mirror,
     root: &Path,
     target: Oid,
     notes: &mut Vec<String>,
 ) -> Result<Option<(Repository, PathBuf)>, UpdateError> {
     let path = root.join(&up.path);
-    let repo = match open_here(&path) {
-        Ok(r) => r,
+    match open_here(&path) {
+        Ok(r) => Ok(Some((r, path))),
         Err(e) if up.layout == Layout::Submodule => {
             notes.push(format!(
                 "submodule {} is not checked out ({}); run `git submodule update` to get {target}",
                 path.display(),
                 e.message()
             ));
-            return Ok(None);
+            Ok(None)
         }
-        Err(e) => return Err(git_err("opening the upstream clone", &path)(e)),
-    };
-    let (head, _) = head_of(&repo, &path)?;
-    if head != target {
-        let changed = if has_commit(mirror.repo(), head) {
-            changed_paths(mirror.repo(), mirror.path(), head, target)?
-        } else {
-            // a local commit tether's mirror lacks: compare in the checkout
-            fetch_target(up, mirror, &repo, &path, target)?;
-            changed_paths(&repo, &path, head, target)?
-        };
-        check_clean(&repo, &path, &changed)?;
+        Err(e) => Err(git_err("opening the upstream clone", &path)(e)),
     }
-    Ok(Some((repo, path)))
 }
 
 /// Makes sure the upstream checkout has `target`, fetching tether's mirror
-/// into it (through temporary refs, removed again) when it does not.
+/// into it (through temporary refs) when it does not.
 fn fetch_target(
     up: &UpstreamConfig,
     mirror: &Mirror,
@@ -333,7 +371,6 @@ fn fetch_target(
 ) -> Result<(), UpdateError> {
     if !has_commit(repo, target) {
         fetch_local(repo, path, mirror.path(), &UPSTREAM_REFS)?;
-        drop_namespace(repo, UPSTREAM_NS);
     }
     if !has_commit(repo, target) {
         return Err(UpdateError::MissingCommit {
@@ -345,55 +382,9 @@ fn fetch_target(
     Ok(())
 }
 
-/// Checks out `target` in the upstream checkout: a submodule is left
-/// detached (as `git submodule update` does); a clone on a branch that
-/// `target` descends from fast-forwards that branch, else it is detached.
-fn move_upstream(
-    up: &UpstreamConfig,
-    repo: &Repository,
-    path: &Path,
-    target: Oid,
-) -> Result<(), UpdateError> {
-    let (head, branch) = head_of(repo, path)?;
-    if head == target {
-        return Ok(());
-    }
-    safe_checkout(repo, path, target)?;
-    let ff = up.layout == Layout::Clone
-        && branch.is_some()
-        && repo.graph_descendant_of(target, head).unwrap_or(false);
-    match branch {
-        Some(b) if ff => {
-            let mut r = repo
-                .find_reference(&b)
-                .map_err(git_err(format!("reading {b}"), path))?;
-            r.set_target(target, "tether: update upstream")
-                .map_err(git_err(format!("fast-forwarding {b}"), path))?;
-        }
-        _ => repo
-            .set_head_detached(target)
-            .map_err(git_err(format!("checking out {target}"), path))?,
-    }
-    Ok(())
-}
-
-fn drop_ref(repo: &Repository, name: &str) {
-    if let Ok(mut r) = repo.find_reference(name) {
-        let _ = r.delete();
-    }
-}
-
-/// Deletes every ref under `prefix` (the objects stay).
-fn drop_namespace(repo: &Repository, prefix: &str) {
-    let names: Vec<String> = repo
-        .references_glob(&format!("{prefix}*"))
-        .map(|refs| {
-            refs.flatten()
-                .filter_map(|r| r.name().ok().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    for n in names {
-        drop_ref(repo, &n);
+/// Drops the temporary refs of every tree of a promotion.
+pub(crate) fn drop_all_refs(trees: &[TreeMove]) {
+    for t in trees {
+        drop_tether_refs(&t.root);
     }
 }

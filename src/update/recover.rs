@@ -1,20 +1,23 @@
 //! Owns recovery from an update a crash (or kill -9) interrupted: run at the
 //! start of every command that takes the state lock. An unfinished journal
-//! before `Promoting` is rolled back; at `Promoting` the promotion is
-//! finished when the live wrapper already moved to the staged head (or its
-//! files did), and rolled back otherwise. Says what it did, in words.
+//! before `Promoting` is rolled back; at `Promoting` the promotion record
+//! decides: finished when the commit point (the wrapper's branch) already
+//! moved, undone otherwise, path by path, never overwriting a file that is
+//! neither tether's old nor its new version. A journal that cannot be read
+//! is moved aside and recovery refuses to guess. Says what it did, in words.
 
-use git2::Oid;
 use serde::Serialize;
 
-use super::error::{UpdateError, git_err};
-use super::git_ops::{head_of, open_here, short};
+use super::error::UpdateError;
+use super::git_ops::short;
 use super::journal::{Journal, JournalState};
-use super::promote::{complete, plan_promotion};
-use super::rollback::{RollbackReport, restore_files, rollback};
+use super::moves::{Direction, Settler};
+use super::promote::drop_all_refs;
+use super::record::interrupted_record;
+use super::rollback::{RollbackReport, rollback};
 use crate::config::Config;
+use crate::failpoint;
 use crate::state::StateDir;
-use crate::upstream::Mirror;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -77,63 +80,51 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
         );
     }
     let up = cfg.upstreams.iter().find(|u| u.name == upstream);
-    let staged_head = journal
-        .staged_head
-        .as_deref()
-        .and_then(|s| Oid::from_str(s).ok());
-    let (Some(up), Some(staged_head)) = (up, staged_head) else {
+    let record = interrupted_record(&state, up, &journal)?;
+    let direction = record.direction()?;
+    record.apply(direction, Settler::Recovery)?;
+    failpoint::hit("recover.settled");
+    drop_all_refs(&record.trees);
+    if direction == Direction::Backward {
         return rolled_back(
             cfg,
             &state,
             journal,
             &reason,
             format!(
-                "{what} was interrupted while promoting and cannot be finished (its upstream or \
-             staged head is unknown); rolled it back"
+                "{what} was interrupted while promoting before the wrapper moved; rolled it back"
             ),
         );
-    };
-    let root = journal.live_root.clone();
-    let live = open_here(&root).map_err(git_err("opening the live wrapper", &root))?;
-    let (head, _) = head_of(&live, &root)?;
-    let moved = head == staged_head || index_matches(&live, staged_head);
-    if moved {
-        let mirror = Mirror::open_existing(&state, up).ok();
-        let details = complete(up, mirror.as_ref(), &journal, staged_head)?;
-        journal.advance(
-            &state,
-            JournalState::Promoted,
-            Some("finished by recovery".into()),
-        )?;
-        journal.archive(&state)?;
-        return Ok(Some(Recovery {
-            message: format!(
-                "{what} was interrupted while promoting; the wrapper had already moved to {}, so \
-                 the promotion was finished (marked promoted)",
-                short(staged_head)
-            ),
-            id,
-            upstream,
-            found,
-            action: RecoveryAction::Promoted,
-            details,
-            rollback: None,
-        }));
     }
-    // Undo a checkout the crash cut short: only files the update changes,
-    // which had no uncommitted changes (the checkout was safe).
-    if head.to_string() == journal.live_head
-        && let Ok(plan) = plan_promotion(up, &journal)
-    {
-        restore_files(&root, &journal.live_head, &plan.files)?;
-    }
-    rolled_back(
-        cfg,
+    let to = record
+        .trees
+        .last()
+        .map(|t| short(t.after.commit))
+        .unwrap_or_default();
+    let details = record
+        .trees
+        .iter()
+        .filter(|t| t.moves_head())
+        .map(|t| format!("{} is at {}", t.root.display(), t.after.commit))
+        .collect();
+    journal.advance(
         &state,
-        journal,
-        &reason,
-        format!("{what} was interrupted while promoting before the wrapper moved; rolled it back"),
-    )
+        JournalState::Promoted,
+        Some("finished by recovery".into()),
+    )?;
+    journal.archive(&state)?;
+    Ok(Some(Recovery {
+        message: format!(
+            "{what} was interrupted while promoting; the wrapper had already moved to {to}, so \
+             the promotion was finished (marked promoted)"
+        ),
+        id,
+        upstream,
+        found,
+        action: RecoveryAction::Promoted,
+        details,
+        rollback: None,
+    }))
 }
 
 fn rolled_back(
@@ -163,18 +154,4 @@ fn rolled_back(
         details: report.differences.clone(),
         rollback: Some(report),
     }))
-}
-
-/// Whether the live index holds exactly the staged head's tree (the
-/// promotion's checkout completed but the branch did not move yet).
-fn index_matches(live: &git2::Repository, staged_head: Oid) -> bool {
-    let Ok(tree) = live.find_commit(staged_head).and_then(|c| c.tree()) else {
-        return false;
-    };
-    let Ok(index) = live.index() else {
-        return false;
-    };
-    live.diff_tree_to_index(Some(&tree), Some(&index), None)
-        .map(|d| d.deltas().len() == 0)
-        .unwrap_or(false)
 }

@@ -1,11 +1,12 @@
-//! Owns rolling an update back: the staged tree is discarded, the live
+//! Owns rolling an update back: a promotion in progress is undone path by
+//! path from its record, temporary refs are dropped, the staged tree is
+//! discarded, the live
 //! wrapper is checked against the backup (HEAD, branch, every uncommitted
 //! file's bytes, the upstream checkout's HEAD) with every difference
 //! reported, and protected Python packages whose version changed since the
 //! backup's `pip freeze` are reinstalled at their old version.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -13,8 +14,12 @@ use super::backup::{Backup, scan_dirty};
 use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{head_of, open_here};
 use super::journal::{Journal, JournalState};
+use super::moves::{Direction, Settler, drop_tether_refs};
 use super::pip::{self, PipFreeze};
+use super::promote::drop_all_refs;
+use super::record::interrupted_record;
 use crate::config::Config;
+use crate::failpoint;
 use crate::state::StateDir;
 
 /// What a rollback did and found.
@@ -38,10 +43,25 @@ pub fn rollback(
     state: &StateDir,
     reason: &str,
 ) -> Result<RollbackReport, UpdateError> {
+    let up = cfg.upstreams.iter().find(|u| u.name == journal.upstream);
+    if journal.state == JournalState::Promoting {
+        // the live trees may be partly moved: put every path back by the
+        // plan before anything else (an error leaves the journal for the
+        // next command's recovery)
+        let record = interrupted_record(state, up, journal)?;
+        record.apply(Direction::Backward, Settler::Recovery)?;
+        drop_all_refs(&record.trees);
+    }
+    // refs a promotion fetched into before the crash
+    drop_tether_refs(&journal.live_root);
+    if let Some(up) = up {
+        drop_tether_refs(&journal.live_root.join(&up.path));
+    }
     let mut report = RollbackReport {
         discarded: discard_staged(journal)?,
         ..RollbackReport::default()
     };
+    failpoint::hit("rollback.discarded");
     match Backup::load(&journal.backup_dir) {
         Ok(backup) => {
             report.differences = verify_live_unchanged(&backup)?;
@@ -59,6 +79,7 @@ pub fn rollback(
         tracing::warn!(difference = %d, "live wrapper differs from the backup");
     }
     journal.advance(state, JournalState::RolledBack, Some(reason.to_owned()))?;
+    failpoint::hit("rollback.journaled");
     Ok(report)
 }
 
@@ -203,34 +224,4 @@ fn changed_protected(
         }
     }
     specs
-}
-
-/// Restores `files` (relative) of the live wrapper to `commit`'s version:
-/// undoes a promotion checkout a crash cut short. Only files the update
-/// changed are given, and those had no uncommitted changes (the checkout
-/// was safe), so nothing of the user's is overwritten.
-pub(crate) fn restore_files(
-    root: &Path,
-    commit: &str,
-    files: &[String],
-) -> Result<(), UpdateError> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let repo = open_here(root).map_err(git_err("opening the live wrapper", root))?;
-    let id = git2::Oid::from_str(commit).map_err(git_err("reading the backed-up HEAD", root))?;
-    let c = repo
-        .find_commit(id)
-        .map_err(git_err(format!("reading commit {commit}"), root))?;
-    let mut co = git2::build::CheckoutBuilder::new();
-    co.force().update_index(true);
-    for f in files {
-        co.path(f.as_str());
-    }
-    co.disable_pathspec_match(true);
-    repo.checkout_tree(c.as_object(), Some(&mut co))
-        .map_err(git_err(
-            "restoring files the interrupted promotion changed",
-            root,
-        ))
 }

@@ -99,6 +99,7 @@ pub fn stage(
         });
     }
     let repo = clone_wrapper(&backup.wrapper_root, &dir, base, &branch)?;
+    crate::failpoint::hit("update.stage.cloned");
     let upstream_dir = dir.join(&up.path);
     let mut notes = Vec::new();
     let message = format!("chore(upstream): bump {} to {}", up.name, short(target));

@@ -316,6 +316,7 @@ pub fn update_locked(
     let backup = Backup::take(cfg, up, &mirror, &id)?;
     let mut journal = Journal::new(&state, &backup, &target.to_string());
     journal.save(&state)?;
+    crate::failpoint::hit("update.journal.saved");
 
     let result = stage_test_fix_promote(
         cfg,
@@ -361,7 +362,8 @@ pub fn update_locked(
                 "dry run: the baseline passed on the staged update; nothing was promoted",
             )?);
         }
-        UpdateOutcome::Promoted | UpdateOutcome::UpToDate { .. } => {}
+        UpdateOutcome::Promoted => crate::failpoint::hit("promote.promoted"),
+        UpdateOutcome::UpToDate { .. } => {}
     }
     journal.archive(&state)?;
     report.outcome = outcome;
@@ -388,6 +390,7 @@ fn stage_test_fix_promote(
     report.notes.extend(staged.notes.iter().cloned());
     journal.staged_head = Some(staged.head.to_string());
     journal.advance(state, JournalState::Staged, None)?;
+    crate::failpoint::hit("update.stage.staged");
     match &staged.outcome {
         StageOutcome::Committed { commit, .. } => report.staged_commit = Some(commit.to_string()),
         StageOutcome::NothingToCommit => {}
@@ -420,6 +423,7 @@ fn stage_test_fix_promote(
     };
     let initial = bench.run_baseline()?;
     journal.advance(state, JournalState::Tested, None)?;
+    crate::failpoint::hit("update.baseline.tested");
     report.initial_run = Some(initial.clone());
     let mut last = initial;
     if !last.passed() && !opts.no_fix && cfg.update.max_attempts > 0 {
@@ -531,6 +535,7 @@ impl Bench for StagedBench<'_> {
         }
         let id = commit_files(self.cfg, self.tree, &fix.files, &fix.commit_message)?;
         self.committed.push(true);
+        crate::failpoint::hit("update.fix.committed");
         Ok(id)
     }
 

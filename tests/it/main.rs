@@ -6,6 +6,7 @@ mod baseline;
 mod bisect;
 mod canary;
 mod check;
+mod crash;
 mod demo_project;
 mod full_disk;
 mod gpu;
