@@ -6,9 +6,10 @@
 //! state dir before the live tree is touched; [`settle`] then brings each
 //! tree to the "after" side (promotion, or recovery rolling forward) or the
 //! "before" side (recovery rolling back): paths first (removals, then
-//! writes, each file written to a temporary name beside it and renamed over,
-//! so a kill never leaves a half-written file), then the index entries of
-//! those paths, then HEAD. The wrapper's HEAD moves last: it is the commit
+//! writes: every new file written to a temporary name beside it, the
+//! filesystem synced, then each renamed over, so neither a kill nor a power
+//! cut leaves a half-written file), then the index entries of those paths,
+//! then HEAD. The wrapper's HEAD moves last: it is the commit
 //! point that tells recovery which way to go.
 //!
 //! A path on disk equal to its old or new blob (or absent) is tether's own
@@ -289,10 +290,19 @@ pub fn settle(tree: &TreeMove, direction: Direction, who: Settler) -> Result<(),
             files_half(tree.role, who);
         }
     }
+    // new bytes go to temporary files first, made durable together, then
+    // renamed into place: a path is only ever its old or its new version
+    for (p, needs_bytes) in &writes {
+        let e = want(p).expect("writes have a side");
+        if *needs_bytes {
+            write_temp(&repo, root, &p.path, e)?;
+        }
+    }
+    sync_filesystem(root)?;
     for (i, (p, needs_bytes)) in writes.iter().enumerate() {
         let e = want(p).expect("writes have a side");
         if *needs_bytes {
-            write_blob(&repo, root, &p.path, e)?;
+            rename_into_place(&root.join(&p.path))?;
         } else {
             set_mode(&root.join(&p.path), e.mode)?;
         }
@@ -300,6 +310,7 @@ pub fn settle(tree: &TreeMove, direction: Direction, who: Settler) -> Result<(),
             files_half(tree.role, who);
         }
     }
+    sync_filesystem(root)?;
     if who == Settler::Promotion {
         failpoint_after(tree.role, Step::Files);
     }
@@ -431,9 +442,8 @@ fn set_head(repo: &Repository, root: &Path, head: &HeadState) -> Result<(), Upda
     Ok(())
 }
 
-/// Writes the blob `e` at `rel`: to `.<name>.tether-tmp` beside it, then
-/// renamed over, so the path is always either its old or its new version.
-fn write_blob(repo: &Repository, root: &Path, rel: &str, e: Entry) -> Result<(), UpdateError> {
+/// Writes the blob `e` for `rel` to `.<name>.tether-tmp` beside it.
+fn write_temp(repo: &Repository, root: &Path, rel: &str, e: Entry) -> Result<(), UpdateError> {
     let full = root.join(rel);
     let blob = repo
         .find_blob(e.id)
@@ -451,11 +461,23 @@ fn write_blob(repo: &Repository, root: &Path, rel: &str, e: Entry) -> Result<(),
         fs_err::write(&tmp, blob.content()).map_err(io_err("write", &tmp))?;
         set_mode(&tmp, e.mode)?;
     }
+    Ok(())
+}
+
+/// Renames the temporary file of `full` over it.
+fn rename_into_place(full: &Path) -> Result<(), UpdateError> {
     if full.is_dir() && !full.is_symlink() {
         // only empty folders are tether's to replace
-        let _ = fs_err::remove_dir(&full);
+        let _ = fs_err::remove_dir(full);
     }
-    fs_err::rename(&tmp, &full).map_err(io_err("rename into place", &full))
+    fs_err::rename(temp_path(full), full).map_err(io_err("rename into place", full))
+}
+
+/// Flushes the filesystem holding `root` to disk (one `syncfs`, not an
+/// fsync per file: an upstream checkout can move thousands of files).
+fn sync_filesystem(root: &Path) -> Result<(), UpdateError> {
+    let dir = fs_err::File::open(root).map_err(io_err("open", root))?;
+    nix::unistd::syncfs(dir.file()).map_err(|e| io_err("sync the filesystem of", root)(e.into()))
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), UpdateError> {
@@ -481,10 +503,13 @@ fn temp_path(full: &Path) -> PathBuf {
     full.with_file_name(format!(".{name}.tether-tmp"))
 }
 
+/// Removes a temporary file an interrupted settle left, and the folders it
+/// created for it when they are empty now.
 fn remove_temp(root: &Path, rel: &str) -> Result<(), UpdateError> {
     let tmp = temp_path(&root.join(rel));
     if tmp.symlink_metadata().is_ok() {
         fs_err::remove_file(&tmp).map_err(io_err("remove", &tmp))?;
+        prune_empty_parents(root, &tmp);
     }
     Ok(())
 }
