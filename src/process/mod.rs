@@ -1,11 +1,13 @@
 //! Owns every child process tether starts: spawned in its own process group
-//! with stdin closed, stdout and stderr streamed to log files (cut at a size
-//! limit, memory bounded whatever the output volume), a timeout that sends
+//! with stdin closed, stdout and stderr streamed to private log files,
+//! redacted line by line as they arrive (cut at a size limit, memory bounded
+//! whatever the output volume), a timeout that sends
 //! SIGTERM to the whole group and SIGKILL after a grace period, cancellation,
 //! and a final SIGKILL to the group so no grandchild outlives the run.
 
 mod capture;
 mod interrupt;
+mod redact_stream;
 mod registry;
 mod template;
 
