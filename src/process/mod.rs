@@ -94,8 +94,8 @@ pub struct ProcessOutcome {
     pub exit: Exit,
     /// From spawn until the child was reaped.
     pub duration: Duration,
-    /// The last [`TAIL_BYTES`] the child wrote to stdout (even past the log
-    /// cut), lossy UTF-8, redacted.
+    /// The last [`TAIL_BYTES`] of the child's redacted stdout (even past the
+    /// log cut), lossy UTF-8.
     pub stdout_tail: String,
     pub stderr_tail: String,
     /// Bytes the child wrote to stdout, including those past the log cut.
