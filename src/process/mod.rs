@@ -142,6 +142,15 @@ pub fn run(spec: &ProcessSpec, on_tick: &mut dyn FnMut()) -> Result<ProcessOutco
     let stderr_file = capture::create_log(&spec.stderr_path)?;
 
     let mut cmd = Command::new(&program);
+    // tether's fetch credentials are no business of a child's
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(|k| k.starts_with(crate::env::TETHER_TOKEN_PREFIX))
+        {
+            cmd.env_remove(key);
+        }
+    }
     cmd.args(&spec.argv[1..])
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))

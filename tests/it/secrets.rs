@@ -201,7 +201,8 @@ fn a_hanging_credential_helper_is_stopped_and_the_fetch_says_why() {
 
 /// A baseline case that prints secrets in pieces, flushing between them,
 /// so each piece is its own read. No full secret is in its source.
-const LEAKY_PY: &str = r#"import sys, time
+const LEAKY_PY: &str = r#"import os, sys, time
+print("token variable passed on:", "TETHER_TOKEN_SAMPLE" in os.environ)
 def say(stream, *pieces):
     for p in pieces:
         stream.write(p)
@@ -278,12 +279,24 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
     s.wrapper.write("leaky.py", LEAKY_PY);
     s.wrapper.commit("test: a case that prints secrets");
 
-    // the case runs on the live wrapper, then in the update's staged tree
-    let run = s.tether().run(&["baseline", "run"]);
-    run.assert_code(0);
-    let out = s.tether().run(&["update"]);
-    out.assert_code(0);
-    for text in [&run.stdout, &run.stderr, &out.stdout, &out.stderr] {
+    // the case runs on the live wrapper, then in the update's staged tree;
+    // tether has the token variable, the case must not
+    let tether = |args: &[&str]| {
+        let out = s
+            .tether()
+            .cmd()
+            .args(args)
+            .env("TETHER_TOKEN_SAMPLE", format!("user:{URL_TOKEN}"))
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}\n{stdout}\n{stderr}");
+        (stdout, stderr)
+    };
+    let run = tether(&["baseline", "run"]);
+    let out = tether(&["update"]);
+    for text in [&run.0, &run.1, &out.0, &out.1] {
         for p in PLANTED {
             assert!(!text.contains(p), "tether printed `{p}`:\n{text}");
         }
@@ -304,7 +317,8 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
         let text = std::fs::read_to_string(log).unwrap();
         assert_eq!(
             text,
-            "loading [REDACTED] done\nkey [REDACTED]\npassword=[REDACTED]\n",
+            "token variable passed on: False\n\
+             loading [REDACTED] done\nkey [REDACTED]\npassword=[REDACTED]\n",
             "{}",
             log.display()
         );
