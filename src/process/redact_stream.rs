@@ -54,13 +54,10 @@ impl StreamRedactor {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         let chunk = self.skip_secret(chunk);
         self.pending.extend_from_slice(chunk);
-        let mut start = 0;
-        while let Some(i) = self.pending[start..].iter().position(|&b| is_line_end(b)) {
-            let end = start + i + 1;
-            write_line(&self.pending[start..end], out);
-            start = end;
+        if let Some(last) = self.pending.iter().rposition(|&b| is_line_end(b)) {
+            write_lines(&self.pending[..=last], out);
+            self.pending.drain(..=last);
         }
-        self.pending.drain(..start);
         while self.pending.len() > MAX_LINE {
             self.cut(out);
         }
@@ -119,6 +116,34 @@ impl StreamRedactor {
         self.skip = skip;
         let rest = self.skip_secret(&rest).to_vec();
         self.pending = rest;
+    }
+}
+
+/// Writes complete lines, each redacted on its own, as [`write_line`]
+/// does; the lines without a secret (most) are copied as they are, found by
+/// one search over all of them.
+fn write_lines(lines: &[u8], out: &mut Vec<u8>) {
+    let each = lines.split_inclusive(|&b| is_line_end(b));
+    let Ok(text) = std::str::from_utf8(lines) else {
+        each.for_each(|line| write_line(line, out));
+        return;
+    };
+    let spans = secret_spans(text);
+    if spans.is_empty() {
+        out.extend_from_slice(lines);
+        return;
+    }
+    // a line that no match of the whole touches has none of its own
+    let mut spans = spans.iter().peekable();
+    let mut start = 0;
+    for line in each {
+        let end = start + line.len();
+        while spans.next_if(|s| s.range.end <= start).is_some() {}
+        match spans.peek() {
+            Some(s) if s.range.start < end => write_line(line, out),
+            _ => out.extend_from_slice(line),
+        }
+        start = end;
     }
 }
 
@@ -242,6 +267,26 @@ mod tests {
         );
         assert!(text.contains("&page=2\n"), "{text}");
         assert!(text.ends_with("step 3/10 done\r"), "{text}");
+    }
+
+    #[test]
+    fn lines_written_together_are_redacted_as_each_alone() {
+        let mut all = lines().concat();
+        // key and value on two lines are no secret line by line
+        all.push_str("token:\nabc\nAuthorization:\r\nplain\nxhf_Zz9Zz9Zz9Zz9\n");
+        all.push_str(&"nothing to see here\n".repeat(50));
+        all.push_str(&lines().concat());
+        let mut alone = Vec::new();
+        for line in all.as_bytes().split_inclusive(|&b| is_line_end(b)) {
+            write_line(line, &mut alone);
+        }
+        let mut together = Vec::new();
+        write_lines(all.as_bytes(), &mut together);
+        assert_eq!(
+            String::from_utf8(together).unwrap(),
+            String::from_utf8(alone).unwrap()
+        );
+        assert_clean(&run(&[all.as_bytes()]), "all");
     }
 
     #[test]
