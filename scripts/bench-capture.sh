@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Log capture benchmark: `tether baseline run` on a throw-away project whose
-# one case prints BENCH_MIB MiB, once as 100-byte lines (one in ten with a
-# secret to redact) and once as a single line with no newline at all. Prints
+# one case prints BENCH_MIB MiB: 76-byte lines without secrets ("plain"),
+# the same with one line in ten holding a secret to redact ("secrets"), and
+# the latter as a single line with no newline at all ("endless"). Prints
 # the case's wall time, the capture throughput and tether's peak resident
 # memory for each, and checks that no secret reached the log. Asserts
 # nothing else.
@@ -27,7 +28,7 @@ mib, shape = int(sys.argv[1]), sys.argv[2]
 out = sys.stdout.buffer
 plain = b"step 0123 of 9999: loss 0.123456 lr 0.000100 it/s 12.5 eta 00:01:02 ok go\n"
 secret = b"step 0123 retry with token=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123 and go\n"
-block = (plain * 9 + secret)
+block = plain * 10 if shape == "plain" else plain * 9 + secret
 block = block * ((1 << 20) // len(block))
 if shape == "endless":
     block = block.replace(b"\n", b" ")
@@ -100,6 +101,6 @@ preflight = "never"
               f"tether wall {wall:6.2f} s, tether peak RSS {peak / 1024:6.1f} MiB, "
               f"log {size / (1 << 20):6.1f} MiB, secrets left in the log: {leaked}")
 
-for shape in ("lines", "endless"):
+for shape in ("plain", "secrets", "endless"):
     run(shape)
 PY
