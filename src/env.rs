@@ -23,3 +23,25 @@ pub fn now() -> jiff::Timestamp {
 /// Path of the `tether-gpu` worker binary; overrides `gpu.worker` and the
 /// default (next to the `tether` binary, else on `PATH`).
 pub const TETHER_GPU_WORKER: &str = "TETHER_GPU_WORKER";
+
+/// Prefix of the per-upstream credential variable: `TETHER_TOKEN_<NAME>`,
+/// `<NAME>` the upstream's name in upper case with every other character
+/// than a letter or digit as `_` (upstream `wan2gp`: `TETHER_TOKEN_WAN2GP`).
+/// Its value, `TOKEN` or `USER:TOKEN`, is the password (and user name) of
+/// an https fetch when the config's URL holds none or the server refused it.
+pub const TETHER_TOKEN_PREFIX: &str = "TETHER_TOKEN_";
+
+/// The name of the credential variable of the upstream `upstream`.
+pub fn token_var(upstream: &str) -> String {
+    let name: String = upstream
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{TETHER_TOKEN_PREFIX}{name}")
+}

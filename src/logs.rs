@@ -1,10 +1,10 @@
 //! Owns tether's log output: human-readable lines on stderr, and for the
-//! service JSON lines (with the `run_id` of the cycle's span) in daily files
-//! under `<state>/logs/`. Every byte written goes through
-//! [`crate::redact::redact`]. `TETHER_LOG` sets the filter.
+//! service JSON lines (with the `run_id` of the cycle's span) in daily,
+//! private (0600) files under `<state>/logs/`. Every byte written goes
+//! through [`crate::redact::redact`]. `TETHER_LOG` sets the filter.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -35,37 +35,94 @@ pub fn init(verbose: u8, json: Option<(&Path, u32)>) -> Guard {
         .with_filter(filter());
     let (file, guard) = match json {
         None => (None, None),
-        Some((dir, keep_days)) => {
-            let _ = fs_err::create_dir_all(dir);
-            let appender = tracing_appender::rolling::Builder::new()
-                .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix("tether")
-                .filename_suffix("jsonl")
-                .max_log_files(keep_days.max(1) as usize)
-                .build(dir);
-            match appender {
-                Ok(a) => {
-                    let (writer, guard) = tracing_appender::non_blocking(a);
-                    let layer = tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_current_span(true)
-                        .with_span_list(false)
-                        .with_writer(Redacting(writer))
-                        .with_filter(filter());
-                    (Some(layer), Some(guard))
-                }
-                Err(e) => {
-                    eprintln!("warning: cannot write logs to `{}`: {e}", dir.display());
-                    (None, None)
-                }
+        Some((dir, keep_days)) => match DailyFiles::open(dir, keep_days.max(1) as usize) {
+            Ok(files) => {
+                let (writer, guard) = tracing_appender::non_blocking(files);
+                let layer = tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(Redacting(writer))
+                    .with_filter(filter());
+                (Some(layer), Some(guard))
             }
-        }
+            Err(e) => {
+                eprintln!("warning: cannot write logs to `{}`: {e}", dir.display());
+                (None, None)
+            }
+        },
     };
     let _ = tracing_subscriber::registry()
         .with(human)
         .with(file)
         .try_init();
     guard
+}
+
+/// The service's daily log files, `tether.<YYYY-MM-DD>.jsonl` (UTC days),
+/// created private (0600) in a private folder; at each new day the files
+/// past the newest `keep` are removed.
+struct DailyFiles {
+    dir: PathBuf,
+    keep: usize,
+    day: String,
+    file: Option<fs_err::File>,
+}
+
+impl DailyFiles {
+    fn open(dir: &Path, keep: usize) -> std::io::Result<DailyFiles> {
+        crate::state::create_private_dir(dir)?;
+        let mut files = DailyFiles {
+            dir: dir.to_path_buf(),
+            keep,
+            day: String::new(),
+            file: None,
+        };
+        files.current()?;
+        Ok(files)
+    }
+
+    /// Today's file, opened (and the oldest removed) when the day changed.
+    fn current(&mut self) -> std::io::Result<&mut fs_err::File> {
+        let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        if self.file.is_none() || day != self.day {
+            let path = self.dir.join(format!("tether.{day}.jsonl"));
+            self.file = Some(crate::state::append_private_file(&path)?);
+            self.day = day;
+            self.prune();
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no log file"))
+    }
+
+    fn prune(&self) {
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("tether.") && n.ends_with(".jsonl"))
+            .collect();
+        names.sort();
+        let extra = names.len().saturating_sub(self.keep);
+        for n in &names[..extra] {
+            let _ = fs_err::remove_file(self.dir.join(n));
+        }
+    }
+}
+
+impl Write for DailyFiles {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.current()?.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A [`MakeWriter`] whose writers redact what they write. A formatted event
@@ -116,6 +173,40 @@ impl<W: Write> Drop for RedactingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_files_are_private_and_pruned() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state/logs");
+        std::fs::create_dir_all(&dir).unwrap();
+        for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
+            std::fs::write(dir.join(format!("tether.{day}.jsonl")), "{}\n").unwrap();
+        }
+        std::fs::write(dir.join("other.txt"), "kept").unwrap();
+        let mut files = DailyFiles::open(&dir, 2).unwrap();
+        files.write_all(b"{\"msg\":1}\n").unwrap();
+        files.flush().unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let today = format!("tether.{}.jsonl", files.day);
+        assert_eq!(
+            names,
+            ["other.txt", "tether.2020-01-03.jsonl", today.as_str()]
+        );
+        let mode = std::fs::metadata(dir.join(&today))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(&today)).unwrap(),
+            "{\"msg\":1}\n"
+        );
+    }
 
     #[test]
     fn written_text_is_redacted_once_per_writer() {

@@ -2,39 +2,94 @@
 //! access tokens, passwords and credentials in URLs never leave tether.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 const MASK: &str = "[REDACTED]";
 
-static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+struct Pattern {
+    re: Regex,
+    replacement: &'static str,
+    /// The secret runs to the end of the line (it may hold spaces), not to
+    /// the next space.
+    to_line_end: bool,
+}
+
+static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     [
         // URL userinfo: scheme://user:password@host -> scheme://user:[REDACTED]@host
-        (r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?P<post>@)", "${pre}[REDACTED]${post}"),
+        (r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?P<post>@)", "${pre}[REDACTED]${post}", false),
         // scheme://token@host (a bare token as user)
-        (r"(?P<pre>https?://)(?:hf_|ghp_|gho_|ghs_|github_pat_|sk-)[A-Za-z0-9_\-]+(?P<post>@)", "${pre}[REDACTED]${post}"),
-        (r"(?i)(?P<pre>authorization\s*:\s*)[^\r\n]+", "${pre}[REDACTED]"),
-        (r"(?i)(?P<pre>\b(?:token|access_token|api_key|apikey|password|passwd|secret)\s*[=:]\s*)[^\s&;,'\x22]+", "${pre}[REDACTED]"),
-        (r"\bhf_[A-Za-z0-9]{8,}", MASK),
-        (r"\bsk-[A-Za-z0-9_\-]{8,}", MASK),
-        (r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{16,}", MASK),
-        (r"\bgithub_pat_[A-Za-z0-9_]{16,}", MASK),
+        (r"(?P<pre>https?://)(?:hf_|ghp_|gho_|ghs_|github_pat_|sk-)[A-Za-z0-9_\-]+(?P<post>@)", "${pre}[REDACTED]${post}", false),
+        (r"(?i)(?P<pre>authorization\s*:\s*)[^\r\n]+", "${pre}[REDACTED]", true),
+        (r"(?i)(?P<pre>\b(?:token|access_token|api_key|apikey|password|passwd|secret)\s*[=:]\s*)[^\s&;,'\x22]+", "${pre}[REDACTED]", false),
+        (r"\bhf_[A-Za-z0-9]{8,}", MASK, false),
+        (r"\bsk-[A-Za-z0-9_\-]{8,}", MASK, false),
+        (r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{16,}", MASK, false),
+        (r"\bgithub_pat_[A-Za-z0-9_]{16,}", MASK, false),
     ]
     .into_iter()
-    .map(|(p, r)| (Regex::new(p).expect("redaction pattern compiles"), r))
+    .map(|(p, replacement, to_line_end)| Pattern {
+        re: Regex::new(p).expect("redaction pattern compiles"),
+        replacement,
+        to_line_end,
+    })
     .collect()
 });
 
 /// Returns `text` with every secret replaced by `[REDACTED]`.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
-    for (re, rep) in PATTERNS.iter() {
-        if re.is_match(&out) {
-            out = Cow::Owned(re.replace_all(&out, *rep).into_owned());
+    for p in PATTERNS.iter() {
+        if p.re.is_match(&out) {
+            out = Cow::Owned(p.re.replace_all(&out, p.replacement).into_owned());
         }
     }
     out
+}
+
+/// Where [`redact`] finds a secret in a text: the byte range of the whole
+/// match (its key and separator included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpan {
+    pub range: Range<usize>,
+    /// The secret runs to the end of its line (an `Authorization:` header);
+    /// otherwise it ends at the next whitespace.
+    pub to_line_end: bool,
+}
+
+/// Every place in `text` where [`redact`] finds a secret, ordered by start,
+/// overlapping matches merged into one span. For a stream cut in pieces
+/// (`process`'s log capture): a cut outside every span splits no secret.
+pub fn secret_spans(text: &str) -> Vec<SecretSpan> {
+    let mut spans: Vec<SecretSpan> = PATTERNS
+        .iter()
+        .flat_map(|p| {
+            p.re.find_iter(text).map(|m| SecretSpan {
+                range: m.range(),
+                to_line_end: p.to_line_end,
+            })
+        })
+        .collect();
+    spans.sort_by_key(|s| (s.range.start, s.range.end));
+    let mut merged: Vec<SecretSpan> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match merged.last_mut() {
+            Some(last) if s.range.start < last.range.end => {
+                // what the merged span ends like is what its last member ends like
+                if s.range.end > last.range.end {
+                    last.range.end = s.range.end;
+                    last.to_line_end = s.to_line_end;
+                } else if s.range.end == last.range.end {
+                    last.to_line_end |= s.to_line_end;
+                }
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
 }
 
 /// A string that must never be shown as is (a URL that may hold credentials,

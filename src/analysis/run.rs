@@ -310,7 +310,7 @@ pub fn write_reports(cfg: &Config, a: &Analysis) -> Result<PathBuf, AnalysisErro
         path: dir.clone(),
         source,
     };
-    fs_err::create_dir_all(&dir).map_err(werr)?;
+    crate::state::create_private_dir(&dir).map_err(werr)?;
     let json = serde_json::to_string_pretty(a).map_err(|e| werr(std::io::Error::other(e)))?;
     let files = [
         ("diff_analysis.md", report::analysis::diff_markdown(a)),

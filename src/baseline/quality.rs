@@ -136,7 +136,7 @@ fn run_one(
 ) -> Result<AnalyzeReport, String> {
     let request_path = dir.join(format!("{slug}.request.json"));
     let text = serde_json::to_string_pretty(&request).map_err(|e| e.to_string())?;
-    fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
+    crate::state::create_private_dir(dir).map_err(|e| e.to_string())?;
     crate::state::write_atomic(&request_path, text.as_bytes())
         .map_err(|e| format!("cannot write `{}`: {e}", request_path.display()))?;
     let args = vec![

@@ -221,7 +221,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
         let mut text =
             serde_json::to_string_pretty(&reference).map_err(|e| err(std::io::Error::other(e)))?;
         text.push('\n');
-        crate::state::write_atomic(&path, text.as_bytes()).map_err(err)?;
+        crate::state::write_atomic_shared(&path, text.as_bytes()).map_err(err)?;
         written.push(path);
     }
     Ok(written)

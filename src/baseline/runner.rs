@@ -171,7 +171,7 @@ pub fn run_suite(
     let run_dir = std::path::absolute(&opts.run_dir).unwrap_or_else(|_| opts.run_dir.clone());
     let overrides = Overrides::load(&tree, cfg)?;
     let cases = select(effective_cases(cfg, &overrides), opts.cases.as_deref())?;
-    fs_err::create_dir_all(&run_dir).map_err(|source| BaselineError::Write {
+    crate::state::create_private_dir(&run_dir).map_err(|source| BaselineError::Write {
         path: run_dir.clone(),
         source,
     })?;

@@ -113,7 +113,7 @@ impl Overrides {
             source: std::io::Error::other(e),
         })?;
         text.push('\n');
-        crate::state::write_atomic(&path, text.as_bytes()).map_err(|source| {
+        crate::state::write_atomic_shared(&path, text.as_bytes()).map_err(|source| {
             BaselineError::Write {
                 path: path.clone(),
                 source,

@@ -421,7 +421,7 @@ fn start(
     };
     let id = crate::update::new_id(state, &format!("bisect-{}", up.name));
     let report_dir = cfg.project.outputs_dir.join(format!("bisect-{id}"));
-    fs_err::create_dir_all(&report_dir).map_err(|source| BisectError::Write {
+    crate::state::create_private_dir(&report_dir).map_err(|source| BisectError::Write {
         path: report_dir.clone(),
         source,
     })?;

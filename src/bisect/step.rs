@@ -193,10 +193,7 @@ impl<'a> Runner<'a> {
             path: self.report_dir.clone(),
             source,
         };
-        let mut log = fs_err::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.report_dir.join("debug_log.txt"))
+        let mut log = crate::state::append_private_file(&self.report_dir.join("debug_log.txt"))
             .map_err(werr)?;
         let text = format!(
             "=== Bisect Step {} ===\nCommit: {} {} ({}{})\nResult: {}\nWhy: {}\nRuns: {}\n\n",
@@ -211,10 +208,7 @@ impl<'a> Runner<'a> {
         );
         log.write_all(crate::redact::redact(&text).as_bytes())
             .map_err(werr)?;
-        let mut jsonl = fs_err::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.report_dir.join("bisect.jsonl"))
+        let mut jsonl = crate::state::append_private_file(&self.report_dir.join("bisect.jsonl"))
             .map_err(werr)?;
         let line = serde_json::to_string(r).map_err(|e| werr(std::io::Error::other(e)))?;
         writeln!(jsonl, "{}", crate::redact::redact(&line)).map_err(werr)?;

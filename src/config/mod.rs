@@ -184,6 +184,7 @@ mod tests {
             "key_files",
             "record_file",
             "record_pattern",
+            "credential_timeout",
             "scan",
             "exclude",
             "api_modules",

@@ -124,6 +124,9 @@ pub struct UpstreamConfig {
     pub record_file: PathBuf,
     /// Vendored layout: a regex whose first capture group is the commit hash.
     pub record_pattern: Regex,
+    /// How long git's credential helper may take to answer during a fetch
+    /// before it is stopped and the fetch fails.
+    pub credential_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -52,6 +52,7 @@ pub struct RawUpstream {
     pub key_files: Option<Vec<String>>,
     pub record_file: Option<String>,
     pub record_pattern: Option<String>,
+    pub credential_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

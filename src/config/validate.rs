@@ -26,6 +26,7 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
 ];
 
 pub const DEFAULT_RECORD_FILE: &str = "STRUCTURE.md";
+pub const DEFAULT_CREDENTIAL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RECORD_PATTERN: &str = r"(?i)upstream[ _-]commit\W*([0-9a-f]{7,40})\b";
 pub const DEFAULT_KEY_FILES: &[&str] = &["*.py", "defaults/*.json", "requirements*.txt"];
 pub const DEFAULT_SCAN: &[&str] = &["**/*.py"];
@@ -302,6 +303,23 @@ impl Validator {
                 None
             }
         };
+        let credential_timeout = match raw.credential_timeout.as_deref() {
+            None => Some(DEFAULT_CREDENTIAL_TIMEOUT),
+            Some(s) => match humantime::parse_duration(s) {
+                Ok(d) if !d.is_zero() => Some(d),
+                Ok(_) => {
+                    self.problem(&k("credential_timeout"), "must be longer than 0");
+                    None
+                }
+                Err(e) => {
+                    self.problem(
+                        &k("credential_timeout"),
+                        &format!("`{s}` is not a duration like `30s` or `2m` ({e})"),
+                    );
+                    None
+                }
+            },
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -316,6 +334,7 @@ impl Validator {
             key_files_set: key_files_set?,
             record_file,
             record_pattern: record_pattern?,
+            credential_timeout: credential_timeout?,
         })
     }
 

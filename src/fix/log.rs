@@ -63,14 +63,7 @@ fn append(path: &Path, bytes: &[u8]) -> Result<(), FixError> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        fs_err::create_dir_all(dir).map_err(err)?;
-    }
-    let mut f = fs_err::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(err)?;
+    let mut f = crate::state::append_private_file(path).map_err(err)?;
     f.write_all(bytes).map_err(err)?;
     f.sync_data().map_err(err)
 }

@@ -124,7 +124,7 @@ impl Worker {
         dir: &Path,
         name: &str,
     ) -> Result<T, WorkerError> {
-        fs_err::create_dir_all(dir).map_err(|source| WorkerError::Write {
+        crate::state::create_private_dir(dir).map_err(|source| WorkerError::Write {
             path: dir.to_path_buf(),
             source,
         })?;

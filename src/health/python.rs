@@ -160,7 +160,7 @@ fn run(python: &str, args: &[&str], dir: &Path, name: &str) -> Result<String, St
         max_log_bytes: 1024 * 1024,
         cancel: None,
     };
-    let _ = fs_err::create_dir_all(dir);
+    let _ = crate::state::create_private_dir(dir);
     let outcome = process::run(&spec, &mut || {}).map_err(|e| e.to_string())?;
     let out = fs_err::read_to_string(&stdout).unwrap_or_default();
     if outcome.exit.success() {

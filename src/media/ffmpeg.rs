@@ -42,7 +42,7 @@ pub(super) fn decode_with_path(
         let p = p.to_path_buf();
         move |source| MediaError::Io { path: p, source }
     };
-    fs_err::create_dir_all(log_dir).map_err(io(log_dir))?;
+    crate::state::create_private_dir(log_dir).map_err(io(log_dir))?;
     let stem = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

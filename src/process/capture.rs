@@ -1,6 +1,8 @@
-//! One reader thread per child pipe: copies the stream into its log file up
-//! to the size limit, keeps reading (and dropping) past it so the child never
-//! blocks on a full pipe, and keeps the stream's last bytes in a bounded ring.
+//! One reader thread per child pipe: redacts the stream line by line as it
+//! arrives (`redact_stream`; the raw stream is never written) and copies it
+//! into its private (0600) log file up to the size limit, keeps reading (and
+//! dropping) past it so the child never blocks on a full pipe, and keeps the
+//! redacted stream's last bytes in a bounded ring.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -9,20 +11,17 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use super::redact_stream::StreamRedactor;
 use super::{ProcessError, TAIL_BYTES};
 
 const BUF_BYTES: usize = 64 * 1024;
 
-/// Creates (or truncates) a log file, with its folder.
+/// Creates (or truncates) a private log file, with its folder.
 pub(super) fn create_log(path: &Path) -> Result<fs_err::File, ProcessError> {
-    let err = |source| ProcessError::Log {
+    crate::state::create_private_file(path).map_err(|source| ProcessError::Log {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(dir) = path.parent() {
-        fs_err::create_dir_all(dir).map_err(err)?;
-    }
-    fs_err::File::create(path).map_err(err)
+    })
 }
 
 #[derive(Default)]
@@ -88,10 +87,16 @@ impl Capture {
     }
 }
 
-fn drain(mut pipe: impl Read, mut file: fs_err::File, max_bytes: u64, state: &Mutex<State>) {
+fn drain(mut pipe: impl Read, file: fs_err::File, max_bytes: u64, state: &Mutex<State>) {
     let mut buf = vec![0u8; BUF_BYTES];
-    let mut written: u64 = 0;
-    let mut writable = true;
+    let mut redactor = StreamRedactor::default();
+    let mut out = Vec::with_capacity(BUF_BYTES);
+    let mut sink = Sink {
+        file,
+        max_bytes,
+        written: 0,
+        writable: true,
+    };
     loop {
         let n = match pipe.read(&mut buf) {
             Ok(0) => break,
@@ -102,20 +107,41 @@ fn drain(mut pipe: impl Read, mut file: fs_err::File, max_bytes: u64, state: &Mu
                 break;
             }
         };
-        let chunk = &buf[..n];
-        let room = max_bytes.saturating_sub(written);
+        out.clear();
+        redactor.push(&buf[..n], &mut out);
+        sink.write(&out, n as u64, state);
+    }
+    out.clear();
+    redactor.finish(&mut out);
+    sink.write(&out, 0, state);
+    let _ = sink.file.flush();
+}
+
+/// The log file (up to its limit) and the tail ring, fed redacted bytes.
+struct Sink {
+    file: fs_err::File,
+    max_bytes: u64,
+    written: u64,
+    writable: bool,
+}
+
+impl Sink {
+    /// Writes redacted bytes; `read` raw bytes were read to make them.
+    fn write(&mut self, chunk: &[u8], read: u64, state: &Mutex<State>) {
+        let n = chunk.len();
+        let room = self.max_bytes.saturating_sub(self.written);
         let take = (n as u64).min(room) as usize;
-        if writable && take > 0 {
-            match file.write_all(&chunk[..take]) {
-                Ok(()) => written += take as u64,
+        if self.writable && take > 0 {
+            match self.file.write_all(&chunk[..take]) {
+                Ok(()) => self.written += take as u64,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot write a child's log; output dropped");
-                    writable = false;
+                    self.writable = false;
                 }
             }
         }
         let mut st = state.lock().unwrap_or_else(PoisonError::into_inner);
-        st.total += n as u64;
+        st.total += read;
         if take < n {
             st.truncated = true;
         }
@@ -128,5 +154,4 @@ fn drain(mut pipe: impl Read, mut file: fs_err::File, max_bytes: u64, state: &Mu
             st.tail.drain(..excess);
         }
     }
-    let _ = file.flush();
 }

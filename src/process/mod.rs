@@ -1,11 +1,13 @@
 //! Owns every child process tether starts: spawned in its own process group
-//! with stdin closed, stdout and stderr streamed to log files (cut at a size
-//! limit, memory bounded whatever the output volume), a timeout that sends
+//! with stdin closed, stdout and stderr streamed to private log files,
+//! redacted line by line as they arrive (cut at a size limit, memory bounded
+//! whatever the output volume), a timeout that sends
 //! SIGTERM to the whole group and SIGKILL after a grace period, cancellation,
 //! and a final SIGKILL to the group so no grandchild outlives the run.
 
 mod capture;
 mod interrupt;
+mod redact_stream;
 mod registry;
 mod template;
 
@@ -92,8 +94,8 @@ pub struct ProcessOutcome {
     pub exit: Exit,
     /// From spawn until the child was reaped.
     pub duration: Duration,
-    /// The last [`TAIL_BYTES`] the child wrote to stdout (even past the log
-    /// cut), lossy UTF-8, redacted.
+    /// The last [`TAIL_BYTES`] of the child's redacted stdout (even past the
+    /// log cut), lossy UTF-8.
     pub stdout_tail: String,
     pub stderr_tail: String,
     /// Bytes the child wrote to stdout, including those past the log cut.
@@ -140,6 +142,15 @@ pub fn run(spec: &ProcessSpec, on_tick: &mut dyn FnMut()) -> Result<ProcessOutco
     let stderr_file = capture::create_log(&spec.stderr_path)?;
 
     let mut cmd = Command::new(&program);
+    // tether's fetch credentials are no business of a child's
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(|k| k.starts_with(crate::env::TETHER_TOKEN_PREFIX))
+        {
+            cmd.env_remove(key);
+        }
+    }
     cmd.args(&spec.argv[1..])
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))

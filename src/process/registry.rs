@@ -65,7 +65,11 @@ pub(crate) fn register(pid: u32, argv: &[String]) -> Registration {
         start: start_time(pid).unwrap_or(0),
         tether_pid: me,
         tether_start: start_time(me).unwrap_or(0),
-        argv: argv.to_vec(),
+        // shown, never run: kept redacted like everything at rest
+        argv: argv
+            .iter()
+            .map(|a| crate::redact::redact(a).into_owned())
+            .collect(),
     };
     let path = dir.join(format!("{pid}.json"));
     let written = serde_json::to_vec(&record)

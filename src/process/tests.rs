@@ -65,14 +65,58 @@ fn exit_code_logs_tails_and_env() {
         std::fs::read_to_string(&s.stdout_path).unwrap(),
         "out hello env\n"
     );
-    // The file keeps the raw bytes; only the tail is redacted.
+    // The file is redacted as it is written, and private.
     assert_eq!(
         std::fs::read_to_string(&s.stderr_path).unwrap(),
-        "err token=abc123\n"
+        "err token=[REDACTED]\n"
+    );
+    for p in [&s.stdout_path, &s.stderr_path] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    let dir_mode = std::fs::metadata(s.stdout_path.parent().unwrap()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&dir_mode.permissions()) & 0o777,
+        0o700
     );
     let ok = run(&sh(dir.path(), "true"), &mut || {}).unwrap();
     assert_eq!(ok.exit, Exit::Code(0));
     assert!(ok.exit.success());
+}
+
+#[test]
+fn secrets_printed_in_pieces_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // every piece flushed on its own, with a pause, so each is its own read
+    let script = r#"
+import sys, time
+def say(stream, *pieces):
+    for p in pieces:
+        stream.write(p)
+        stream.flush()
+        time.sleep(0.05)
+say(sys.stdout, "model hf_AbCd", "EfGhIj", "KlMnOp loaded\n")
+say(sys.stderr, "retry tok", "en=s3cr3", "tValue&x=1\n")
+say(sys.stdout, "key sk-", "proj-1234567890", "abcdef\n")
+say(sys.stderr, "Authoriz", "ation: Bearer ", "eyJhbGciOi", "JIUzI1NiJ9\n")
+say(sys.stdout, "last line hf_ZZZZ", "YYYYXXXX")
+"#;
+    let s = spec(dir.path(), &["python3", "-c", script]);
+    let o = run(&s, &mut || {}).unwrap();
+    assert_eq!(o.exit, Exit::Code(0), "{}", o.stderr_tail);
+    let out = std::fs::read_to_string(&s.stdout_path).unwrap();
+    let err = std::fs::read_to_string(&s.stderr_path).unwrap();
+    assert_eq!(
+        out,
+        "model [REDACTED] loaded\nkey [REDACTED]\nlast line [REDACTED]"
+    );
+    assert_eq!(
+        err,
+        "retry token=[REDACTED]&x=1\nAuthorization: [REDACTED]\n"
+    );
+    assert_eq!(o.stdout_tail, out);
+    assert_eq!(o.stderr_tail, err);
 }
 
 #[test]

@@ -79,7 +79,7 @@ impl Backup {
         let state = StateDir::new(&cfg.project.state_dir);
         let dir = UpdatePaths::new(&state).backup_dir(id);
         let root = cfg.project.root.clone();
-        fs_err::create_dir_all(&dir).map_err(io_err("create the backup folder", &dir))?;
+        crate::state::create_private_dir(&dir).map_err(io_err("create the backup folder", &dir))?;
         let repo = open_here(&root).map_err(|e| UpdateError::Layout {
             upstream: up.name.clone(),
             detail: format!(
@@ -115,7 +115,7 @@ impl Backup {
             (Some(mods), Layout::Vendored) if !mods.is_empty() => {
                 let patch = vendored_patch(up, mirror, &root, &current.id, &mods.files)?;
                 let path = dir.join(PATCH);
-                fs_err::write(&path, patch).map_err(io_err("write", &path))?;
+                crate::state::write_atomic(&path, &patch).map_err(io_err("write", &path))?;
                 Some(PATCH.to_owned())
             }
             _ => None,

@@ -7,6 +7,7 @@
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use fs_err::os::unix::fs::OpenOptionsExt;
 use serde::{Deserialize, Serialize};
 
 use crate::state::StateDir;
@@ -76,7 +77,7 @@ impl StateLock {
             source,
         };
         if let Some(dir) = path.parent() {
-            fs_err::create_dir_all(dir).map_err(io)?;
+            crate::state::create_private_dir(dir).map_err(io)?;
         }
         // Never truncate on open: the file holds the current holder's facts.
         let mut file = fs_err::OpenOptions::new()
@@ -84,6 +85,7 @@ impl StateLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(crate::state::PRIVATE_FILE)
             .open(&path)
             .map_err(io)?;
         match fs4::FileExt::try_lock(file.file()) {

@@ -306,7 +306,7 @@ pub fn update_locked(
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));
-    fs_err::create_dir_all(&report_dir).map_err(|source| TransactionError::Report {
+    crate::state::create_private_dir(&report_dir).map_err(|source| TransactionError::Report {
         path: report_dir.clone(),
         source,
     })?;

@@ -17,13 +17,16 @@ pub enum FetchFailure {
     NotFound,
     /// This build of git2 cannot fetch this kind of URL (no https/ssh).
     UnsupportedScheme,
+    /// git's credential helper did not answer within the upstream's
+    /// `credential_timeout` and was stopped.
+    CredentialHelperTimeout(std::time::Duration),
     /// Anything else git reported.
     Other,
 }
 
 impl std::fmt::Display for FetchFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        let text = match self {
             FetchFailure::Auth => "authentication failed",
             FetchFailure::Network => "network error (no connection or the server is unreachable)",
             FetchFailure::NotFound => "no repository at that URL (is the url right?)",
@@ -31,8 +34,17 @@ impl std::fmt::Display for FetchFailure {
                 "this build of tether cannot fetch this kind of URL (git2 was built without \
                  https/ssh support)"
             }
+            FetchFailure::CredentialHelperTimeout(after) => {
+                return write!(
+                    f,
+                    "git's credential helper did not answer within {} \
+                     (upstream.credential_timeout), so it was stopped",
+                    humantime::format_duration(*after)
+                );
+            }
             FetchFailure::Other => "git could not fetch",
-        })
+        };
+        f.write_str(text)
     }
 }
 

@@ -1,14 +1,19 @@
 //! Owns tether's bare mirror of an upstream (`<state_dir>/mirrors/<name>.git`):
 //! creating it, fetching every branch and tag into it with git2 (pruning
-//! what the upstream deleted), and resolving revisions in it. The wrapper's
-//! own repository is never written.
+//! what the upstream deleted), and resolving revisions in it. The mirror's
+//! config holds the upstream's URL without credentials (a mirror an older
+//! tether wrote with them is rewritten when opened); credentials are handed
+//! to git2 at fetch time (`credentials`). The wrapper's own repository is
+//! never written.
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use git2::{AutotagOption, Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, FetchPrune};
 
 use super::commit::CommitInfo;
+use super::credentials::{self, Credentials, HelperError, Source};
 use super::error::{FetchFailure, UpstreamError, git_detail, git_err};
 use crate::config::UpstreamConfig;
 use crate::redact::{Secret, redact};
@@ -21,7 +26,11 @@ const TAGS: &str = "+refs/tags/*:refs/tags/*";
 /// A full (not shallow) bare mirror of one upstream.
 pub struct Mirror {
     name: String,
+    /// The configured URL, credentials and all.
     url: Secret,
+    /// The URL without credentials: the only one git2 and the mirror see.
+    remote_url: String,
+    credential_timeout: Duration,
     path: PathBuf,
     repo: git2::Repository,
 }
@@ -49,7 +58,7 @@ impl Mirror {
             git2::Repository::open_bare(&path).map_err(err)?
         } else {
             if let Some(parent) = path.parent() {
-                fs_err::create_dir_all(parent).map_err(|e| UpstreamError::Mirror {
+                crate::state::create_private_dir(parent).map_err(|e| UpstreamError::Mirror {
                     upstream: up.name.clone(),
                     path: path.clone(),
                     detail: e.to_string(),
@@ -57,25 +66,28 @@ impl Mirror {
             }
             git2::Repository::init_bare(&path).map_err(err)?
         };
+        let (remote_url, _) = credentials::split_userinfo(&up.url);
         match repo.find_remote(REMOTE) {
-            Ok(remote) => {
-                if remote.url().ok() != Some(up.url.as_str()) {
-                    repo.remote_set_url(REMOTE, &up.url).map_err(err)?;
-                }
-            }
+            Ok(_) => store_url(&repo, &path, &remote_url).map_err(err)?,
             Err(e) if e.code() == ErrorCode::NotFound => {
-                repo.remote_with_fetch(REMOTE, &up.url, HEADS)
+                repo.remote_with_fetch(REMOTE, &remote_url, HEADS)
                     .map_err(err)?;
                 repo.remote_add_fetch(REMOTE, TAGS).map_err(err)?;
             }
             Err(e) => return Err(err(e)),
         }
-        Ok(Mirror {
+        Ok(Mirror::new(up, remote_url, path, repo))
+    }
+
+    fn new(up: &UpstreamConfig, remote_url: String, path: PathBuf, repo: git2::Repository) -> Self {
+        Mirror {
             name: up.name.clone(),
             url: Secret::new(&up.url),
+            remote_url,
+            credential_timeout: up.credential_timeout,
             path,
             repo,
-        })
+        }
     }
 
     /// The mirror, fetched first when `fetch` is set; otherwise one fetched
@@ -116,12 +128,15 @@ impl Mirror {
         if !has_refs {
             return Err(no_mirror());
         }
-        Ok(Mirror {
-            name: up.name.clone(),
-            url: Secret::new(&up.url),
-            path,
-            repo,
-        })
+        let (remote_url, _) = credentials::split_userinfo(&up.url);
+        if repo.find_remote(REMOTE).is_ok() {
+            store_url(&repo, &path, &remote_url).map_err(|e| UpstreamError::Mirror {
+                upstream: up.name.clone(),
+                path: path.clone(),
+                detail: git_detail(&e),
+            })?;
+        }
+        Ok(Mirror::new(up, remote_url, path, repo))
     }
 
     /// Fetches every branch and tag of the upstream into the mirror, pruning
@@ -135,7 +150,7 @@ impl Mirror {
             reason,
             detail,
         };
-        if let Some(local) = local_path(url)
+        if let Some(local) = local_path(&self.remote_url)
             && !local.exists()
         {
             return Err(fetch_err(
@@ -144,21 +159,18 @@ impl Mirror {
             ));
         }
         // fetch from the configured URL even if the mirror's remote is older
-        if self
-            .repo
-            .find_remote(REMOTE)
-            .map(|r| r.url().ok() != Some(url))
-            .unwrap_or(false)
-        {
-            self.repo
-                .remote_set_url(REMOTE, url)
-                .map_err(|e| fetch_err(FetchFailure::Other, git_detail(&e)))?;
-        }
+        store_url(&self.repo, &self.path, &self.remote_url)
+            .map_err(|e| fetch_err(FetchFailure::Other, git_detail(&e)))?;
         let mut remote = self
             .repo
             .find_remote(REMOTE)
             .map_err(|e| fetch_err(FetchFailure::Other, git_detail(&e)))?;
+        let (_, from_url) = credentials::split_userinfo(url);
+        let user = from_url.as_ref().map(|c| c.user.clone());
+        let mut creds =
+            Credentials::new(from_url, credentials::from_env(&self.name, user.as_deref()));
         let auth_exhausted = Cell::new(false);
+        let helper_timed_out = Cell::new(None);
         let mut tried = CredentialType::empty();
         let mut callbacks = git2::RemoteCallbacks::new();
         callbacks.credentials(|cred_url, username, allowed| {
@@ -169,12 +181,32 @@ impl Mirror {
                 tried |= CredentialType::SSH_KEY;
                 return Cred::ssh_key_from_agent(username.unwrap_or("git"));
             }
-            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
-                && !tried.contains(CredentialType::USER_PASS_PLAINTEXT)
-            {
-                tried |= CredentialType::USER_PASS_PLAINTEXT;
-                if let Some(c) = credential_helper(cred_url, username) {
-                    return Ok(c);
+            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                while let Some(source) = creds.next_source() {
+                    let found = match source {
+                        Source::ConfigUrl => creds.from_url.clone(),
+                        Source::Env => creds.from_env.clone(),
+                        Source::Helper => {
+                            let user = username.or(creds.user());
+                            match credentials::credential_helper(
+                                cred_url,
+                                user,
+                                self.credential_timeout,
+                            ) {
+                                Ok(found) => found,
+                                Err(HelperError::TimedOut(after)) => {
+                                    helper_timed_out.set(Some(after));
+                                    return Err(git2::Error::from_str(
+                                        "git's credential helper did not answer in time",
+                                    ));
+                                }
+                            }
+                        }
+                    };
+                    if let Some(c) = found {
+                        tracing::debug!(upstream = %self.name, ?source, "credentials for the fetch");
+                        return Cred::userpass_plaintext(&c.user, c.password.expose());
+                    }
                 }
             }
             if allowed.contains(CredentialType::USERNAME)
@@ -189,9 +221,11 @@ impl Mirror {
                 return Cred::default();
             }
             auth_exhausted.set(true);
-            Err(git2::Error::from_str(
-                "no working credentials (tried the credential helper and ssh-agent)",
-            ))
+            Err(git2::Error::from_str(&format!(
+                "no working credentials (tried the URL's, ${}, the credential helper and \
+                 ssh-agent)",
+                crate::env::token_var(&self.name)
+            )))
         });
         let mut opts = FetchOptions::new();
         opts.remote_callbacks(callbacks)
@@ -199,7 +233,10 @@ impl Mirror {
             .download_tags(AutotagOption::All);
         tracing::debug!(upstream = %self.name, url = %redact(url), "fetching");
         if let Err(e) = remote.fetch::<&str>(&[], Some(&mut opts), None) {
-            let reason = classify(&e, auth_exhausted.get());
+            let reason = match helper_timed_out.get() {
+                Some(after) => FetchFailure::CredentialHelperTimeout(after),
+                None => classify(&e, auth_exhausted.get()),
+            };
             return Err(fetch_err(reason, git_detail(&e)));
         }
         if let Ok(head) = remote.default_branch()
@@ -294,43 +331,22 @@ fn classify(e: &git2::Error, auth_exhausted: bool) -> FetchFailure {
     }
 }
 
-/// Asks git's credential helpers (`git credential fill`, never prompting)
-/// once for a user name and password for `url`.
-fn credential_helper(url: &str, username: Option<&str>) -> Option<Cred> {
-    use std::io::Write;
-    let (protocol, rest) = url.split_once("://")?;
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.rsplit('@').next().unwrap_or(host);
-    let mut input = format!("protocol={protocol}\nhost={host}\n");
-    if !path.is_empty() {
-        input.push_str(&format!("path={path}\n"));
+/// Points the mirror's remote at `url` (credentials already stripped) when
+/// it names another; a stored URL that held credentials also takes the
+/// `FETCH_HEAD` that repeats it.
+fn store_url(repo: &git2::Repository, path: &Path, url: &str) -> Result<(), git2::Error> {
+    let stored = repo.find_remote(REMOTE)?.url().ok().map(str::to_owned);
+    if stored.as_deref() == Some(url) {
+        return Ok(());
     }
-    if let Some(u) = username {
-        input.push_str(&format!("username={u}\n"));
+    repo.remote_set_url(REMOTE, url)?;
+    if let Some(old) = stored
+        && credentials::split_userinfo(&old).1.is_some()
+    {
+        tracing::info!(mirror = %path.display(), "removed credentials an older tether stored in the mirror's config");
+        let _ = fs_err::remove_file(path.join("FETCH_HEAD"));
     }
-    input.push('\n');
-    let mut child = std::process::Command::new("git")
-        .args(["credential", "fill"])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "")
-        .env("SSH_ASKPASS", "")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(input.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
-            .map(str::to_owned)
-    };
-    Cred::userpass_plaintext(&field("username")?, &field("password")?).ok()
+    Ok(())
 }
 
 #[cfg(test)]

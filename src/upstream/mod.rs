@@ -1,10 +1,12 @@
 //! Owns tracking upstreams with git2: tether's bare mirror of each upstream
-//! in the state dir, fetching into it, finding the wrapper's current upstream
+//! in the state dir (its URL stored without credentials), fetching into it
+//! with credentials supplied at fetch time, finding the wrapper's current upstream
 //! commit for each layout, resolving the target under the `track` rule, and
 //! soak state. Never writes to the wrapper.
 
 mod check;
 mod commit;
+mod credentials;
 mod error;
 mod layout;
 mod mirror;

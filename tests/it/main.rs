@@ -10,6 +10,7 @@ mod crash;
 mod demo_project;
 mod full_disk;
 mod gpu;
+mod secrets;
 mod support;
 mod update;
 mod update_primitives;

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{AppliedFix, FixContext, Strategy, write_file};
+use super::{AppliedFix, FixContext, Strategy};
 use crate::analysis::Analysis;
 use crate::analysis::python::Severity;
 use crate::config::StrategyKind;
@@ -142,10 +142,12 @@ impl Strategy for External {
             return Err(na("fix.external_command is not set".to_owned()));
         };
         let context_file = ctx.context_dir.join("context.md");
-        write_file(
+        // the report folder's, not the tree's: private
+        crate::state::write_atomic(
             &context_file,
             context_markdown(f, ctx.analysis, ctx.tree).as_bytes(),
-        )?;
+        )
+        .map_err(FixError::io("write", &context_file))?;
         let vars: BTreeMap<String, String> = [
             ("context_file", context_file.to_string_lossy().into_owned()),
             ("root", ctx.tree.to_string_lossy().into_owned()),

@@ -189,7 +189,7 @@ fn ffmpeg_write(
     if let Some(dir) = target.parent() {
         fs_err::create_dir_all(dir).map_err(FixError::io("create folder", dir))?;
     }
-    fs_err::create_dir_all(ctx.context_dir)
+    crate::state::create_private_dir(ctx.context_dir)
         .map_err(FixError::io("create folder", ctx.context_dir))?;
     let spec = ProcessSpec {
         argv: vec![

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{AppliedFix, FixContext, Strategy, write_file};
+use super::{AppliedFix, FixContext, Strategy};
 use crate::config::{Config, StrategyKind, normalize_package};
 use crate::fix::classify::{Failure, FailureClass};
 use crate::fix::error::FixError;
@@ -61,7 +61,7 @@ pub(crate) fn install_argv(python: &str, requirements: &Path, constraints: &Path
 }
 
 fn pip(ctx: &FixContext<'_>, name: &str, argv: Vec<String>) -> Result<ProcessOutcome, FixError> {
-    fs_err::create_dir_all(ctx.context_dir)
+    crate::state::create_private_dir(ctx.context_dir)
         .map_err(FixError::io("create folder", ctx.context_dir))?;
     let spec = ProcessSpec {
         argv,
@@ -127,7 +127,8 @@ impl Strategy for PythonDeps {
         }
         let before = freeze(ctx, "freeze-before")?;
         let constraints_path = ctx.context_dir.join("constraints.txt");
-        write_file(&constraints_path, constraints(ctx.cfg, &before).as_bytes())?;
+        crate::state::write_atomic(&constraints_path, constraints(ctx.cfg, &before).as_bytes())
+            .map_err(FixError::io("write", &constraints_path))?;
         let python = &ctx.cfg.project.python;
         pip(
             ctx,
