@@ -7,6 +7,7 @@ mod bisect;
 mod canary;
 mod check;
 mod demo_project;
+mod endpoint;
 mod full_disk;
 mod gpu;
 mod support;
