@@ -11,6 +11,7 @@
 #   BENCH_IDLE      idle connections (default 1000)
 #   BENCH_REQUESTS  /healthz requests while they are open (default 2000)
 #   BENCH_CLIENTS   clients making those requests at once (default 4)
+#   BENCH_OLD=1     write no endpoint_* keys (to measure a tether from before them)
 #   TETHER_BIN      tether binary; set it to skip `cargo build --release`
 set -euo pipefail
 
@@ -25,6 +26,7 @@ tether = os.environ["TETHER_BIN"]
 n_idle = int(os.environ.get("BENCH_IDLE", "1000"))
 n_requests = int(os.environ.get("BENCH_REQUESTS", "2000"))
 n_clients = int(os.environ.get("BENCH_CLIENTS", "4"))
+old = os.environ.get("BENCH_OLD") == "1"
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -95,8 +97,9 @@ with tempfile.TemporaryDirectory() as tmp:
     cfg = os.path.join(sample, "tether.toml")
     with open(cfg, "a") as f:
         f.write('\n[schedule]\ncheck = "0 0 0 1 1 *"\n\n[service]\n'
-                f'listen = "127.0.0.1:{port}"\n'
-                'endpoint_request_timeout = "10m"\nendpoint_idle_timeout = "10m"\n')
+                f'listen = "127.0.0.1:{port}"\n')
+        if not old:
+            f.write('endpoint_request_timeout = "10m"\nendpoint_idle_timeout = "10m"\n')
     env = dict(os.environ, TETHER_LOG="warn")
     env.pop("TETHER_NOW", None)
     p = subprocess.Popen([tether, "watch"], cwd=sample, env=env,
