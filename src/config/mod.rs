@@ -254,6 +254,10 @@ mod tests {
             "housekeeping",
             // [service]
             "listen",
+            "endpoint_max_connections",
+            "endpoint_request_timeout",
+            "endpoint_idle_timeout",
+            "endpoint_max_request_bytes",
             "webhook",
             "webhook_timeout",
             "webhook_retries",

@@ -485,6 +485,8 @@ impl std::fmt::Display for JobKind {
 pub struct ServiceConfig {
     /// Address of the status endpoint; `None`: no endpoint.
     pub listen: Option<std::net::SocketAddr>,
+    /// What one client may cost the status endpoint.
+    pub endpoint: EndpointLimits,
     /// Where state changes are POSTed; may hold a token, so it is a secret.
     pub webhook: Option<crate::redact::Secret>,
     pub webhook_timeout: Duration,
@@ -496,4 +498,31 @@ pub struct ServiceConfig {
     pub keep_logs_days: u32,
     /// `debug_log.txt` files longer than this are rotated.
     pub debug_log_max_lines: u32,
+}
+
+/// The status endpoint's limits (`service.endpoint_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointLimits {
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: u32,
+    /// A request's head (request line and headers) must arrive within this
+    /// time of the connection opening, or of its first byte after an answer.
+    pub request_timeout: Duration,
+    /// A connection that waits for its next request, or stalls on its
+    /// answer, with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest request (head, and body by its `Content-Length`): 431 or 413
+    /// past it.
+    pub max_request_bytes: u32,
+}
+
+impl Default for EndpointLimits {
+    fn default() -> EndpointLimits {
+        EndpointLimits {
+            max_connections: 1024,
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_request_bytes: 16 * 1024,
+        }
+    }
 }

@@ -171,6 +171,10 @@ pub struct RawSchedule {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     pub listen: Option<String>,
+    pub endpoint_max_connections: Option<i64>,
+    pub endpoint_request_timeout: Option<String>,
+    pub endpoint_idle_timeout: Option<String>,
+    pub endpoint_max_request_bytes: Option<i64>,
     pub webhook: Option<String>,
     pub webhook_timeout: Option<String>,
     pub webhook_retries: Option<i64>,

@@ -826,8 +826,34 @@ impl Validator {
         {
             self.problem("service.webhook", "must be an http:// or https:// URL");
         }
+        let default = EndpointLimits::default();
+        let endpoint = EndpointLimits {
+            max_connections: self.count(
+                "service.endpoint_max_connections",
+                raw.endpoint_max_connections,
+                default.max_connections,
+                1,
+            ),
+            request_timeout: self.duration(
+                "service.endpoint_request_timeout",
+                raw.endpoint_request_timeout.as_deref(),
+                default.request_timeout,
+            ),
+            idle_timeout: self.duration(
+                "service.endpoint_idle_timeout",
+                raw.endpoint_idle_timeout.as_deref(),
+                default.idle_timeout,
+            ),
+            max_request_bytes: self.count(
+                "service.endpoint_max_request_bytes",
+                raw.endpoint_max_request_bytes,
+                default.max_request_bytes,
+                1024,
+            ),
+        };
         ServiceConfig {
             listen,
+            endpoint,
             webhook,
             webhook_timeout: self.duration(
                 "service.webhook_timeout",

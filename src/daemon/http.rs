@@ -1,11 +1,13 @@
 //! The status endpoint of a running service (loopback by default,
 //! `service.listen`): `/healthz`, `/status` (JSON) and `/metrics`
-//! (Prometheus), served by `tiny_http` on a thread of its own from a shared
-//! snapshot of the service state. Output is redacted.
+//! (Prometheus), answered from a shared snapshot of the service state.
+//! Output is redacted. The connections, their limits and the thread they
+//! are served on belong to `serve`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+
+use crate::config::EndpointLimits;
 
 use super::state::ServiceState;
 
@@ -31,48 +33,45 @@ pub struct ListenError {
 }
 
 pub struct StatusServer {
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
+    server: super::serve::Server,
     pub addr: SocketAddr,
 }
 
 impl StatusServer {
-    pub fn start(addr: SocketAddr, shared: Shared) -> Result<StatusServer, ListenError> {
-        let server = tiny_http::Server::http(addr).map_err(|e| ListenError {
+    /// Binds `addr` and serves the routes below within `limits`; the port is
+    /// taken when this returns and freed when the server is stopped or
+    /// dropped.
+    pub fn start(
+        addr: SocketAddr,
+        limits: EndpointLimits,
+        shared: Shared,
+    ) -> Result<StatusServer, ListenError> {
+        let open_files = super::serve::raise_open_files(limits.max_connections);
+        if let Some(n) = open_files
+            && n < u64::from(limits.max_connections) + 64
+        {
+            tracing::warn!(
+                open_files = n,
+                max_connections = limits.max_connections,
+                "the open-file limit is close to service.endpoint_max_connections; raise the hard limit (systemd: LimitNOFILE) or lower the setting"
+            );
+        }
+        let route: super::serve::Route = Arc::new(move |url: &str| route(url, &shared));
+        let server = super::serve::Server::start(addr, limits, route).map_err(|e| ListenError {
             addr,
             message: e.to_string(),
         })?;
-        let bound = server.server_addr().to_ip().unwrap_or(addr);
-        let server = Arc::new(server);
-        let s = Arc::clone(&server);
-        let thread = std::thread::Builder::new()
-            .name("tether-status".into())
-            .spawn(move || {
-                for request in s.incoming_requests() {
-                    let (code, kind, body) = route(request.url(), &shared);
-                    let header =
-                        tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes())
-                            .expect("static header");
-                    let response = tiny_http::Response::from_string(body)
-                        .with_status_code(code)
-                        .with_header(header);
-                    let _ = request.respond(response);
-                }
-            })
-            .ok();
-        tracing::info!(addr = %bound, "status endpoint listening");
+        let bound = server.addr;
+        tracing::info!(addr = %bound, max_connections = limits.max_connections, "status endpoint listening");
         Ok(StatusServer {
             server,
-            thread,
             addr: bound,
         })
     }
 
-    pub fn stop(mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    /// Stops serving: open connections are closed and the port is freed.
+    pub fn stop(self) {
+        drop(self.server);
     }
 }
 

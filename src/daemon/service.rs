@@ -206,7 +206,11 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
     state.pid = Some(std::process::id());
     let shared: Shared = Arc::new(Mutex::new(Snapshot::default()));
     let server = match cfg.service.listen {
-        Some(addr) => Some(StatusServer::start(addr, Arc::clone(&shared))?),
+        Some(addr) => Some(StatusServer::start(
+            addr,
+            cfg.service.endpoint,
+            Arc::clone(&shared),
+        )?),
         None => None,
     };
     let notifier = Notifier::start(&cfg.service);
@@ -239,9 +243,11 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
             Control::Reload => match Config::load(&opts.config_path) {
                 Ok(new) => {
                     tracing::info!(config = %opts.config_path.display(), "config reloaded");
-                    if new.service.listen != cfg.service.listen {
+                    if new.service.listen != cfg.service.listen
+                        || new.service.endpoint != cfg.service.endpoint
+                    {
                         tracing::warn!(
-                            "service.listen changed: the endpoint moves at the next restart"
+                            "service.listen or service.endpoint_* changed: the endpoint changes at the next restart"
                         );
                     }
                     cfg = new;

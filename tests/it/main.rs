@@ -8,6 +8,7 @@ mod canary;
 mod check;
 mod crash;
 mod demo_project;
+mod endpoint;
 mod full_disk;
 mod gpu;
 mod secrets;

@@ -28,7 +28,7 @@ model = "m"
 
 /// The vendored sample with `extra` appended to its config and `files`
 /// committed in the wrapper.
-fn sample(extra: &str, files: &[(&str, &str)]) -> Sample {
+pub(crate) fn sample(extra: &str, files: &[(&str, &str)]) -> Sample {
     let s = Sample::new("vendored");
     let cfg = s.root.join("tether.toml");
     let mut toml = std::fs::read_to_string(&cfg).unwrap();
@@ -69,7 +69,7 @@ impl Watch {
         Watch { child, stderr }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -133,7 +133,7 @@ pub(crate) fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool)
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
