@@ -63,7 +63,7 @@ pub fn fetch_local(
     match kept {
         Some(bytes) => {
             if fs_err::read(&fetch_head).ok().as_deref() != Some(bytes.as_slice()) {
-                let _ = crate::state::write_atomic(&fetch_head, &bytes);
+                let _ = crate::state::write_atomic_shared(&fetch_head, &bytes);
             }
         }
         None => {

@@ -158,6 +158,15 @@ impl Mirror {
                 format!("`{}` does not exist", local.display()),
             ));
         }
+        // one fetch into the mirror at a time; git's own lock files left by a
+        // fetch that was killed are stale once this lock is held
+        let _fetching = self.fetch_lock().map_err(|e| {
+            fetch_err(
+                FetchFailure::Other,
+                format!("cannot lock the mirror for the fetch: {e}"),
+            )
+        })?;
+        remove_stale_git_locks(&self.path);
         // fetch from the configured URL even if the mirror's remote is older
         store_url(&self.repo, &self.path, &self.remote_url)
             .map_err(|e| fetch_err(FetchFailure::Other, git_detail(&e)))?;
@@ -291,6 +300,55 @@ impl Mirror {
     }
 }
 
+impl Mirror {
+    /// Holds `<name>.fetch-lock` beside the mirror (released when tether
+    /// exits, however it exits).
+    fn fetch_lock(&self) -> std::io::Result<fs_err::File> {
+        let path = self.path.with_extension("fetch-lock");
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        fs4::FileExt::lock(file.file())?;
+        Ok(file)
+    }
+}
+
+/// Removes the `*.lock` files a killed fetch left in the mirror (`refs/**`,
+/// `packed-refs.lock`, `HEAD.lock`, `config.lock`, `FETCH_HEAD.lock`, ...):
+/// with them every later fetch would fail with "failed to lock file". Only
+/// called while holding the mirror's fetch lock, so no live fetch owns them.
+fn remove_stale_git_locks(mirror: &Path) {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs_err::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&p, out),
+                Ok(_) if p.extension().is_some_and(|x| x == "lock") => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    let mut stale = Vec::new();
+    walk(&mirror.join("refs"), &mut stale);
+    if let Ok(entries) = fs_err::read_dir(mirror) {
+        stale.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "lock")),
+        );
+    }
+    for p in stale {
+        tracing::warn!(path = %p.display(), "removing a lock file an interrupted fetch left in the mirror");
+        let _ = fs_err::remove_file(&p);
+    }
+}
+
 /// The local path a URL names: a `file://` URL or a path without a scheme
 /// (`/srv/up.git`, `./up`), but not scp-like `host:path`.
 fn local_path(url: &str) -> Option<PathBuf> {
@@ -371,6 +429,49 @@ mod tests {
             .unwrap()
             .success();
         assert!(ok, "git {args:?}");
+    }
+
+    /// A fetch killed mid-way leaves git's lock files in the mirror; the
+    /// next fetch must not fail on them forever (found by the random-kill run).
+    #[test]
+    fn lock_files_a_killed_fetch_left_do_not_stop_the_next_fetch() {
+        let dir = tempfile::tempdir().unwrap();
+        let up = dir.path().join("up");
+        std::fs::create_dir(&up).unwrap();
+        git(&up, &["init", "-q", "-b", "trunk"]);
+        std::fs::write(up.join("f.txt"), "0").unwrap();
+        git(&up, &["add", "-A"]);
+        git(&up, &["commit", "-q", "-m", "c0"]);
+        let cfg = Config::parse(
+            &format!(
+                "[[upstream]]\nname = \"u\"\nurl = \"file://{}\"\npath = \"u\"\nlayout = \"clone\"\n",
+                up.display()
+            ),
+            dir.path(),
+        )
+        .unwrap();
+        let state = StateDir::new(dir.path().join("state"));
+        let m = Mirror::open_or_init(&state, &cfg.upstreams[0]).unwrap();
+        m.fetch().unwrap();
+        std::fs::write(up.join("f.txt"), "1").unwrap();
+        git(&up, &["commit", "-q", "-am", "c1"]);
+        let stale = [
+            m.path().join("refs/heads/trunk.lock"),
+            m.path().join("packed-refs.lock"),
+        ];
+        for p in &stale {
+            std::fs::write(p, "").unwrap();
+        }
+        m.fetch().unwrap();
+        assert_eq!(
+            m.commit_info(m.resolve_rev("trunk").unwrap())
+                .unwrap()
+                .subject,
+            "c1"
+        );
+        for p in &stale {
+            assert!(!p.exists(), "{}", p.display());
+        }
     }
 
     #[test]
