@@ -9,6 +9,7 @@ mod check;
 mod demo_project;
 mod full_disk;
 mod gpu;
+mod health;
 mod support;
 mod update;
 mod update_primitives;
