@@ -20,7 +20,8 @@ pub use reference::{
     psnr_text, record, reference_path,
 };
 pub use runner::{
-    BaselineRun, CaseResult, CaseStatus, OutputFile, RunOptions, next_run_dir, reanalyze, run_suite,
+    BaselineRun, CaseResult, CaseStatus, OutputFile, RanOn, RunOptions, next_run_dir, reanalyze,
+    run_suite,
 };
 pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
 

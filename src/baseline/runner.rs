@@ -32,6 +32,32 @@ pub struct RunOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Run the GPU preflight first when `[gpu] preflight` asks for it.
     pub preflight: bool,
+    /// What the run is of, recorded in its `results.json`.
+    pub ran_on: RanOn,
+}
+
+/// What a baseline run ran on. `tether health` judges the live wrapper by
+/// [`RanOn::Live`] runs only: a staged candidate that fails says nothing
+/// about the wrapper in use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RanOn {
+    /// The live wrapper: `tether baseline run`/`record` or the service's
+    /// baseline job.
+    Live,
+    /// A tree given with `tether baseline run --staged PATH`.
+    Staged,
+    /// The staged candidate of update `update` (its initial run and the runs
+    /// after each fix attempt).
+    UpdateCandidate { update: String },
+    /// A step of bisect `bisect`: the wrapper staged at one upstream commit.
+    BisectStep { bisect: String },
+}
+
+impl RanOn {
+    pub fn is_live(&self) -> bool {
+        matches!(self, RanOn::Live)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -130,6 +156,10 @@ pub struct BaselineRun {
     /// The GPU preflight run before the cases, when one ran.
     #[serde(default)]
     pub preflight: Option<PreflightResult>,
+    /// What the run is of; `None` in `results.json` files written before
+    /// tether recorded it.
+    #[serde(default)]
+    pub ran_on: Option<RanOn>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -191,6 +221,7 @@ pub fn run_suite(
                 hardware,
                 vram_available,
                 preflight: Some(result),
+                ran_on: Some(opts.ran_on.clone()),
                 cases: Vec::new(),
             };
             write_pretty(&run_dir.join("results.json"), &run)?;
@@ -246,6 +277,7 @@ pub fn run_suite(
         hardware,
         vram_available,
         preflight,
+        ran_on: Some(opts.ran_on.clone()),
         cases: results,
     };
     write_pretty(&run_dir.join("results.json"), &run)?;

@@ -152,6 +152,9 @@ impl<'a> Runner<'a> {
                 cases: Some(cases.to_vec()),
                 cancel: None,
                 preflight: false,
+                ran_on: baseline::RanOn::BisectStep {
+                    bisect: self.bisect_id(),
+                },
             },
         );
         let _ = fs_err::remove_dir_all(&work);
@@ -185,6 +188,16 @@ impl<'a> Runner<'a> {
                 failing,
             ))
         }
+    }
+
+    /// The bisect's id: its report folder is `bisect-<id>`.
+    fn bisect_id(&self) -> String {
+        let name = self
+            .report_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.strip_prefix("bisect-").unwrap_or(&name).to_owned()
     }
 
     /// Appends the step to `debug_log.txt` and `bisect.jsonl`.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tether::baseline::{
-    self, BaselineError, BaselineRun, CaseComparison, CaseStatus, Comparison, RunOptions,
+    self, BaselineError, BaselineRun, CaseComparison, CaseStatus, Comparison, RanOn, RunOptions,
 };
 use tether::config::Config;
 use tether::exit;
@@ -181,6 +181,11 @@ fn run_suite(args: &RunArgs, cfg: &Config) -> anyhow::Result<BaselineRun> {
         cases: args.cases.clone(),
         cancel: None,
         preflight: true,
+        ran_on: if args.staged.is_some() {
+            RanOn::Staged
+        } else {
+            RanOn::Live
+        },
     };
     baseline::run_suite(cfg, &tree, &opts).map_err(|e| match e {
         BaselineError::UnknownCase { .. } => super::UsageError(e.to_string()).into(),

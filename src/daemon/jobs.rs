@@ -117,7 +117,8 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             }
         };
         state.fix_attempts_total += report.attempts.len() as u64;
-        if let Some(run) = &report.final_run {
+        // a candidate that was not promoted says nothing about the live wrapper
+        if let (Some(run), UpdateOutcome::Promoted) = (&report.final_run, &report.outcome) {
             state.last_baseline = summarise(run, &report.comparisons);
         }
         let s = state.upstreams.entry(up.name.clone()).or_default();
@@ -221,6 +222,7 @@ fn run_baseline(
             cases: None,
             cancel: None,
             preflight: true,
+            ran_on: baseline::RanOn::Live,
         },
     )
     .map_err(|e| crate::redact::error_chain(&e))?;

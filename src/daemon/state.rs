@@ -19,7 +19,8 @@ pub struct ServiceState {
     pub jobs: BTreeMap<JobKind, JobState>,
     pub upstreams: BTreeMap<String, UpstreamStatus>,
     pub recent_failures: Vec<FailureRecord>,
-    /// The last baseline run's cases (from a baseline job or an update).
+    /// The last baseline run's cases (from a baseline job, or the final run
+    /// of a promoted update: never a rejected candidate's).
     pub last_baseline: Vec<CaseSummary>,
     pub cycles: u64,
     pub fix_attempts_total: u64,

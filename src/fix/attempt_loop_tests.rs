@@ -206,6 +206,7 @@ impl Bench for GitBench<'_> {
             cases: None,
             cancel: None,
             preflight: false,
+            ran_on: crate::baseline::RanOn::Live,
         };
         run_suite(self.cfg, &self.tree, &opts).map_err(std::io::Error::other)
     }

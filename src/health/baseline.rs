@@ -1,13 +1,15 @@
-//! The last baseline results per case and their trend, read from the
-//! `results.json` of recent runs under the outputs dir (baseline runs, the
-//! service's runs, and the runs inside update folders).
+//! The live wrapper's last baseline results per case and their trend, read
+//! from the `results.json` of recent runs under the outputs dir. Only runs
+//! of the live wrapper count (`tether baseline run`, the service's baseline
+//! job): the staged candidates of an update or a bisect are tested because
+//! they may fail, so their runs are counted apart, never judged here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::BaselineRun;
+use crate::baseline::{BaselineRun, RanOn};
 use crate::config::Config;
 
 /// Runs kept per case.
@@ -33,12 +35,24 @@ pub struct CaseTrend {
     pub duration_trend: Option<f64>,
 }
 
-pub fn trends(cfg: &Config) -> Vec<CaseTrend> {
-    let mut runs: Vec<BaselineRun> = results_files(&cfg.project.outputs_dir)
-        .into_iter()
-        .filter_map(|p| fs_err::read_to_string(p).ok())
-        .filter_map(|t| serde_json::from_str::<BaselineRun>(&t).ok())
-        .collect();
+/// The live wrapper's trend per case, and how many runs of staged
+/// candidates (updates, bisects, `--staged` trees) were left out.
+pub fn trends(cfg: &Config) -> (Vec<CaseTrend>, usize) {
+    let mut not_live = 0;
+    let mut runs: Vec<BaselineRun> = Vec::new();
+    for found in results_files(&cfg.project.outputs_dir) {
+        let Some(run) = fs_err::read_to_string(&found.path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<BaselineRun>(&t).ok())
+        else {
+            continue;
+        };
+        if ran_on(&run, found.update.as_deref(), &cfg.project.root).is_live() {
+            runs.push(run);
+        } else {
+            not_live += 1;
+        }
+    }
     runs.sort_by_key(|r| r.finished);
     let mut by_case: BTreeMap<String, Vec<RunPoint>> = BTreeMap::new();
     for run in &runs {
@@ -66,7 +80,7 @@ pub fn trends(cfg: &Config) -> Vec<CaseTrend> {
             });
         }
     }
-    by_case
+    let trends = by_case
         .into_iter()
         .map(|(case, mut points)| {
             let skip = points.len().saturating_sub(KEEP);
@@ -86,11 +100,43 @@ pub fn trends(cfg: &Config) -> Vec<CaseTrend> {
                 duration_trend,
             }
         })
-        .collect()
+        .collect();
+    (trends, not_live)
+}
+
+/// What `run` ran on: as recorded, or, in a `results.json` written before
+/// tether recorded it, inferred: a run inside an `update-<id>` folder is that
+/// update's candidate, and any other run counts as live only when its tree
+/// is the live wrapper's root (a staged clone lives under the state dir).
+fn ran_on(run: &BaselineRun, update: Option<&str>, root: &Path) -> RanOn {
+    if let Some(r) = &run.ran_on {
+        return r.clone();
+    }
+    if let Some(id) = update {
+        return RanOn::UpdateCandidate {
+            update: id.to_owned(),
+        };
+    }
+    let same = |a: &Path, b: &Path| match (fs_err::canonicalize(a), fs_err::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if same(&run.tree, root) {
+        RanOn::Live
+    } else {
+        RanOn::Staged
+    }
+}
+
+/// A `results.json`, and the update whose folder holds it.
+struct Found {
+    path: PathBuf,
+    /// `<id>` of the `update-<id>` folder it is in.
+    update: Option<String>,
 }
 
 /// `<outputs>/*/results.json` and `<outputs>/update-*/*/results.json`.
-fn results_files(outputs: &Path) -> Vec<PathBuf> {
+fn results_files(outputs: &Path) -> Vec<Found> {
     let mut out = Vec::new();
     let Ok(rd) = fs_err::read_dir(outputs) else {
         return out;
@@ -102,16 +148,26 @@ fn results_files(outputs: &Path) -> Vec<PathBuf> {
         }
         let f = dir.join("results.json");
         if f.is_file() {
-            out.push(f);
+            out.push(Found {
+                path: f,
+                update: None,
+            });
         }
-        let is_update = dir
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("update-"));
-        if is_update && let Ok(inner) = fs_err::read_dir(&dir) {
+        let update = dir.file_name().and_then(|n| {
+            n.to_string_lossy()
+                .strip_prefix("update-")
+                .map(str::to_owned)
+        });
+        if let Some(id) = update
+            && let Ok(inner) = fs_err::read_dir(&dir)
+        {
             for i in inner.filter_map(Result::ok) {
                 let f = i.path().join("results.json");
                 if f.is_file() {
-                    out.push(f);
+                    out.push(Found {
+                        path: f,
+                        update: Some(id.clone()),
+                    });
                 }
             }
         }

@@ -1,13 +1,16 @@
 //! Owns `tether health`: the diagnostic report a user (or their pager) reads
 //! first. It gathers the system, the GPUs (NVML), the torch stack (the GPU
 //! preflight, in the worker), the wrapper's Python, the upstreams, the
-//! service and the last baseline results with their trend, and judges them:
-//! healthy, degraded or failing, each with its reasons. Read-only: it
-//! fetches nothing and changes nothing but its own scratch folder.
+//! service, the live wrapper's last baseline results with their trend, and
+//! each upstream's last update (apart: a rolled-back candidate leaves the
+//! live wrapper as it was), and judges them: healthy, degraded or failing,
+//! each with its reasons. Read-only: it fetches nothing and changes nothing
+//! but its own scratch folder.
 
 mod baseline;
 mod python;
 mod system;
+mod updates;
 
 use std::path::PathBuf;
 
@@ -16,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use baseline::{CaseTrend, RunPoint};
 pub use python::{PythonInfo, TorchView, record_good};
 pub use system::{DiskUse, SystemInfo};
+pub use updates::{LastUpdate, UpdateStatus};
 
 use crate::config::Config;
 use crate::daemon::ServiceState;
@@ -61,7 +65,13 @@ pub struct HealthReport {
     pub python: PythonInfo,
     pub upstreams: Vec<UpstreamHealth>,
     pub service: ServiceHealth,
+    /// The live wrapper's baseline trend per case (runs of staged update or
+    /// bisect candidates are not in it).
     pub baseline: Vec<CaseTrend>,
+    /// Baseline runs found that were not of the live wrapper (update and
+    /// bisect candidates, `--staged` trees), left out of the trend.
+    #[serde(default)]
+    pub baseline_not_live: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +88,9 @@ pub struct UpstreamHealth {
     pub local_modifications: Option<usize>,
     /// Held back at its newest good commit after an unfixable update.
     pub held_back: Option<crate::upstream::HeldBack>,
+    /// Its last update (promoted, rolled back, running or interrupted).
+    #[serde(default)]
+    pub last_update: Option<LastUpdate>,
     pub error: Option<String>,
 }
 
@@ -109,6 +122,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
     let torch = (!opts.no_probe).then(|| crate::gpu::preflight(&cfg.gpu, &scratch.join("probe")));
     let python = python::read(cfg, &scratch.join("python"));
     let state = ServiceState::load(&ServiceState::path(cfg));
+    let lock_holder = holder(&cfg.project.state_dir.join("tether.lock"));
     let upstreams = cfg
         .upstreams
         .iter()
@@ -117,6 +131,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                 .upstreams
                 .get(&up.name)
                 .and_then(|s| s.last_good.clone());
+            let last_update = updates::last_update(cfg, &up.name, lock_holder.is_some());
             match upstream::check(cfg, up, &CheckOptions { fetch: false }) {
                 Ok(r) => UpstreamHealth {
                     name: up.name.clone(),
@@ -127,6 +142,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                     last_good,
                     local_modifications: r.local_modifications.as_ref().map(|m| m.files.len()),
                     held_back: r.held_back.clone(),
+                    last_update,
                     error: None,
                 },
                 Err(e) => UpstreamHealth {
@@ -138,6 +154,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
                     last_good,
                     local_modifications: None,
                     held_back: None,
+                    last_update,
                     error: Some(crate::redact::error_chain(&e)),
                 },
             }
@@ -145,12 +162,12 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         .collect();
     let service = ServiceHealth {
         running: holder(&crate::daemon::service_lock_path(cfg)),
-        lock_holder: holder(&cfg.project.state_dir.join("tether.lock")),
+        lock_holder,
         outputs_bytes: du(&cfg.project.outputs_dir),
         logs_bytes: du(&crate::daemon::housekeeping::logs_dir(cfg)),
         state,
     };
-    let baseline = baseline::trends(cfg);
+    let (baseline, baseline_not_live) = baseline::trends(cfg);
     let mut report = HealthReport {
         verdict: Verdict::Healthy,
         reasons: Vec::new(),
@@ -162,6 +179,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         upstreams,
         service,
         baseline,
+        baseline_not_live,
     };
     judge(&mut report);
     report
@@ -185,7 +203,7 @@ fn judge(r: &mut HealthReport) {
             reasons.push((
                 Verdict::Failing,
                 format!(
-                    "baseline case `{}` {} in its last run `{}`",
+                    "baseline case `{}` {} in the live wrapper's last run `{}`",
                     c.case, last.status, last.run_id
                 ),
             ));
@@ -227,6 +245,19 @@ fn judge(r: &mut HealthReport) {
         }
         if let Some(e) = &u.error {
             reasons.push((Verdict::Degraded, format!("upstream `{}`: {e}", u.name)));
+        }
+        if let Some(l) = &u.last_update
+            && l.status == UpdateStatus::Interrupted
+        {
+            reasons.push((
+                Verdict::Degraded,
+                format!(
+                    "the update of `{}` to {} was {}",
+                    u.name,
+                    l.to_short(),
+                    l.sentence()
+                ),
+            ));
         }
     }
     for (job, j) in &r.service.state.jobs {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::health::{HealthReport, Verdict};
 use crate::redact::redact;
 
-use super::markdown::{cell, date};
+use super::markdown::{cell, code, date};
 
 fn gib(b: u64) -> String {
     format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
@@ -197,6 +197,22 @@ pub fn markdown(r: &HealthReport) -> String {
             );
         }
     }
+    for u in &r.upstreams {
+        if let Some(l) = &u.last_update {
+            let report = l
+                .report_dir
+                .as_ref()
+                .map(|d| format!("; report {}", code(&d.display().to_string())))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "- last update of `{}` to {}: {}{report}",
+                u.name,
+                code(&l.to_short()),
+                l.sentence()
+            );
+        }
+    }
     o.push('\n');
 
     let sv = &r.service;
@@ -248,8 +264,18 @@ pub fn markdown(r: &HealthReport) -> String {
     o.push('\n');
 
     let _ = writeln!(o, "## Baseline\n");
+    if r.baseline_not_live > 0 {
+        let _ = writeln!(
+            o,
+            "Runs of the live wrapper only: {} run(s) of staged update or bisect candidates are not counted here (see each upstream's last update above).\n",
+            r.baseline_not_live
+        );
+    }
     if r.baseline.is_empty() {
-        let _ = writeln!(o, "No baseline run found under the outputs dir.\n");
+        let _ = writeln!(
+            o,
+            "No baseline run of the live wrapper found under the outputs dir.\n"
+        );
     } else {
         let _ = writeln!(
             o,

@@ -523,6 +523,9 @@ impl Bench for StagedBench<'_> {
                 cases: None,
                 cancel: None,
                 preflight: self.runs == 1,
+                ran_on: baseline::RanOn::UpdateCandidate {
+                    update: self.backup.id.clone(),
+                },
             },
         )?;
         Ok(run)

@@ -120,6 +120,7 @@ impl Project {
                 cases: None,
                 cancel: None,
                 preflight: false,
+                ran_on: baseline::RanOn::Live,
             },
         )
         .unwrap()
@@ -349,6 +350,7 @@ fn a_malformed_overrides_file_is_an_error_naming_it() {
             cases: None,
             cancel: None,
             preflight: false,
+            ran_on: baseline::RanOn::Live,
         },
     )
     .unwrap_err();

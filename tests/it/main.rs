@@ -11,6 +11,7 @@ mod demo_project;
 mod endpoint;
 mod full_disk;
 mod gpu;
+mod health;
 mod secrets;
 mod support;
 mod update;

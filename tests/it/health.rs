@@ -1,0 +1,201 @@
+//! `tether health` after a rejected update: the verdict judges the live
+//! wrapper's own baseline runs, never the staged candidate's failed ones, and
+//! the rolled-back update is reported apart, by name. The service's update
+//! job leaves its "last baseline" to the live wrapper too.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::Tether;
+use crate::support::sample::Sample;
+use crate::watch::{Watch, runs, state, wait_for};
+
+/// Passes on the live wrapper (its vendored upstream still has
+/// `get_default_settings`) and fails on the update's candidate (the target
+/// dropped it).
+const PROBE_PY: &str =
+    "import sys\nsys.path.insert(0, 'Wan2GP')\nimport wgp\nwgp.get_default_settings\nprint('ok')\n";
+
+const PROBE_BASELINE: &str = r#"
+[baseline]
+command = "{python} probe.py"
+timeout = "60s"
+
+[[baseline.case]]
+name = "probe"
+model = "m"
+"#;
+
+fn sample(extra: &str) -> Sample {
+    let s = Sample::new("vendored");
+    let cfg = s.root.join("tether.toml");
+    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    toml.push_str(PROBE_BASELINE);
+    toml.push_str(extra);
+    std::fs::write(&cfg, toml).unwrap();
+    s.wrapper.write("probe.py", PROBE_PY);
+    s.wrapper.commit("test: baseline probe");
+    s
+}
+
+/// tether at `now` (seconds after the support's fixed "now").
+fn at(root: &Path, later: i64) -> Tether {
+    let mut t = Tether::new(root);
+    t.now = t.now.map(|n| n + later);
+    t
+}
+
+fn health_json(root: &Path, later: i64) -> (i32, Value) {
+    let out = at(root, later).run(&["health", "--json", "--no-probe"]);
+    let v: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
+    (out.code, v)
+}
+
+#[track_caller]
+fn assert_not_failing_for_the_candidate(code: i32, h: &Value) {
+    assert_ne!(h["verdict"], "failing", "{:#}", h["reasons"]);
+    assert_ne!(code, 12, "{:#}", h["reasons"]);
+    for r in h["reasons"].as_array().unwrap() {
+        let text = r.to_string();
+        assert!(!text.contains("baseline"), "a baseline reason: {text}");
+    }
+    // the trend holds the live run only
+    let trend = &h["baseline"][0];
+    assert_eq!(trend["case"], "probe", "{:#}", h["baseline"]);
+    let points = trend["runs"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{points:#?}");
+    assert_eq!(points[0]["status"], "passed");
+    assert!(
+        points[0]["run_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("baseline-2"),
+        "{points:#?}"
+    );
+    assert_eq!(
+        h["baseline_not_live"], 1,
+        "the candidate's run is counted apart"
+    );
+}
+
+#[test]
+fn health_judges_the_live_wrapper_not_a_rolled_back_candidate() {
+    let s = sample("");
+    at(&s.root, 0).run(&["baseline", "run"]).assert_code(0);
+    at(&s.root, 60).run(&["update", "--no-fix"]).assert_code(7);
+    let candidate = std::fs::read_dir(s.root.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("update-")
+        })
+        .expect("an update folder")
+        .join("baseline-initial/results.json");
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(&candidate).unwrap()).unwrap();
+    assert_eq!(
+        run["ran_on"]["kind"], "update_candidate",
+        "{}",
+        run["ran_on"]
+    );
+    assert_eq!(
+        run["cases"][0]["status"], "failed",
+        "the candidate must fail"
+    );
+
+    let (code, h) = health_json(&s.root, 120);
+    assert_not_failing_for_the_candidate(code, &h);
+    let last = &h["upstreams"][0]["last_update"];
+    assert_eq!(last["status"], "rolled_back", "{last:#}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the baseline still fails on the staged update (probe)"),
+        "{last:#}"
+    );
+    assert!(last["report_dir"].as_str().unwrap().contains("update-"));
+
+    let md = at(&s.root, 120).run(&["health", "--no-probe"]);
+    assert!(
+        md.stdout.contains("- last update of `sample` to `")
+            && md.stdout.contains(": rolled back at ")
+            && md
+                .stdout
+                .contains("the live wrapper is unchanged; report `"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("1 run(s) of staged update or bisect candidates are not counted"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("| probe | passed |"), "{}", md.stdout);
+
+    // run folders written before tether recorded `ran_on` are judged the
+    // same way: by their folder and their tree
+    for f in [candidate.clone(), live_results(&s.root)] {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("ran_on").unwrap();
+        std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+    let (code, h) = health_json(&s.root, 120);
+    assert_not_failing_for_the_candidate(code, &h);
+
+    // a failing live run is still failing
+    s.wrapper.write("probe.py", "raise SystemExit(3)\n");
+    at(&s.root, 180).run(&["baseline", "run"]).assert_code(6);
+    let (code, h) = health_json(&s.root, 240);
+    assert_eq!(code, 12, "{:#}", h["reasons"]);
+    assert!(
+        h["reasons"]
+            .to_string()
+            .contains("baseline case `probe` failed in the live wrapper's last run `baseline-"),
+        "{:#}",
+        h["reasons"]
+    );
+}
+
+/// The `results.json` of the one top-level `baseline-*` run.
+fn live_results(root: &Path) -> std::path::PathBuf {
+    let mut found: Vec<_> = std::fs::read_dir(root.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("baseline-")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap().join("results.json")
+}
+
+#[test]
+fn a_service_update_that_rolls_back_leaves_the_last_baseline_alone() {
+    let s = sample("\n[schedule]\nupdate = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\n");
+    let mut w = Watch::start(&s.root);
+    wait_for(Duration::from_secs(120), "an update cycle", || {
+        runs(&s.root, "update") >= 1
+    });
+    assert_eq!(w.stop(Duration::from_secs(60)), 0, "{}", w.log());
+    let st = state(&s.root).unwrap();
+    let verdict = st["upstreams"]["sample"]["last_verdict"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(verdict.starts_with("rolled back"), "{st:#}");
+    assert_eq!(
+        st["last_baseline"],
+        Value::Array(Vec::new()),
+        "the rejected candidate's run became the last baseline: {st:#}"
+    );
+}
