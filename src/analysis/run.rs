@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use git2::Oid;
 
+use super::caps::{self, Collector, FindingCaps};
 use super::diff::{self, DiffOptions};
 use super::model::{Analysis, Integration, PartialFile};
 use super::python::{self, ResolveContext, ScanContext, Severity};
@@ -209,8 +210,21 @@ pub fn analyze_range(
         removed_config_keys,
         rename_similarity: cfg.analysis.rename_similarity,
     };
-    let mut findings =
-        python::resolve(&scan.points, &scan.key_reads, &old_index, &new_index, &rctx);
+    // capped as they are made: a generated file with 500,000 broken calls
+    // is counted, not held
+    let finding_caps = FindingCaps::from_config(&cfg.analysis);
+    let mut collector = Collector::new(finding_caps);
+    python::resolve_each(
+        &scan.points,
+        &scan.key_reads,
+        &old_index,
+        &new_index,
+        &rctx,
+        &mut |f| collector.push(f),
+    );
+    let collected = collector.finish();
+    let truncated = caps::truncation_note(&collected, finding_caps);
+    let mut findings = collected.listed;
     phase("integration points resolved");
     findings.sort_by(|a, b| {
         rank(a.severity)
@@ -248,10 +262,13 @@ pub fn analyze_range(
             scanned_files: wrapper.files.iter().map(|f| f.path.clone()).collect(),
             api_modules: api_modules.into_iter().collect(),
             findings,
+            counts: collected.counts,
+            omitted: collected.omitted,
             partial,
         },
         checklist: Vec::new(),
         notes: notes.iter().map(|n| redact(n).into_owned()).collect(),
+        truncated,
     };
     analysis.checklist = checklist::build(&analysis);
     Ok(analysis)
@@ -311,21 +328,79 @@ pub fn write_reports(cfg: &Config, a: &Analysis) -> Result<PathBuf, AnalysisErro
         source,
     };
     fs_err::create_dir_all(&dir).map_err(werr)?;
-    let json = serde_json::to_string_pretty(a).map_err(|e| werr(std::io::Error::other(e)))?;
+    let max = cfg.analysis.max_report_bytes;
+    let json = capped_json(a, max).map_err(|e| werr(std::io::Error::other(e)))?;
     let files = [
-        ("diff_analysis.md", report::analysis::diff_markdown(a)),
+        (
+            "diff_analysis.md",
+            caps::cut_markdown(report::analysis::diff_markdown(a), max),
+        ),
         (
             "integration_analysis.md",
-            report::analysis::integration_markdown(a),
+            caps::cut_markdown(report::analysis::integration_markdown(a), max),
         ),
         (
             "update_checklist.md",
-            report::analysis::checklist_markdown(a),
+            caps::cut_markdown(report::analysis::checklist_markdown(a), max),
         ),
-        ("analysis.json", redact(&json).into_owned() + "\n"),
+        ("analysis.json", json),
     ];
     for (name, text) in files {
         crate::state::write_atomic(&dir.join(name), text.as_bytes()).map_err(werr)?;
     }
     Ok(dir)
+}
+
+/// `analysis.json`, redacted, within `max` bytes and always valid JSON: the
+/// whole model when it fits; else without its long lists (findings, key-file
+/// diffs, config key changes, syntax-error lines), the counts kept; else
+/// only the verdict, the counts and the note.
+fn capped_json(a: &Analysis, max: u64) -> Result<String, serde_json::Error> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let full = render(a)?;
+    if full.len() <= max {
+        return Ok(full);
+    }
+    let note = format!(
+        "analysis.json was {} bytes, over analysis.max_report_bytes ({}): the lists of findings, key-file diffs, config key changes and syntax-error lines are left out; the counts are complete, and the Markdown reports list what fits",
+        crate::text::thousands(full.len()),
+        crate::text::thousands(max)
+    );
+    drop(full);
+    let mut slim = a.clone();
+    slim.integration.findings.clear();
+    for k in &mut slim.diff.key_diffs {
+        k.unified.clear();
+        k.truncated = true;
+    }
+    for c in &mut slim.configs {
+        c.changes.clear();
+    }
+    for p in &mut slim.integration.partial {
+        p.parse.error_lines.clear();
+    }
+    slim.truncated = Some(match &a.truncated {
+        Some(t) => format!("{t}; {note}"),
+        None => note.clone(),
+    });
+    let text = render(&slim)?;
+    if text.len() <= max {
+        return Ok(text);
+    }
+    let minimal = serde_json::json!({
+        "upstream": a.upstream,
+        "wrapper": a.wrapper,
+        "generated_at": a.generated_at,
+        "from": a.from,
+        "to": a.to,
+        "verdict": a.verdict(),
+        "integration": { "counts": a.integration.counts },
+        "truncated": format!("{note}; even without them it was {} bytes, so only the verdict and the counts are kept", crate::text::thousands(text.len())),
+    });
+    render(&minimal)
+}
+
+/// Pretty JSON, redacted, with a final newline.
+fn render<T: serde::Serialize>(v: &T) -> Result<String, serde_json::Error> {
+    Ok(redact(&serde_json::to_string_pretty(v)?).into_owned() + "\n")
 }

@@ -15,7 +15,7 @@ mod signature;
 pub use index::{index_upstream, module_name, top_level_modules};
 pub use model::*;
 pub use parse::{parse, walk_all};
-pub use resolve::resolve;
+pub use resolve::{resolve, resolve_each};
 pub use scan::scan_wrapper;
 pub use signature::render as render_signature;
 

@@ -22,6 +22,21 @@ pub fn resolve(
     new: &UpstreamIndex,
     ctx: &ResolveContext,
 ) -> Vec<Finding> {
+    let mut out = Vec::new();
+    resolve_each(points, key_reads, old, new, ctx, &mut |f| out.push(f));
+    out
+}
+
+/// [`resolve`], handing each finding to `sink` as it is made, so a caller
+/// that keeps only some of them never holds them all.
+pub fn resolve_each(
+    points: &[IntegrationPoint],
+    key_reads: &[KeyRead],
+    old: &UpstreamIndex,
+    new: &UpstreamIndex,
+    ctx: &ResolveContext,
+    sink: &mut dyn FnMut(Finding),
+) {
     let called: HashSet<(&str, &str)> = points
         .iter()
         .filter(|p| p.kind == PointKind::Call)
@@ -36,9 +51,10 @@ pub fn resolve(
         lookups: HashMap::new(),
         missing: HashMap::new(),
     };
-    let mut findings: Vec<Finding> = points.iter().map(|p| r.point(p)).collect();
-    findings.extend(key_findings(points, key_reads, ctx));
-    findings
+    for p in points {
+        sink(r.point(p));
+    }
+    key_findings(points, key_reads, ctx, sink);
 }
 
 struct Resolver<'a> {
@@ -386,7 +402,8 @@ fn key_findings(
     points: &[IntegrationPoint],
     key_reads: &[KeyRead],
     ctx: &ResolveContext,
-) -> Vec<Finding> {
+    sink: &mut dyn FnMut(Finding),
+) {
     let mut by_last: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for (config, key) in &ctx.removed_config_keys {
         let last = key.rsplit('.').next().unwrap_or(key);
@@ -402,7 +419,6 @@ fn key_findings(
         })
         .map(|p| (p.file.as_str(), p.target.as_str()))
         .collect();
-    let mut out = Vec::new();
     for read in key_reads {
         let Some(hits) = by_last.get(read.key.as_str()) else {
             continue;
@@ -427,7 +443,7 @@ fn key_findings(
                 1 => String::new(),
                 n => format!(" (and {} other configs)", n - 1),
             };
-            out.push(Finding {
+            sink(Finding {
                 point: IntegrationPoint {
                     file: read.file.clone(),
                     line: read.line,
@@ -453,7 +469,6 @@ fn key_findings(
             });
         }
     }
-    out
 }
 
 fn summary(l: &Lookup<'_>) -> Option<DefSummary> {
