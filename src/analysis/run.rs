@@ -3,7 +3,7 @@
 //! Python at both commits, scans the wrapper, resolves every integration
 //! point, builds the checklist and writes the reports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use git2::Oid;
@@ -11,7 +11,7 @@ use git2::Oid;
 use super::caps::{self, Collector, FindingCaps};
 use super::diff::{self, DiffOptions};
 use super::model::{Analysis, Integration, PartialFile};
-use super::python::{self, ResolveContext, ScanContext, Severity};
+use super::python::{self, PointFacts, ResolveContext, ScanContext, Severity, SourceFile};
 use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
 use crate::config::{Config, UpstreamConfig};
 use crate::redact::redact;
@@ -189,13 +189,46 @@ pub fn analyze_range(
         upstream_files: old_set.clone(),
         config_names: config_names(cfg, &old_files),
     };
-    let scan = python::scan_wrapper(&wrapper.files, &ctx);
+    // A file too large to parse whole (a raised max_file_bytes) is scanned
+    // a piece at a time, twice: first for what resolution must know of all
+    // points, then for its points, each resolved as it is found; so neither
+    // its syntax tree nor its points are ever held whole.
+    let (huge, small): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        wrapper.files.iter().partition(|f| python::in_pieces(f));
+    let mut scan = python::scan_wrapper(small, &ctx);
+    let mut facts = PointFacts::default();
+    for p in &scan.points {
+        facts.add(p);
+    }
+    // of a huge file, only the key reads that can hit a removed config key
+    let removed_keys: HashSet<&str> = removed_config_keys
+        .iter()
+        .map(|(_, k)| k.rsplit('.').next().unwrap_or(k))
+        .collect();
+    for file in &huge {
+        let partial = python::stream_file(file, &ctx, &mut |part| {
+            for p in &part.points {
+                facts.add(p);
+            }
+            scan.key_reads.extend(
+                part.key_reads
+                    .into_iter()
+                    .filter(|k| removed_keys.contains(k.key.as_str())),
+            );
+        });
+        scan.partial.extend(partial);
+    }
     phase("wrapper scanned");
     // the upstream's Python at both commits, parsed where resolution can reach
-    let targets = scan.points.iter().map(|p| p.target.clone()).collect();
-    let (old_index, new_index) =
-        upstream_python::index_for(repo, from, to, &targets, cfg.analysis.max_file_bytes, notes)
-            .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
+    let (old_index, new_index) = upstream_python::index_for(
+        repo,
+        from,
+        to,
+        &facts.targets,
+        cfg.analysis.max_file_bytes,
+        notes,
+    )
+    .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
     phase("upstream indexed");
     let renamed_files: BTreeMap<String, String> = tree_diff
         .files
@@ -214,14 +247,18 @@ pub fn analyze_range(
     // is counted, not held
     let finding_caps = FindingCaps::from_config(&cfg.analysis);
     let mut collector = Collector::new(finding_caps);
-    python::resolve_each(
-        &scan.points,
-        &scan.key_reads,
-        &old_index,
-        &new_index,
-        &rctx,
-        &mut |f| collector.push(f),
-    );
+    let mut resolver = python::Resolver::new(&old_index, &new_index, &rctx, &facts);
+    for p in &scan.points {
+        collector.push(resolver.point(p));
+    }
+    for file in &huge {
+        python::stream_file(file, &ctx, &mut |part| {
+            for p in &part.points {
+                collector.push(resolver.point(p));
+            }
+        });
+    }
+    python::key_findings(&facts, &scan.key_reads, &rctx, &mut |f| collector.push(f));
     let collected = collector.finish();
     let truncated = caps::truncation_note(&collected, finding_caps);
     let mut findings = collected.listed;

@@ -1,9 +1,10 @@
 //! The caps on what `tether analyze` lists and writes, on a generated
 //! multi-megabyte wrapper file with tens of thousands of broken calls: over
 //! `analysis.max_file_bytes` it is listed, not parsed; with the cap raised it
-//! is parsed, every finding is counted, and the terminal, the Markdown
-//! reports and `analysis.json` list at most the configured number, say how
-//! many more there are, and stay under `analysis.max_report_bytes`.
+//! is parsed (a piece at a time: it is over 4 MiB), every finding is
+//! counted, and the terminal, the Markdown reports and `analysis.json` list
+//! at most the configured number, say how many more there are, and stay
+//! under `analysis.max_report_bytes`.
 
 use std::fmt::Write;
 
@@ -13,9 +14,12 @@ use crate::support::sample::Sample;
 
 const BIG: &str = "gen/wgp_big.py";
 /// Lines of calls in the generated file: two thirds broken upstream.
-const CALLS: usize = 60_000;
+const CALLS: usize = 100_000;
+/// The sample's own findings besides the generated file's.
+const SAMPLE_BREAKING: u64 = 11;
+const SAMPLE_INFO: u64 = 9;
 
-/// About 2.7 MB: `get_default_settings` is removed upstream and
+/// About 4.7 MB: `get_default_settings` is removed upstream and
 /// `get_model_def` renamed (both breaking); `sanitize_name` is unchanged.
 fn big_file() -> String {
     let mut s = String::from("\"\"\"Generated.\"\"\"\nimport wgp\n\n");
@@ -62,7 +66,7 @@ fn listed(a: &Value, file: &str, severity: &str) -> usize {
 fn a_huge_generated_file_is_skipped_then_capped_when_the_cap_is_raised() {
     let s = Sample::new("submodule");
     let text = big_file();
-    assert!(text.len() > 2_500_000, "{}", text.len());
+    assert!(text.len() > 4 * 1024 * 1024, "{}", text.len());
     s.wrapper.write(BIG, &text);
     s.wrapper.commit("chore: a generated module");
 
@@ -92,13 +96,15 @@ fn a_huge_generated_file_is_skipped_then_capped_when_the_cap_is_raised() {
     let counts = &a["integration"]["counts"];
     let breaking = counts["breaking"].as_u64().unwrap();
     let info = counts["info"].as_u64().unwrap();
-    assert!(breaking >= 40_000, "{counts}");
-    assert!(info >= 20_000, "{counts}");
+    // every call counted once, although the file was parsed in pieces (the
+    // same counts as when it is parsed whole)
+    assert_eq!(breaking, 66_667 + SAMPLE_BREAKING, "{counts}");
+    assert_eq!(info, CALLS as u64 + SAMPLE_INFO, "{counts}");
     // per file: 20 of each kind from the big file, the rest counted
     assert_eq!(listed(&a, BIG, "breaking"), 20);
     assert_eq!(listed(&a, BIG, "info"), 20);
     let big_more = omitted(&a, BIG, "breaking");
-    assert!(big_more >= 40_000 - 20, "{big_more}");
+    assert_eq!(big_more, 66_667 - 20);
     let findings = a["integration"]["findings"].as_array().unwrap();
     for sev in ["breaking", "at-risk", "info"] {
         let n = findings.iter().filter(|f| f["severity"] == sev).count() as u64;
@@ -182,27 +188,47 @@ fn a_huge_generated_file_is_skipped_then_capped_when_the_cap_is_raised() {
         assert!(len < 1_000_000, "{name} is {len} bytes");
     }
 
-    // a report over max_report_bytes is cut with a note; the JSON stays JSON
-    set_analysis(
-        &s,
-        "max_file_bytes = 8388608\nmax_findings_per_kind = 50\nmax_findings_per_file = 20\nmax_report_bytes = 8192\n",
-    );
+    // a report over max_report_bytes is cut with a note; the JSON stays
+    // JSON (the sample's own reports are over the smallest cap)
+    std::fs::remove_file(s.wrapper.path.join(BIG)).unwrap();
+    set_analysis(&s, "max_report_bytes = 4096\n");
     s.tether().run(&["analyze", "--no-fetch"]).assert_code(3);
     let md = read(&s, "integration_analysis.md");
-    assert!(md.len() <= 8192, "{}", md.len());
+    assert!(md.len() <= 4096, "{}", md.len());
     assert!(
-        md.contains("**This report was cut** at 8,192 of its"),
+        md.contains("**This report was cut** at 4,096 of its"),
         "{md}"
     );
     let json = read(&s, "analysis.json");
-    assert!(json.len() <= 8192, "{}", json.len());
+    assert!(json.len() <= 4096, "{}", json.len());
     let a: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(a["integration"]["counts"]["breaking"], breaking);
+    assert_eq!(a["integration"]["counts"]["breaking"], SAMPLE_BREAKING);
+    assert_eq!(a["verdict"], "breaking");
     assert!(
         a["truncated"]
             .as_str()
             .unwrap()
-            .contains("over analysis.max_report_bytes (8,192)"),
+            .contains("over analysis.max_report_bytes (4,096)"),
+        "{}",
+        a["truncated"]
+    );
+    assert!(a.get("diff").is_none(), "only the verdict and the counts");
+
+    // a cap the JSON fits under without its long lists: those go, the rest
+    // stays
+    set_analysis(&s, "max_report_bytes = 16000\n");
+    s.tether().run(&["analyze", "--no-fetch"]).assert_code(3);
+    let json = read(&s, "analysis.json");
+    assert!(json.len() <= 16000, "{}", json.len());
+    let a: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(a["integration"]["findings"], Value::Array(Vec::new()));
+    assert_eq!(a["integration"]["counts"]["breaking"], SAMPLE_BREAKING);
+    assert!(!a["diff"]["files"].as_array().unwrap().is_empty());
+    assert!(
+        a["truncated"]
+            .as_str()
+            .unwrap()
+            .contains("the lists of findings, key-file diffs, config key changes and syntax-error lines are left out"),
         "{}",
         a["truncated"]
     );

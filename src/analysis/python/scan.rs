@@ -7,16 +7,25 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
+use super::chunks::{PIECE_BYTES, Piece, SPLIT_ABOVE, pieces};
 use super::model::{
     IntegrationPoint, KeyRead, PartialParse, PointKind, ScanContext, SourceFile, WrapperScan,
 };
 use super::parse::{Lines, dotted_parts, error_lines, line, named_children, parse, string_value};
-use super::parse::{text, walk_all};
+use super::parse::{parse_piece, text, walk_all};
 
 /// Scans the wrapper's `.py` files (paths relative to the wrapper root).
-pub fn scan_wrapper(files: &[SourceFile], ctx: &ScanContext) -> WrapperScan {
+pub fn scan_wrapper<'f>(
+    files: impl IntoIterator<Item = &'f SourceFile>,
+    ctx: &ScanContext,
+) -> WrapperScan {
     let mut out = WrapperScan::default();
     for file in files {
+        if in_pieces(file) {
+            let pieces = pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES);
+            scan_in_pieces(file, &pieces, ctx, &mut out);
+            continue;
+        }
         let Some(tree) = parse(&file.text) else {
             out.partial.push(PartialParse {
                 path: file.path.clone(),
@@ -34,24 +43,76 @@ pub fn scan_wrapper(files: &[SourceFile], ctx: &ScanContext) -> WrapperScan {
         let mut scan = FileScan::new(file, ctx);
         scan.bindings(tree.root_node());
         scan.uses(tree.root_node());
-        let FileScan {
-            mut points,
-            mut key_reads,
-            ..
-        } = scan;
-        points.sort_by_key(|(pos, _)| *pos);
-        let mut seen = HashSet::new();
-        // A literal inside `os.path.join(...)` can name the same file as
-        // the join: keep one reference per line.
-        out.points.extend(
-            points.into_iter().map(|(_, p)| p).filter(|p| {
-                !is_reference(p.kind) || seen.insert((p.line, p.kind, p.target.clone()))
-            }),
-        );
-        key_reads.sort_by_key(|(pos, _)| *pos);
-        out.key_reads.extend(key_reads.into_iter().map(|(_, k)| k));
+        scan.drain(&mut out);
     }
     out
+}
+
+/// Whether `file` is too large to parse whole: [`scan_wrapper`] scans it a
+/// piece at a time, and [`stream_file`] scans it holding one piece's points
+/// at a time.
+pub fn in_pieces(file: &SourceFile) -> bool {
+    file.text.len() > SPLIT_ABOVE
+}
+
+/// Scans a file a piece at a time (see `chunks`): the bindings (imports,
+/// aliases) of every piece first, then the uses of each piece, whose points
+/// and key reads go to `each` before the next piece is parsed; so neither
+/// the whole syntax tree nor every point is ever held. Returns the file's
+/// syntax errors, if any.
+pub fn stream_file(
+    file: &SourceFile,
+    ctx: &ScanContext,
+    each: &mut dyn FnMut(WrapperScan),
+) -> Option<PartialParse> {
+    let pieces = pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES);
+    stream_pieces(file, &pieces, ctx, each)
+}
+
+fn stream_pieces(
+    file: &SourceFile,
+    pieces: &[Piece],
+    ctx: &ScanContext,
+    each: &mut dyn FnMut(WrapperScan),
+) -> Option<PartialParse> {
+    let mut scan = FileScan::new(file, ctx);
+    let mut errors = Vec::new();
+    for piece in pieces {
+        let Some(tree) = parse_piece(&file.text, piece) else {
+            errors.push(piece.row + 1);
+            continue;
+        };
+        errors.extend(error_lines(&tree));
+        scan.bindings(tree.root_node());
+    }
+    // points the bindings made (imports) go out with their own piece
+    let mut early = std::mem::take(&mut scan.points);
+    early.sort_by_key(|(pos, _)| *pos);
+    let mut early = early.into_iter().peekable();
+    for piece in pieces {
+        while let Some(p) = early.next_if(|(pos, _)| *pos < piece.bytes.end) {
+            scan.points.push(p);
+        }
+        if let Some(tree) = parse_piece(&file.text, piece) {
+            scan.uses(tree.root_node());
+        }
+        let mut part = WrapperScan::default();
+        scan.drain(&mut part);
+        each(part);
+    }
+    (!errors.is_empty()).then(|| PartialParse {
+        path: file.path.clone(),
+        error_lines: errors,
+    })
+}
+
+/// [`stream_pieces`], keeping everything in `out`.
+fn scan_in_pieces(file: &SourceFile, pieces: &[Piece], ctx: &ScanContext, out: &mut WrapperScan) {
+    let partial = stream_pieces(file, pieces, ctx, &mut |part| {
+        out.points.extend(part.points);
+        out.key_reads.extend(part.key_reads);
+    });
+    out.partial.extend(partial);
 }
 
 fn is_reference(kind: PointKind) -> bool {
@@ -99,6 +160,25 @@ impl<'a> FileScan<'a> {
             points: Vec::new(),
             key_reads: Vec::new(),
         }
+    }
+
+    /// Moves the points and key reads found so far, in source order, into
+    /// `out`.
+    fn drain(&mut self, out: &mut WrapperScan) {
+        let mut points = std::mem::take(&mut self.points);
+        let mut key_reads = std::mem::take(&mut self.key_reads);
+        points.sort_by_key(|(pos, _)| *pos);
+        out.points.reserve(points.len());
+        let mut seen = HashSet::new();
+        // A literal inside `os.path.join(...)` can name the same file as
+        // the join: keep one reference per line.
+        out.points.extend(
+            points.into_iter().map(|(_, p)| p).filter(|p| {
+                !is_reference(p.kind) || seen.insert((p.line, p.kind, p.target.clone()))
+            }),
+        );
+        key_reads.sort_by_key(|(pos, _)| *pos);
+        out.key_reads.extend(key_reads.into_iter().map(|(_, k)| k));
     }
 
     /// The target of a set-up point: the upstream folder, `.` for the root.
