@@ -2,7 +2,7 @@
 # `tether analyze` on a wrapper with one huge generated Python file (default
 # 50 MB of calls, two thirds of them broken upstream), with
 # `analysis.max_file_bytes` raised so that it is parsed: prints the wall
-# time, peak RSS, the number of lines printed and the size of each report,
+# time, CPU time, peak RSS, the number of lines printed and the size of each report,
 # first with the default finding and report caps, then with the file left
 # at the default `max_file_bytes` (listed, not parsed).
 #
@@ -63,7 +63,7 @@ run() {
     local args=(analyze)
     [[ $fetch == no ]] && args+=(--no-fetch)
     set +e
-    (cd "$SAMPLE" && /usr/bin/time -f "%e %M" -o "$timing" "$TETHER_BIN" "${args[@]}" >"$out" 2>"$DIR/$label.err")
+    (cd "$SAMPLE" && /usr/bin/time -f "%e %M %U %S" -o "$timing" "$TETHER_BIN" "${args[@]}" >"$out" 2>"$DIR/$label.err")
     local rc=$?
     set -e
     if [[ $rc -ne 3 && $rc -ne 4 && $rc -ne 0 ]]; then
@@ -71,11 +71,11 @@ run() {
         cat "$DIR/$label.err" >&2
         exit 1
     fi
-    local wall rss_kib
-    read -r wall rss_kib < <(tail -n1 "$timing")
+    local wall rss_kib user sys
+    read -r wall rss_kib user sys < <(tail -n1 "$timing")
     echo "== $label"
     echo "  exit code:       $rc"
-    echo "  wall time:       ${wall} s"
+    echo "  wall time:       ${wall} s (CPU: ${user} s user, ${sys} s system)"
     echo "  peak RSS:        $((rss_kib / 1024)) MiB"
     echo "  lines printed:   $(wc -l <"$out")"
     echo "  BREAKING lines:  $(grep -c '^  BREAKING ' "$out" || true)"

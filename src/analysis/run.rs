@@ -205,8 +205,12 @@ pub fn analyze_range(
         .iter()
         .map(|(_, k)| k.rsplit('.').next().unwrap_or(k))
         .collect();
-    for file in &huge {
-        let partial = python::stream_file(file, &ctx, &mut |part| {
+    let bound: Vec<(&SourceFile, python::FileBindings)> = huge
+        .iter()
+        .map(|f| (*f, python::bind_file(f, &ctx)))
+        .collect();
+    for (file, b) in &bound {
+        python::stream_file(file, &ctx, b, &mut |part| {
             for p in &part.points {
                 facts.add(p);
             }
@@ -216,7 +220,7 @@ pub fn analyze_range(
                     .filter(|k| removed_keys.contains(k.key.as_str())),
             );
         });
-        scan.partial.extend(partial);
+        scan.partial.extend(b.partial.clone());
     }
     phase("wrapper scanned");
     // the upstream's Python at both commits, parsed where resolution can reach
@@ -251,8 +255,8 @@ pub fn analyze_range(
     for p in &scan.points {
         collector.push(resolver.point(p));
     }
-    for file in &huge {
-        python::stream_file(file, &ctx, &mut |part| {
+    for (file, b) in &bound {
+        python::stream_file(file, &ctx, b, &mut |part| {
             for p in &part.points {
                 collector.push(resolver.point(p));
             }

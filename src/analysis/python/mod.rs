@@ -17,7 +17,7 @@ pub use index::{index_upstream, module_name, top_level_modules};
 pub use model::*;
 pub use parse::{parse, walk_all};
 pub use resolve::{PointFacts, Resolver, key_findings, resolve, resolve_each};
-pub use scan::{in_pieces, scan_wrapper, stream_file};
+pub use scan::{FileBindings, bind_file, in_pieces, scan_wrapper, stream_file};
 pub use signature::render as render_signature;
 
 #[cfg(test)]

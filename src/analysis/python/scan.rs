@@ -49,35 +49,36 @@ pub fn scan_wrapper<'f>(
 }
 
 /// Whether `file` is too large to parse whole: [`scan_wrapper`] scans it a
-/// piece at a time, and [`stream_file`] scans it holding one piece's points
-/// at a time.
+/// piece at a time, and [`bind_file`] with [`stream_file`] scan it holding
+/// one piece's tree and points at a time.
 pub fn in_pieces(file: &SourceFile) -> bool {
     file.text.len() > SPLIT_ABOVE
 }
 
-/// Scans a file a piece at a time (see `chunks`): the bindings (imports,
-/// aliases) of every piece first, then the uses of each piece, whose points
-/// and key reads go to `each` before the next piece is parsed; so neither
-/// the whole syntax tree nor every point is ever held. Returns the file's
-/// syntax errors, if any.
-pub fn stream_file(
-    file: &SourceFile,
-    ctx: &ScanContext,
-    each: &mut dyn FnMut(WrapperScan),
-) -> Option<PartialParse> {
-    let pieces = pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES);
-    stream_pieces(file, &pieces, ctx, each)
+/// What a file binds (the names its imports and assignments make stand for
+/// the upstream), read from every piece before any use is scanned; with the
+/// points the imports themselves are, and the file's syntax errors.
+#[derive(Debug, Clone)]
+pub struct FileBindings {
+    pieces: Vec<Piece>,
+    aliases: HashMap<Vec<String>, String>,
+    dir_names: HashSet<String>,
+    /// The points the bindings made, in source order.
+    early: Vec<(usize, IntegrationPoint)>,
+    /// Its syntax errors, if any.
+    pub partial: Option<PartialParse>,
 }
 
-fn stream_pieces(
-    file: &SourceFile,
-    pieces: &[Piece],
-    ctx: &ScanContext,
-    each: &mut dyn FnMut(WrapperScan),
-) -> Option<PartialParse> {
+/// Reads the bindings of a file too large to parse whole (see `chunks`), a
+/// piece at a time.
+pub fn bind_file(file: &SourceFile, ctx: &ScanContext) -> FileBindings {
+    bind_pieces(file, pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES), ctx)
+}
+
+fn bind_pieces(file: &SourceFile, pieces: Vec<Piece>, ctx: &ScanContext) -> FileBindings {
     let mut scan = FileScan::new(file, ctx);
     let mut errors = Vec::new();
-    for piece in pieces {
+    for piece in &pieces {
         let Some(tree) = parse_piece(&file.text, piece) else {
             errors.push(piece.row + 1);
             continue;
@@ -85,13 +86,37 @@ fn stream_pieces(
         errors.extend(error_lines(&tree));
         scan.bindings(tree.root_node());
     }
-    // points the bindings made (imports) go out with their own piece
-    let mut early = std::mem::take(&mut scan.points);
+    let mut early = scan.points;
     early.sort_by_key(|(pos, _)| *pos);
-    let mut early = early.into_iter().peekable();
-    for piece in pieces {
+    FileBindings {
+        pieces,
+        aliases: scan.aliases,
+        dir_names: scan.dir_names,
+        early,
+        partial: (!errors.is_empty()).then(|| PartialParse {
+            path: file.path.clone(),
+            error_lines: errors,
+        }),
+    }
+}
+
+/// Scans the uses of a file bound by [`bind_file`] a piece at a time: each
+/// piece's points and key reads go to `each` before the next piece is
+/// parsed, so neither the whole syntax tree nor every point is ever held.
+pub fn stream_file(
+    file: &SourceFile,
+    ctx: &ScanContext,
+    bound: &FileBindings,
+    each: &mut dyn FnMut(WrapperScan),
+) {
+    let mut scan = FileScan::new(file, ctx);
+    scan.aliases = bound.aliases.clone();
+    scan.dir_names = bound.dir_names.clone();
+    // the points the bindings made go out with their own piece
+    let mut early = bound.early.iter().peekable();
+    for piece in &bound.pieces {
         while let Some(p) = early.next_if(|(pos, _)| *pos < piece.bytes.end) {
-            scan.points.push(p);
+            scan.points.push(p.clone());
         }
         if let Some(tree) = parse_piece(&file.text, piece) {
             scan.uses(tree.root_node());
@@ -100,19 +125,16 @@ fn stream_pieces(
         scan.drain(&mut part);
         each(part);
     }
-    (!errors.is_empty()).then(|| PartialParse {
-        path: file.path.clone(),
-        error_lines: errors,
-    })
 }
 
-/// [`stream_pieces`], keeping everything in `out`.
+/// A file scanned in `pieces`, everything kept in `out`.
 fn scan_in_pieces(file: &SourceFile, pieces: &[Piece], ctx: &ScanContext, out: &mut WrapperScan) {
-    let partial = stream_pieces(file, pieces, ctx, &mut |part| {
+    let bound = bind_pieces(file, pieces.to_vec(), ctx);
+    stream_file(file, ctx, &bound, &mut |part| {
         out.points.extend(part.points);
         out.key_reads.extend(part.key_reads);
     });
-    out.partial.extend(partial);
+    out.partial.extend(bound.partial);
 }
 
 fn is_reference(kind: PointKind) -> bool {
