@@ -18,6 +18,21 @@ pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
             severity: Some(f.severity),
         });
     }
+    for o in &a.integration.omitted {
+        if o.severity == Severity::Info {
+            continue;
+        }
+        items.push(ChecklistItem {
+            category: ChecklistCategory::IntegrationPoint,
+            text: format!(
+                "Review the {} more {} integration point(s) that the caps leave unlisted (raise analysis.max_findings_per_kind and analysis.max_findings_per_file to list them)",
+                crate::text::thousands(o.count),
+                super::caps::severity_word(o.severity)
+            ),
+            location: Some(o.file.clone()),
+            severity: Some(o.severity),
+        });
+    }
     for r in &a.requirements {
         for p in r.added.iter().chain(&r.removed).chain(&r.changed) {
             let what = match (&p.old, &p.new) {

@@ -6,8 +6,10 @@
 //! - `json_config`: JSON model configs compared key by key;
 //! - `python`: the wrapper's integration points and their resolution against
 //!   the upstream's definitions, parsed with tree-sitter;
-//! - `run`: the orchestration and report writing; `model` the report model.
+//! - `run`: the orchestration and report writing; `model` the report model;
+//! - `caps`: what the reports list and how large they grow.
 
+pub mod caps;
 pub mod checklist;
 pub mod diff;
 pub mod json_config;

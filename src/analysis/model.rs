@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::caps::{FindingCounts, OmittedFindings};
 use super::diff::TreeDiff;
 use super::json_config::ConfigFileChange;
 use super::python::{Finding, PartialParse, Severity};
@@ -26,6 +27,10 @@ pub struct Analysis {
     /// Things the reader should know about how the analysis ran (partial
     /// parses, skipped files, a dirty wrapper, ...).
     pub notes: Vec<String>,
+    /// Set when the lists were cut by the caps (`analysis.max_findings_*`,
+    /// `analysis.max_report_bytes`): what was left out, and which key
+    /// raises it. The counts are always complete.
+    pub truncated: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,8 +39,14 @@ pub struct Integration {
     pub scanned_files: Vec<String>,
     /// Upstream modules counted as its API.
     pub api_modules: Vec<String>,
-    /// Every integration point, resolved; broken and at-risk ones first.
+    /// The integration points listed, resolved; broken and at-risk ones
+    /// first. At most `analysis.max_findings_per_kind` of each severity and
+    /// `analysis.max_findings_per_file` of one severity per wrapper file.
     pub findings: Vec<Finding>,
+    /// Every finding per severity, listed or not.
+    pub counts: FindingCounts,
+    /// Findings counted but not listed, per wrapper file and severity.
+    pub omitted: Vec<OmittedFindings>,
     /// Files only partly analysed because they do not parse.
     pub partial: Vec<PartialFile>,
 }
@@ -80,14 +91,15 @@ pub enum ChecklistCategory {
 
 impl Analysis {
     pub fn verdict(&self) -> Verdict {
-        let mut v = Verdict::Clear;
-        for f in &self.integration.findings {
-            match f.severity {
-                Severity::Breaking => return Verdict::Breaking,
-                Severity::AtRisk => v = Verdict::AtRisk,
-                Severity::Info => {}
-            }
+        let counts = &self.integration.counts;
+        if counts.breaking > 0 {
+            return Verdict::Breaking;
         }
+        let mut v = if counts.at_risk > 0 {
+            Verdict::AtRisk
+        } else {
+            Verdict::Clear
+        };
         if v == Verdict::Clear
             && self
                 .requirements
@@ -100,12 +112,9 @@ impl Analysis {
         v
     }
 
+    /// Every finding of `severity`, listed or not.
     pub fn count(&self, severity: Severity) -> usize {
-        self.integration
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.integration.counts.get(severity)
     }
 
     /// `<from7>..<to7>`: the folder name of this analysis.

@@ -3,14 +3,15 @@
 //! Python at both commits, scans the wrapper, resolves every integration
 //! point, builds the checklist and writes the reports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use git2::Oid;
 
+use super::caps::{self, Collector, FindingCaps};
 use super::diff::{self, DiffOptions};
 use super::model::{Analysis, Integration, PartialFile};
-use super::python::{self, ResolveContext, ScanContext, Severity};
+use super::python::{self, PointFacts, ResolveContext, ScanContext, Severity, SourceFile};
 use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
 use crate::config::{Config, UpstreamConfig};
 use crate::redact::redact;
@@ -188,13 +189,50 @@ pub fn analyze_range(
         upstream_files: old_set.clone(),
         config_names: config_names(cfg, &old_files),
     };
-    let scan = python::scan_wrapper(&wrapper.files, &ctx);
+    // A file too large to parse whole (a raised max_file_bytes) is scanned
+    // a piece at a time, twice: first for what resolution must know of all
+    // points, then for its points, each resolved as it is found; so neither
+    // its syntax tree nor its points are ever held whole.
+    let (huge, small): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        wrapper.files.iter().partition(|f| python::in_pieces(f));
+    let mut scan = python::scan_wrapper(small, &ctx);
+    let mut facts = PointFacts::default();
+    for p in &scan.points {
+        facts.add(p);
+    }
+    // of a huge file, only the key reads that can hit a removed config key
+    let removed_keys: HashSet<&str> = removed_config_keys
+        .iter()
+        .map(|(_, k)| k.rsplit('.').next().unwrap_or(k))
+        .collect();
+    let bound: Vec<(&SourceFile, python::FileBindings)> = huge
+        .iter()
+        .map(|f| (*f, python::bind_file(f, &ctx)))
+        .collect();
+    for (file, b) in &bound {
+        python::stream_file(file, &ctx, b, &mut |part| {
+            for p in &part.points {
+                facts.add(p);
+            }
+            scan.key_reads.extend(
+                part.key_reads
+                    .into_iter()
+                    .filter(|k| removed_keys.contains(k.key.as_str())),
+            );
+        });
+        scan.partial.extend(b.partial.clone());
+    }
     phase("wrapper scanned");
     // the upstream's Python at both commits, parsed where resolution can reach
-    let targets = scan.points.iter().map(|p| p.target.clone()).collect();
-    let (old_index, new_index) =
-        upstream_python::index_for(repo, from, to, &targets, cfg.analysis.max_file_bytes, notes)
-            .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
+    let (old_index, new_index) = upstream_python::index_for(
+        repo,
+        from,
+        to,
+        &facts.targets,
+        cfg.analysis.max_file_bytes,
+        notes,
+    )
+    .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
     phase("upstream indexed");
     let renamed_files: BTreeMap<String, String> = tree_diff
         .files
@@ -209,8 +247,25 @@ pub fn analyze_range(
         removed_config_keys,
         rename_similarity: cfg.analysis.rename_similarity,
     };
-    let mut findings =
-        python::resolve(&scan.points, &scan.key_reads, &old_index, &new_index, &rctx);
+    // capped as they are made: a generated file with 500,000 broken calls
+    // is counted, not held
+    let finding_caps = FindingCaps::from_config(&cfg.analysis);
+    let mut collector = Collector::new(finding_caps);
+    let mut resolver = python::Resolver::new(&old_index, &new_index, &rctx, &facts);
+    for p in &scan.points {
+        collector.push(resolver.point(p));
+    }
+    for (file, b) in &bound {
+        python::stream_file(file, &ctx, b, &mut |part| {
+            for p in &part.points {
+                collector.push(resolver.point(p));
+            }
+        });
+    }
+    python::key_findings(&facts, &scan.key_reads, &rctx, &mut |f| collector.push(f));
+    let collected = collector.finish();
+    let truncated = caps::truncation_note(&collected, finding_caps);
+    let mut findings = collected.listed;
     phase("integration points resolved");
     findings.sort_by(|a, b| {
         rank(a.severity)
@@ -248,10 +303,13 @@ pub fn analyze_range(
             scanned_files: wrapper.files.iter().map(|f| f.path.clone()).collect(),
             api_modules: api_modules.into_iter().collect(),
             findings,
+            counts: collected.counts,
+            omitted: collected.omitted,
             partial,
         },
         checklist: Vec::new(),
         notes: notes.iter().map(|n| redact(n).into_owned()).collect(),
+        truncated,
     };
     analysis.checklist = checklist::build(&analysis);
     Ok(analysis)
@@ -311,21 +369,79 @@ pub fn write_reports(cfg: &Config, a: &Analysis) -> Result<PathBuf, AnalysisErro
         source,
     };
     crate::state::create_private_dir(&dir).map_err(werr)?;
-    let json = serde_json::to_string_pretty(a).map_err(|e| werr(std::io::Error::other(e)))?;
+    let max = cfg.analysis.max_report_bytes;
+    let json = capped_json(a, max).map_err(|e| werr(std::io::Error::other(e)))?;
     let files = [
-        ("diff_analysis.md", report::analysis::diff_markdown(a)),
+        (
+            "diff_analysis.md",
+            caps::cut_markdown(report::analysis::diff_markdown(a), max),
+        ),
         (
             "integration_analysis.md",
-            report::analysis::integration_markdown(a),
+            caps::cut_markdown(report::analysis::integration_markdown(a), max),
         ),
         (
             "update_checklist.md",
-            report::analysis::checklist_markdown(a),
+            caps::cut_markdown(report::analysis::checklist_markdown(a), max),
         ),
-        ("analysis.json", redact(&json).into_owned() + "\n"),
+        ("analysis.json", json),
     ];
     for (name, text) in files {
         crate::state::write_atomic(&dir.join(name), text.as_bytes()).map_err(werr)?;
     }
     Ok(dir)
+}
+
+/// `analysis.json`, redacted, within `max` bytes and always valid JSON: the
+/// whole model when it fits; else without its long lists (findings, key-file
+/// diffs, config key changes, syntax-error lines), the counts kept; else
+/// only the verdict, the counts and the note.
+fn capped_json(a: &Analysis, max: u64) -> Result<String, serde_json::Error> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let full = render(a)?;
+    if full.len() <= max {
+        return Ok(full);
+    }
+    let note = format!(
+        "analysis.json was {} bytes, over analysis.max_report_bytes ({}): the lists of findings, key-file diffs, config key changes and syntax-error lines are left out; the counts are complete, and the Markdown reports list what fits",
+        crate::text::thousands(full.len()),
+        crate::text::thousands(max)
+    );
+    drop(full);
+    let mut slim = a.clone();
+    slim.integration.findings.clear();
+    for k in &mut slim.diff.key_diffs {
+        k.unified.clear();
+        k.truncated = true;
+    }
+    for c in &mut slim.configs {
+        c.changes.clear();
+    }
+    for p in &mut slim.integration.partial {
+        p.parse.error_lines.clear();
+    }
+    slim.truncated = Some(match &a.truncated {
+        Some(t) => format!("{t}; {note}"),
+        None => note.clone(),
+    });
+    let text = render(&slim)?;
+    if text.len() <= max {
+        return Ok(text);
+    }
+    let minimal = serde_json::json!({
+        "upstream": a.upstream,
+        "wrapper": a.wrapper,
+        "generated_at": a.generated_at,
+        "from": a.from,
+        "to": a.to,
+        "verdict": a.verdict(),
+        "integration": { "counts": a.integration.counts },
+        "truncated": format!("{note}; even without them it was {} bytes, so only the verdict and the counts are kept", crate::text::thousands(text.len())),
+    });
+    render(&minimal)
+}
+
+/// Pretty JSON, redacted, with a final newline.
+fn render<T: serde::Serialize>(v: &T) -> Result<String, serde_json::Error> {
+    Ok(redact(&serde_json::to_string_pretty(v)?).into_owned() + "\n")
 }

@@ -101,6 +101,14 @@ fn walk(
                 walk(cfg, root, &child, out)?;
             }
         } else if ft.is_file() && wanted(cfg, &child_str) {
+            // an oversized file is listed without being read
+            if entry
+                .metadata()
+                .is_ok_and(|m| m.len() > cfg.analysis.max_file_bytes)
+            {
+                too_large(out, &child_str);
+                continue;
+            }
             push(
                 cfg,
                 out,
@@ -132,18 +140,31 @@ fn committed(cfg: &Config, out: &mut WrapperFiles) -> Result<(), WrapperFilesErr
         git2::TreeWalkResult::Ok
     })
     .map_err(git)?;
+    let odb = repo.odb().map_err(git)?;
     for (path, id) in found {
+        // an oversized blob is listed without being read
+        if odb
+            .read_header(id)
+            .is_ok_and(|(size, _)| size as u64 > cfg.analysis.max_file_bytes)
+        {
+            too_large(out, &path);
+            continue;
+        }
         let blob = repo.find_blob(id).map_err(git)?;
         push(cfg, out, path, blob.content().to_vec());
     }
     Ok(())
 }
 
+fn too_large(out: &mut WrapperFiles, path: &str) {
+    out.notes.push(format!(
+        "wrapper file `{path}` is larger than analysis.max_file_bytes; not scanned"
+    ));
+}
+
 fn push(cfg: &Config, out: &mut WrapperFiles, path: String, bytes: Vec<u8>) {
     if bytes.len() as u64 > cfg.analysis.max_file_bytes {
-        out.notes.push(format!(
-            "wrapper file `{path}` is larger than analysis.max_file_bytes; not scanned"
-        ));
+        too_large(out, &path);
         return;
     }
     let text = match String::from_utf8(bytes) {

@@ -82,9 +82,9 @@ fn from_exit_and_outputs(
         (
             CaseStatus::Failed,
             Some(format!(
-                "exit code 0, but no file in the case's output folder matches the expected output{} `{}`",
+                "exit code 0, but no file in the case's output folder matches the expected output{} {}",
                 if missing.len() == 1 { "" } else { "s" },
-                missing.join("`, `")
+                crate::text::cut_list(&missing, crate::text::MESSAGE_ITEMS)
             )),
         )
     }

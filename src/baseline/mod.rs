@@ -35,6 +35,7 @@ pub enum BaselineError {
     },
     #[error("baseline overrides file `{}` is malformed: {message}", path.display())]
     OverridesInvalid { path: PathBuf, message: String },
+    /// `known`: the configured names, cut to the first few with a count.
     #[error("no baseline case named `{name}` (known: {known})")]
     UnknownCase { name: String, known: String },
     #[error("cannot write `{}`", path.display())]

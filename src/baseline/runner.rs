@@ -293,11 +293,10 @@ fn select(
         if !cases.iter().any(|c| &c.name == name) {
             return Err(BaselineError::UnknownCase {
                 name: name.clone(),
-                known: cases
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: crate::text::cut_list(
+                    &cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                    crate::text::MESSAGE_ITEMS,
+                ),
             });
         }
     }
@@ -582,4 +581,29 @@ fn write_pretty<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Basel
         serde_json::to_string_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
     text.push('\n');
     crate::state::write_atomic(path, text.as_bytes()).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_case_names_the_first_few_known_ones_and_counts_the_rest() {
+        let cfg = crate::config::Config::parse(
+            &format!(
+                "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n{}",
+                (0..40)
+                    .map(|i| format!("\n[[baseline.case]]\nname = \"case{i}\"\nmodel = \"m\"\n"))
+                    .collect::<String>()
+            ),
+            Path::new("/base"),
+        )
+        .unwrap();
+        let cases = effective_cases(&cfg, &Overrides::default());
+        let err = select(cases, Some(&["nope".to_owned()])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no baseline case named `nope` (known: `case0`, `case1`, `case2`, `case3`, `case4` and 35 more)"
+        );
+    }
 }

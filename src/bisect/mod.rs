@@ -404,13 +404,14 @@ fn start(
                 if !cfg.baseline.cases.iter().any(|k| &k.name == name) {
                     return Err(crate::baseline::BaselineError::UnknownCase {
                         name: name.clone(),
-                        known: cfg
-                            .baseline
-                            .cases
-                            .iter()
-                            .map(|k| k.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        known: crate::text::cut_list(
+                            &cfg.baseline
+                                .cases
+                                .iter()
+                                .map(|k| k.name.as_str())
+                                .collect::<Vec<_>>(),
+                            crate::text::MESSAGE_ITEMS,
+                        ),
                     }
                     .into());
                 }

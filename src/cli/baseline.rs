@@ -246,7 +246,7 @@ fn render(run: &BaselineRun, comparisons: &[CaseComparison], cfg: &Config) -> St
         if !case.stray_writes.is_empty() {
             out.push_str(&format!(
                 "             warning: wrote into the tree, outside its output folder: {}\n",
-                case.stray_writes.join(", ")
+                tether::text::cut_list(&case.stray_writes, tether::text::MESSAGE_ITEMS)
             ));
         }
         if !case.passed() {

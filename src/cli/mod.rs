@@ -209,7 +209,7 @@ pub fn selected<'a>(
         UsageError(format!(
             "no upstream named `{}` in the config (known: {})",
             name.unwrap_or_default(),
-            known.join(", ")
+            tether::text::cut_list(&known, tether::text::MESSAGE_ITEMS)
         ))
         .into()
     })

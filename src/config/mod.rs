@@ -192,6 +192,9 @@ mod tests {
             "protected_packages",
             "max_file_bytes",
             "rename_similarity",
+            "max_findings_per_kind",
+            "max_findings_per_file",
+            "max_report_bytes",
             // [baseline] and its cases
             "command",
             "results_file",
@@ -306,6 +309,29 @@ mod tests {
             keys.contains(&("analysis.rename_similarity", Some(10))),
             "{keys:?}"
         );
+    }
+
+    #[test]
+    fn analysis_caps_are_checked() {
+        let p = problems(
+            "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n\n[analysis]\nmax_findings_per_kind = -1\nmax_findings_per_file = -3\nmax_report_bytes = 100\n",
+        );
+        let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        for (key, line) in [
+            ("analysis.max_findings_per_kind", 8),
+            ("analysis.max_findings_per_file", 9),
+            ("analysis.max_report_bytes", 10),
+        ] {
+            assert!(keys.contains(&(key, Some(line))), "{key}: {keys:?}");
+        }
+        let cfg = Config::parse(
+            "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n\n[analysis]\nmax_findings_per_kind = 0\nmax_report_bytes = 4096\n",
+            Path::new("/base"),
+        )
+        .unwrap();
+        assert_eq!(cfg.analysis.max_findings_per_kind, 0);
+        assert_eq!(cfg.analysis.max_findings_per_file, 100);
+        assert_eq!(cfg.analysis.max_report_bytes, 4096);
     }
 
     #[test]

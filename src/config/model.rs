@@ -153,6 +153,12 @@ pub struct AnalysisConfig {
     pub max_file_bytes: u64,
     /// Minimum similarity (0..1) for a definition to count as renamed.
     pub rename_similarity: f64,
+    /// Findings of one severity listed at most (the rest counted).
+    pub max_findings_per_kind: u32,
+    /// Findings of one severity in one wrapper file listed at most.
+    pub max_findings_per_file: u32,
+    /// A report file larger than this is cut, with a note saying so.
+    pub max_report_bytes: u64,
 }
 
 impl AnalysisConfig {

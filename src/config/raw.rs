@@ -70,6 +70,9 @@ pub struct RawAnalysis {
     pub protected_packages: Option<Vec<String>>,
     pub max_file_bytes: Option<i64>,
     pub rename_similarity: Option<f64>,
+    pub max_findings_per_kind: Option<i64>,
+    pub max_findings_per_file: Option<i64>,
+    pub max_report_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

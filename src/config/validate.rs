@@ -41,6 +41,11 @@ pub const DEFAULT_EXCLUDE: &[&str] = &[
 pub const DEFAULT_CONFIG_DIRS: &[&str] = &["defaults"];
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const DEFAULT_RENAME_SIMILARITY: f64 = 0.6;
+pub const DEFAULT_MAX_FINDINGS_PER_KIND: u32 = 500;
+pub const DEFAULT_MAX_FINDINGS_PER_FILE: u32 = 100;
+pub const DEFAULT_MAX_REPORT_BYTES: u64 = 16 * 1024 * 1024;
+/// The smallest report cap: room for the headings and the note.
+pub const MIN_REPORT_BYTES: i64 = 4096;
 
 /// One thing wrong with a config, named by its dotted key.
 #[derive(Debug, Clone, PartialEq)]
@@ -407,11 +412,37 @@ impl Validator {
                 DEFAULT_RENAME_SIMILARITY
             }
         };
+        let max_findings_per_kind = self.count(
+            "analysis.max_findings_per_kind",
+            raw.max_findings_per_kind,
+            DEFAULT_MAX_FINDINGS_PER_KIND,
+            0,
+        );
+        let max_findings_per_file = self.count(
+            "analysis.max_findings_per_file",
+            raw.max_findings_per_file,
+            DEFAULT_MAX_FINDINGS_PER_FILE,
+            0,
+        );
+        let max_report_bytes = match raw.max_report_bytes {
+            None => DEFAULT_MAX_REPORT_BYTES,
+            Some(n) if n >= MIN_REPORT_BYTES => n as u64,
+            Some(n) => {
+                self.problem(
+                    "analysis.max_report_bytes",
+                    &format!("must be at least {MIN_REPORT_BYTES}, got {n}"),
+                );
+                DEFAULT_MAX_REPORT_BYTES
+            }
+        };
         Some(AnalysisConfig {
             protected_packages,
             protected_set: protected_set?,
             max_file_bytes,
             rename_similarity,
+            max_findings_per_kind,
+            max_findings_per_file,
+            max_report_bytes,
         })
     }
 

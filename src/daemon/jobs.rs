@@ -239,7 +239,10 @@ fn run_baseline(
             EventKind::Regression,
             run_id,
             None,
-            &format!("regressed against the references: {}", regressed.join(", ")),
+            &format!(
+                "regressed against the references: {}",
+                crate::text::cut_list(&regressed, crate::text::MESSAGE_ITEMS)
+            ),
         ));
     }
     let failing: Vec<String> = run.failing().iter().map(|c| c.name.clone()).collect();
@@ -257,9 +260,15 @@ fn run_baseline(
             EventKind::HealthDegraded,
             run_id,
             None,
-            &format!("the live baseline fails: {}", failing.join(", ")),
+            &format!(
+                "the live baseline fails: {}",
+                crate::text::cut_list(&failing, crate::text::MESSAGE_ITEMS)
+            ),
         ));
-        Err(format!("baseline cases fail: {}", failing.join(", ")))
+        Err(format!(
+            "baseline cases fail: {}",
+            crate::text::cut_list(&failing, crate::text::MESSAGE_ITEMS)
+        ))
     }
 }
 

@@ -212,7 +212,10 @@ fn judge(r: &mut HealthReport) {
     if let Err(problems) = &r.python.pip_check {
         reasons.push((
             Verdict::Degraded,
-            format!("`pip check` reports: {}", problems.join("; ")),
+            format!(
+                "`pip check` reports: {}",
+                crate::text::cut_list(problems, crate::text::MESSAGE_ITEMS)
+            ),
         ));
     }
     if let Err(e) = &r.python.torch {
@@ -229,7 +232,7 @@ fn judge(r: &mut HealthReport) {
             Verdict::Degraded,
             format!(
                 "protected packages changed since the last good run: {}",
-                names.join(", ")
+                crate::text::cut_list(&names, crate::text::MESSAGE_ITEMS)
             ),
         ));
     }

@@ -163,3 +163,97 @@ fn view(cfg: &Config, j: JournalView, status: UpdateStatus) -> LastUpdate {
         to: j.to,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(id: &str, upstream: &str, state: &str, at: &str, note: Option<&str>) -> String {
+        serde_json::json!({
+            "format_version": crate::state::FORMAT_VERSION,
+            "data": {
+                "id": id,
+                "upstream": upstream,
+                "state": state,
+                "from": "1111111aaaa",
+                "to": "2222222bbbb",
+                "updated": at,
+                "transitions": [
+                    {"state": "analyzed", "at": "2025-01-01T00:00:00Z", "note": null},
+                    {"state": state, "at": at, "note": note},
+                ],
+            }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_newest_finished_update_of_each_upstream_and_an_unfinished_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::parse(
+            "[project]\nstate_dir = \"state\"\noutputs_dir = \"out\"\n\n[[upstream]]\nname = \"up\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n",
+            dir.path(),
+        )
+        .unwrap();
+        let history = dir.path().join("state/update/history");
+        fs_err::create_dir_all(&history).unwrap();
+        assert_eq!(last_update(&cfg, "up", false), None);
+        let write = |name: &str, text: String| fs_err::write(history.join(name), text).unwrap();
+        write(
+            "a.json",
+            journal("a", "up", "promoted", "2025-01-02T00:00:00Z", None),
+        );
+        write(
+            "b.json",
+            journal(
+                "b",
+                "up",
+                "rolled-back",
+                "2025-01-03T00:00:00Z",
+                Some("the baseline still fails (token=abc123 here)"),
+            ),
+        );
+        write(
+            "c.json",
+            journal("c", "other", "promoted", "2025-01-04T00:00:00Z", None),
+        );
+        write("d.json", "{not json".into());
+        fs_err::create_dir_all(dir.path().join("out/update-b")).unwrap();
+
+        let l = last_update(&cfg, "up", false).unwrap();
+        assert_eq!(l.id, "b");
+        assert_eq!(l.status, UpdateStatus::RolledBack);
+        assert_eq!(l.to_short(), "2222222");
+        assert_eq!(l.report_dir, Some(dir.path().join("out/update-b")));
+        let sentence = l.sentence();
+        assert!(
+            sentence.starts_with(
+                "rolled back at 2025-01-03 00:00 UTC (the baseline still fails (token="
+            ) && sentence.ends_with(" here)); the live wrapper is unchanged")
+                && !sentence.contains("abc123"),
+            "{sentence}"
+        );
+        // read-only: the unreadable file is skipped, not moved aside
+        assert!(history.join("d.json").is_file());
+
+        // an unfinished update comes first: running while the lock is held,
+        // interrupted when nobody holds it
+        fs_err::write(
+            dir.path().join("state/update/journal.json"),
+            journal("e", "up", "fixing", "2025-01-05T00:00:00Z", None),
+        )
+        .unwrap();
+        assert_eq!(
+            last_update(&cfg, "up", true).unwrap().status,
+            UpdateStatus::Running
+        );
+        let l = last_update(&cfg, "up", false).unwrap();
+        assert_eq!(l.status, UpdateStatus::Interrupted);
+        assert!(
+            l.sentence().starts_with("interrupted at `fixing`"),
+            "{}",
+            l.sentence()
+        );
+        assert_eq!(last_update(&cfg, "other", false).unwrap().id, "c");
+    }
+}

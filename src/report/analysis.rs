@@ -4,9 +4,21 @@
 
 use std::fmt::Write;
 
+use crate::analysis::caps::OmittedFindings;
 use crate::analysis::model::{Analysis, ChecklistCategory, Verdict};
 use crate::analysis::python::Severity;
 use crate::redact::redact;
+use crate::text::thousands;
+
+/// Syntax-error lines listed per partially parsed file.
+const ERROR_LINES: usize = 20;
+
+fn omitted(a: &Analysis, sev: Severity) -> impl Iterator<Item = &OmittedFindings> {
+    a.integration
+        .omitted
+        .iter()
+        .filter(move |o| o.severity == sev)
+}
 
 use super::markdown::{cell, code, date};
 
@@ -227,11 +239,14 @@ pub fn integration_markdown(a: &Analysis) -> String {
         o,
         "**Verdict: {}** — {} breaking, {} at risk, {} unchanged or informational, across {} wrapper file(s).\n",
         verdict_word(a.verdict()),
-        a.count(Severity::Breaking),
-        a.count(Severity::AtRisk),
-        a.count(Severity::Info),
+        thousands(a.count(Severity::Breaking)),
+        thousands(a.count(Severity::AtRisk)),
+        thousands(a.count(Severity::Info)),
         a.integration.scanned_files.len()
     );
+    if let Some(t) = &a.truncated {
+        let _ = writeln!(o, "> **Lists cut:** {t}.\n");
+    }
     let _ = writeln!(
         o,
         "Upstream modules counted as API: {}\n",
@@ -253,27 +268,44 @@ pub fn integration_markdown(a: &Analysis) -> String {
             .iter()
             .filter(|f| f.severity == sev)
             .collect();
-        let _ = writeln!(o, "## {title} ({})\n", rows.len());
-        if rows.is_empty() {
+        let _ = writeln!(o, "## {title} ({})\n", thousands(a.count(sev)));
+        if rows.is_empty() && a.count(sev) == 0 {
             let _ = writeln!(o, "None.\n");
             continue;
         }
-        let _ = writeln!(
-            o,
-            "| wrapper | kind | upstream | finding |\n|---|---|---|---|"
-        );
-        for f in &rows {
+        let left_out: Vec<&OmittedFindings> = omitted(a, sev).collect();
+        if !left_out.is_empty() {
             let _ = writeln!(
                 o,
-                "| {}:{} | {} | {} | {} |",
-                code(&f.point.file),
-                f.point.line,
-                f.point.kind,
-                code(&f.point.target),
-                cell(&f.message)
+                "Listed: {} of {}.\n",
+                thousands(rows.len()),
+                thousands(a.count(sev))
             );
         }
-        o.push('\n');
+        if !rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "| wrapper | kind | upstream | finding |\n|---|---|---|---|"
+            );
+            for f in &rows {
+                let _ = writeln!(
+                    o,
+                    "| {}:{} | {} | {} | {} |",
+                    code(&f.point.file),
+                    f.point.line,
+                    f.point.kind,
+                    code(&f.point.target),
+                    cell(&f.message)
+                );
+            }
+            o.push('\n');
+        }
+        for x in &left_out {
+            let _ = writeln!(o, "- {}", x.sentence());
+        }
+        if !left_out.is_empty() {
+            o.push('\n');
+        }
         if sev != Severity::Info {
             for f in &rows {
                 let _ = writeln!(
@@ -314,17 +346,23 @@ pub fn integration_markdown(a: &Analysis) -> String {
             "These files do not parse cleanly; tree-sitter recovered and the rest of each file was analysed.\n"
         );
         for p in &a.integration.partial {
+            let lines = &p.parse.error_lines;
+            let mut shown = lines
+                .iter()
+                .take(ERROR_LINES)
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if lines.len() > ERROR_LINES {
+                shown.push_str(&format!(
+                    " and {} more",
+                    thousands(lines.len() - ERROR_LINES)
+                ));
+            }
             let _ = writeln!(
                 o,
-                "- {} `{}`: syntax errors at line(s) {}",
-                p.side,
-                p.parse.path,
-                p.parse
-                    .error_lines
-                    .iter()
-                    .map(|l| l.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "- {} `{}`: syntax errors at line(s) {shown}",
+                p.side, p.parse.path
             );
         }
         o.push('\n');
@@ -405,9 +443,9 @@ pub fn summary(a: &Analysis, dir: &std::path::Path) -> String {
         o,
         "verdict: {} — {} breaking, {} at risk, {} unchanged",
         verdict_word(a.verdict()),
-        a.count(Severity::Breaking),
-        a.count(Severity::AtRisk),
-        a.count(Severity::Info)
+        thousands(a.count(Severity::Breaking)),
+        thousands(a.count(Severity::AtRisk)),
+        thousands(a.count(Severity::Info))
     );
     for f in a
         .integration
@@ -425,6 +463,24 @@ pub fn summary(a: &Analysis, dir: &std::path::Path) -> String {
             "  {tag} {}:{}  {}",
             f.point.file, f.point.line, f.message
         );
+    }
+    for sev in [Severity::Breaking, Severity::AtRisk] {
+        for x in omitted(a, sev) {
+            let tag = if sev == Severity::Breaking {
+                "BREAKING"
+            } else {
+                "at-risk"
+            };
+            let _ = writeln!(
+                o,
+                "  and {} more {tag} findings in {}",
+                thousands(x.count),
+                x.file
+            );
+        }
+    }
+    if let Some(t) = &a.truncated {
+        let _ = writeln!(o, "  note: {t}");
     }
     for r in &a.requirements {
         for p in r.added.iter().chain(&r.removed).chain(&r.changed) {

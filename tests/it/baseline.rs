@@ -443,7 +443,7 @@ fn cli_run_record_and_compare() {
     out.assert_code(2);
     assert!(
         out.stderr
-            .contains("no baseline case named `nope` (known: alpha, beta, broken)"),
+            .contains("no baseline case named `nope` (known: `alpha`, `beta`, `broken`)"),
         "{}",
         out.stderr
     );

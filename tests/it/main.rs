@@ -2,6 +2,7 @@
 //! `tether` binary as a child process.
 
 mod analyze;
+mod analyze_caps;
 mod baseline;
 mod bisect;
 mod canary;

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use tree_sitter::Node;
 
+use super::chunks::{PIECE_BYTES, SPLIT_ABOVE, pieces};
 use super::model::{DefKind, Definition, ModuleIndex, PartialParse, SourceFile, UpstreamIndex};
-use super::parse::{error_lines, line, named_children, parse, text, walk_all};
+use super::parse::{error_lines, line, named_children, parse, parse_piece, text, walk_all};
 use super::signature::params_of;
 
 /// The module name of a `.py` path: `models/wan/any2video.py` ->
@@ -40,25 +41,17 @@ pub fn top_level_modules(paths: &[String]) -> BTreeSet<String> {
 
 /// Indexes the upstream's `.py` files (paths relative to its root).
 pub fn index_upstream(files: &[SourceFile]) -> UpstreamIndex {
+    index_in_pieces(files, SPLIT_ABOVE, PIECE_BYTES)
+}
+
+/// [`index_upstream`], parsing a file over `split_above` bytes in pieces of
+/// `piece_bytes` (see `chunks`).
+fn index_in_pieces(files: &[SourceFile], split_above: usize, piece_bytes: usize) -> UpstreamIndex {
     let mut index = UpstreamIndex::default();
     for file in files {
         let Some(module) = module_name(&file.path) else {
             continue;
         };
-        let Some(tree) = parse(&file.text) else {
-            index.partial.push(PartialParse {
-                path: file.path.clone(),
-                error_lines: vec![1],
-            });
-            continue;
-        };
-        let errors = error_lines(&tree);
-        if !errors.is_empty() {
-            index.partial.push(PartialParse {
-                path: file.path.clone(),
-                error_lines: errors,
-            });
-        }
         let is_package = file.path.ends_with("__init__.py");
         let mut m = Indexer {
             module: &module,
@@ -69,7 +62,27 @@ pub fn index_upstream(files: &[SourceFile]) -> UpstreamIndex {
                 ..ModuleIndex::default()
             },
         };
-        m.statements(tree.root_node());
+        // a huge file a piece at a time, so its whole tree is never held
+        let mut errors = Vec::new();
+        for piece in pieces(&file.text, split_above, piece_bytes) {
+            let tree = if piece.bytes.len() == file.text.len() {
+                parse(&file.text)
+            } else {
+                parse_piece(&file.text, &piece)
+            };
+            let Some(tree) = tree else {
+                errors.push(piece.row + 1);
+                continue;
+            };
+            errors.extend(error_lines(&tree));
+            m.statements(tree.root_node());
+        }
+        if !errors.is_empty() {
+            index.partial.push(PartialParse {
+                path: file.path.clone(),
+                error_lines: errors,
+            });
+        }
         let parts: Vec<&str> = module.split('.').collect();
         for i in 1..parts.len() {
             index.packages.insert(parts[..i].join("."));
@@ -492,6 +505,16 @@ def load():
             SourceFile::new("wgp.py", WGP),
             SourceFile::new("shared/utils/__init__.py", "def notify(msg):\n    pass\n"),
         ])
+    }
+
+    #[test]
+    fn a_file_indexed_in_pieces_gives_what_it_gives_whole() {
+        let files = [SourceFile::new("wgp.py", WGP)];
+        let whole = index_upstream(&files);
+        // every top-level statement a piece of its own
+        let split = index_in_pieces(&files, 0, 1);
+        assert_eq!(split, whole);
+        assert!(whole.modules["wgp"].definitions.len() > 10);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! each point against an old and a new upstream index. Pure functions over
 //! source text; the caller reads git trees and files.
 
+mod chunks;
 mod index;
 mod lookup;
 mod model;
@@ -15,8 +16,8 @@ mod signature;
 pub use index::{index_upstream, module_name, top_level_modules};
 pub use model::*;
 pub use parse::{parse, walk_all};
-pub use resolve::resolve;
-pub use scan::scan_wrapper;
+pub use resolve::{PointFacts, Resolver, key_findings, resolve, resolve_each};
+pub use scan::{FileBindings, bind_file, in_pieces, scan_wrapper, stream_file};
 pub use signature::render as render_signature;
 
 #[cfg(test)]

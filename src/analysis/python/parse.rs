@@ -13,6 +13,35 @@ pub fn parse(text: &str) -> Option<Tree> {
     parser.parse(text, None)
 }
 
+/// Parses only `piece` of `text` (see `chunks`): node positions are those
+/// of the whole text, and the tree holds the piece's nodes only.
+pub(crate) fn parse_piece(text: &str, piece: &super::chunks::Piece) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    let end_row = piece.row + text[piece.bytes.clone()].matches('\n').count();
+    let end_column = text[piece.bytes.clone()]
+        .rsplit('\n')
+        .next()
+        .map_or(0, str::len);
+    parser
+        .set_included_ranges(&[tree_sitter::Range {
+            start_byte: piece.bytes.start,
+            end_byte: piece.bytes.end,
+            start_point: tree_sitter::Point {
+                row: piece.row,
+                column: 0,
+            },
+            end_point: tree_sitter::Point {
+                row: end_row,
+                column: end_column,
+            },
+        }])
+        .ok()?;
+    parser.parse(text, None)
+}
+
 /// 1-based lines of every syntax error or missing token, sorted, unique.
 pub(crate) fn error_lines(tree: &Tree) -> Vec<usize> {
     let mut lines = Vec::new();

@@ -2,7 +2,7 @@
 //! upstream index: what each point refers to before and after, and whether
 //! the change breaks it, puts it at risk, or leaves it alone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::index::module_name;
 use super::lookup::{Found, Lookup, lookup};
@@ -22,31 +22,86 @@ pub fn resolve(
     new: &UpstreamIndex,
     ctx: &ResolveContext,
 ) -> Vec<Finding> {
-    let called: HashSet<(&str, &str)> = points
-        .iter()
-        .filter(|p| p.kind == PointKind::Call)
-        .map(|p| (p.file.as_str(), p.target.as_str()))
-        .collect();
-    let mut r = Resolver {
-        old,
-        new,
-        ctx,
-        called,
-        candidates: None,
-        lookups: HashMap::new(),
-        missing: HashMap::new(),
-    };
-    let mut findings: Vec<Finding> = points.iter().map(|p| r.point(p)).collect();
-    findings.extend(key_findings(points, key_reads, ctx));
-    findings
+    let mut out = Vec::new();
+    resolve_each(points, key_reads, old, new, ctx, &mut |f| out.push(f));
+    out
 }
 
-struct Resolver<'a> {
+/// [`resolve`], handing each finding to `sink` as it is made, so a caller
+/// that keeps only some of them never holds them all.
+pub fn resolve_each(
+    points: &[IntegrationPoint],
+    key_reads: &[KeyRead],
+    old: &UpstreamIndex,
+    new: &UpstreamIndex,
+    ctx: &ResolveContext,
+    sink: &mut dyn FnMut(Finding),
+) {
+    let mut facts = PointFacts::default();
+    for p in points {
+        facts.add(p);
+    }
+    let mut r = Resolver::new(old, new, ctx, &facts);
+    for p in points {
+        sink(r.point(p));
+    }
+    key_findings(&facts, key_reads, ctx, sink);
+}
+
+/// What resolving one point needs to know about all of them: which targets
+/// each wrapper file calls and which upstream files it references, and
+/// every target (the upstream modules to index). Gathered first, so that
+/// points can then be resolved one at a time, even a piece of a file at a
+/// time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointFacts {
+    /// Every point's target.
+    pub targets: BTreeSet<String>,
+    /// Wrapper file -> the targets it calls.
+    called: HashMap<String, HashSet<String>>,
+    /// Wrapper file -> the upstream files and model configs it names.
+    referenced: HashMap<String, HashSet<String>>,
+}
+
+impl PointFacts {
+    pub fn add(&mut self, p: &IntegrationPoint) {
+        if !self.targets.contains(&p.target) {
+            self.targets.insert(p.target.clone());
+        }
+        let by_file = match p.kind {
+            PointKind::Call => &mut self.called,
+            PointKind::FileReference | PointKind::ModelConfigReference => &mut self.referenced,
+            _ => return,
+        };
+        match by_file.get_mut(&p.file) {
+            Some(set) => {
+                if !set.contains(&p.target) {
+                    set.insert(p.target.clone());
+                }
+            }
+            None => {
+                by_file.insert(p.file.clone(), HashSet::from([p.target.clone()]));
+            }
+        }
+    }
+
+    fn calls(&self, file: &str, target: &str) -> bool {
+        self.called.get(file).is_some_and(|s| s.contains(target))
+    }
+
+    fn references(&self, file: &str, target: &str) -> bool {
+        self.referenced
+            .get(file)
+            .is_some_and(|s| s.contains(target))
+    }
+}
+
+/// Resolves integration points one at a time against the two indexes.
+pub struct Resolver<'a> {
     old: &'a UpstreamIndex,
     new: &'a UpstreamIndex,
     ctx: &'a ResolveContext,
-    /// (file, target) pairs the wrapper calls.
-    called: HashSet<(&'a str, &'a str)>,
+    facts: &'a PointFacts,
     candidates: Option<Candidates<'a>>,
     lookups: HashMap<String, (Lookup<'a>, Lookup<'a>)>,
     missing: HashMap<String, (Status, Option<DefSummary>)>,
@@ -64,7 +119,25 @@ fn finding(p: &IntegrationPoint, status: Status, severity: Severity, message: St
 }
 
 impl<'a> Resolver<'a> {
-    fn point(&mut self, p: &IntegrationPoint) -> Finding {
+    pub fn new(
+        old: &'a UpstreamIndex,
+        new: &'a UpstreamIndex,
+        ctx: &'a ResolveContext,
+        facts: &'a PointFacts,
+    ) -> Self {
+        Resolver {
+            old,
+            new,
+            ctx,
+            facts,
+            candidates: None,
+            lookups: HashMap::new(),
+            missing: HashMap::new(),
+        }
+    }
+
+    /// The finding of one point.
+    pub fn point(&mut self, p: &IntegrationPoint) -> Finding {
         match p.kind {
             PointKind::FileReference | PointKind::ModelConfigReference => self.file(p),
             PointKind::SysPathInsert | PointKind::Chdir => self.setup(p),
@@ -265,7 +338,7 @@ impl<'a> Resolver<'a> {
             p.kind,
             PointKind::Import | PointKind::FromImport | PointKind::DynamicImport
         );
-        if is_import && self.called.contains(&(p.file.as_str(), t)) {
+        if is_import && self.facts.calls(&p.file, t) {
             severity = Severity::Info;
         }
         let text = changes
@@ -382,27 +455,17 @@ impl<'a> Resolver<'a> {
 }
 
 /// Findings for wrapper key reads whose key was removed from some config.
-fn key_findings(
-    points: &[IntegrationPoint],
+pub fn key_findings(
+    facts: &PointFacts,
     key_reads: &[KeyRead],
     ctx: &ResolveContext,
-) -> Vec<Finding> {
+    sink: &mut dyn FnMut(Finding),
+) {
     let mut by_last: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for (config, key) in &ctx.removed_config_keys {
         let last = key.rsplit('.').next().unwrap_or(key);
         by_last.entry(last).or_default().push((config, key));
     }
-    let referenced: HashSet<(&str, &str)> = points
-        .iter()
-        .filter(|p| {
-            matches!(
-                p.kind,
-                PointKind::FileReference | PointKind::ModelConfigReference
-            )
-        })
-        .map(|p| (p.file.as_str(), p.target.as_str()))
-        .collect();
-    let mut out = Vec::new();
     for read in key_reads {
         let Some(hits) = by_last.get(read.key.as_str()) else {
             continue;
@@ -414,9 +477,7 @@ fn key_findings(
         for (key, mut configs) in by_key {
             configs.sort_unstable();
             configs.dedup();
-            let referenced_config = configs
-                .iter()
-                .find(|c| referenced.contains(&(read.file.as_str(), **c)));
+            let referenced_config = configs.iter().find(|c| facts.references(&read.file, c));
             let config = referenced_config.or(configs.first()).copied().unwrap_or("");
             let severity = if referenced_config.is_some() {
                 Severity::Breaking
@@ -427,7 +488,7 @@ fn key_findings(
                 1 => String::new(),
                 n => format!(" (and {} other configs)", n - 1),
             };
-            out.push(Finding {
+            sink(Finding {
                 point: IntegrationPoint {
                     file: read.file.clone(),
                     line: read.line,
@@ -453,7 +514,6 @@ fn key_findings(
             });
         }
     }
-    out
 }
 
 fn summary(l: &Lookup<'_>) -> Option<DefSummary> {

@@ -7,16 +7,25 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
+use super::chunks::{PIECE_BYTES, Piece, SPLIT_ABOVE, pieces};
 use super::model::{
     IntegrationPoint, KeyRead, PartialParse, PointKind, ScanContext, SourceFile, WrapperScan,
 };
 use super::parse::{Lines, dotted_parts, error_lines, line, named_children, parse, string_value};
-use super::parse::{text, walk_all};
+use super::parse::{parse_piece, text, walk_all};
 
 /// Scans the wrapper's `.py` files (paths relative to the wrapper root).
-pub fn scan_wrapper(files: &[SourceFile], ctx: &ScanContext) -> WrapperScan {
+pub fn scan_wrapper<'f>(
+    files: impl IntoIterator<Item = &'f SourceFile>,
+    ctx: &ScanContext,
+) -> WrapperScan {
     let mut out = WrapperScan::default();
     for file in files {
+        if in_pieces(file) {
+            let pieces = pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES);
+            scan_in_pieces(file, &pieces, ctx, &mut out);
+            continue;
+        }
         let Some(tree) = parse(&file.text) else {
             out.partial.push(PartialParse {
                 path: file.path.clone(),
@@ -34,24 +43,98 @@ pub fn scan_wrapper(files: &[SourceFile], ctx: &ScanContext) -> WrapperScan {
         let mut scan = FileScan::new(file, ctx);
         scan.bindings(tree.root_node());
         scan.uses(tree.root_node());
-        let FileScan {
-            mut points,
-            mut key_reads,
-            ..
-        } = scan;
-        points.sort_by_key(|(pos, _)| *pos);
-        let mut seen = HashSet::new();
-        // A literal inside `os.path.join(...)` can name the same file as
-        // the join: keep one reference per line.
-        out.points.extend(
-            points.into_iter().map(|(_, p)| p).filter(|p| {
-                !is_reference(p.kind) || seen.insert((p.line, p.kind, p.target.clone()))
-            }),
-        );
-        key_reads.sort_by_key(|(pos, _)| *pos);
-        out.key_reads.extend(key_reads.into_iter().map(|(_, k)| k));
+        scan.drain(&mut out);
     }
     out
+}
+
+/// Whether `file` is too large to parse whole: [`scan_wrapper`] scans it a
+/// piece at a time, and [`bind_file`] with [`stream_file`] scan it holding
+/// one piece's tree and points at a time.
+pub fn in_pieces(file: &SourceFile) -> bool {
+    file.text.len() > SPLIT_ABOVE
+}
+
+/// What a file binds (the names its imports and assignments make stand for
+/// the upstream), read from every piece before any use is scanned; with the
+/// points the imports themselves are, and the file's syntax errors.
+#[derive(Debug, Clone)]
+pub struct FileBindings {
+    pieces: Vec<Piece>,
+    aliases: HashMap<Vec<String>, String>,
+    dir_names: HashSet<String>,
+    /// The points the bindings made, in source order.
+    early: Vec<(usize, IntegrationPoint)>,
+    /// Its syntax errors, if any.
+    pub partial: Option<PartialParse>,
+}
+
+/// Reads the bindings of a file too large to parse whole (see `chunks`), a
+/// piece at a time.
+pub fn bind_file(file: &SourceFile, ctx: &ScanContext) -> FileBindings {
+    bind_pieces(file, pieces(&file.text, SPLIT_ABOVE, PIECE_BYTES), ctx)
+}
+
+fn bind_pieces(file: &SourceFile, pieces: Vec<Piece>, ctx: &ScanContext) -> FileBindings {
+    let mut scan = FileScan::new(file, ctx);
+    let mut errors = Vec::new();
+    for piece in &pieces {
+        let Some(tree) = parse_piece(&file.text, piece) else {
+            errors.push(piece.row + 1);
+            continue;
+        };
+        errors.extend(error_lines(&tree));
+        scan.bindings(tree.root_node());
+    }
+    let mut early = scan.points;
+    early.sort_by_key(|(pos, _)| *pos);
+    FileBindings {
+        pieces,
+        aliases: scan.aliases,
+        dir_names: scan.dir_names,
+        early,
+        partial: (!errors.is_empty()).then(|| PartialParse {
+            path: file.path.clone(),
+            error_lines: errors,
+        }),
+    }
+}
+
+/// Scans the uses of a file bound by [`bind_file`] a piece at a time: each
+/// piece's points and key reads go to `each` before the next piece is
+/// parsed, so neither the whole syntax tree nor every point is ever held.
+pub fn stream_file(
+    file: &SourceFile,
+    ctx: &ScanContext,
+    bound: &FileBindings,
+    each: &mut dyn FnMut(WrapperScan),
+) {
+    let mut scan = FileScan::new(file, ctx);
+    scan.aliases = bound.aliases.clone();
+    scan.dir_names = bound.dir_names.clone();
+    // the points the bindings made go out with their own piece
+    let mut early = bound.early.iter().peekable();
+    for piece in &bound.pieces {
+        while let Some(p) = early.next_if(|(pos, _)| *pos < piece.bytes.end) {
+            scan.points.push(p.clone());
+        }
+        if let Some(tree) = parse_piece(&file.text, piece) {
+            scan.uses(tree.root_node());
+        }
+        let mut part = WrapperScan::default();
+        scan.drain(&mut part);
+        each(part);
+    }
+}
+
+/// A file scanned in `pieces`, everything kept in `out`.
+fn scan_in_pieces(file: &SourceFile, pieces: &[Piece], ctx: &ScanContext, out: &mut WrapperScan) {
+    let bound = bind_pieces(file, pieces.to_vec(), ctx);
+    stream_file(file, ctx, &bound, &mut |part| {
+        out.points.extend(part.points);
+        out.key_reads.extend(part.key_reads);
+    });
+    out.partial.extend(bound.partial);
 }
 
 fn is_reference(kind: PointKind) -> bool {
@@ -99,6 +182,25 @@ impl<'a> FileScan<'a> {
             points: Vec::new(),
             key_reads: Vec::new(),
         }
+    }
+
+    /// Moves the points and key reads found so far, in source order, into
+    /// `out`.
+    fn drain(&mut self, out: &mut WrapperScan) {
+        let mut points = std::mem::take(&mut self.points);
+        let mut key_reads = std::mem::take(&mut self.key_reads);
+        points.sort_by_key(|(pos, _)| *pos);
+        out.points.reserve(points.len());
+        let mut seen = HashSet::new();
+        // A literal inside `os.path.join(...)` can name the same file as
+        // the join: keep one reference per line.
+        out.points.extend(
+            points.into_iter().map(|(_, p)| p).filter(|p| {
+                !is_reference(p.kind) || seen.insert((p.line, p.kind, p.target.clone()))
+            }),
+        );
+        key_reads.sort_by_key(|(pos, _)| *pos);
+        out.key_reads.extend(key_reads.into_iter().map(|(_, k)| k));
     }
 
     /// The target of a set-up point: the upstream folder, `.` for the root.

@@ -307,3 +307,26 @@ fn upstream_dir_is_normalised() {
         ]
     );
 }
+
+#[test]
+fn a_file_scanned_in_pieces_gives_what_it_gives_whole() {
+    let file = SourceFile::new("worker.py", WRAPPER);
+    // every top-level statement a piece of its own
+    let ps = pieces(WRAPPER, 0, 1);
+    assert!(ps.len() >= 20, "{}", ps.len());
+    let mut split = WrapperScan::default();
+    scan_in_pieces(&file, &ps, &ctx(), &mut split);
+    assert_eq!(split, scan());
+
+    // a syntax error is reported at its line in the whole file
+    let broken = WRAPPER.replace("def run(prompt", "def run(prompt,,");
+    let file = SourceFile::new("worker.py", broken.as_str());
+    let mut split = WrapperScan::default();
+    scan_in_pieces(&file, &pieces(&broken, 0, 1), &ctx(), &mut split);
+    let whole = scan_wrapper([&file], &ctx());
+    assert_eq!(split.partial, whole.partial);
+    assert_eq!(
+        split.partial[0].error_lines,
+        [line_of(&broken, "def run(prompt,,")]
+    );
+}
