@@ -5,7 +5,7 @@ it was or exactly promoted, with the user's uncommitted work intact, a clean
 `git status` apart from it, no refs/tether/* and no temporary files, and that
 a further `tether update` promotes. Prints a tally.
 
-Usage: random_kill.py TETHER_BIN WORKDIR [--small N] [--big N] [--big-files N] [--seed S]
+Usage: random_kill.py TETHER_BIN WORKDIR [--small N] [--big N] [--big-promote N] [--big-files N] [--seed S]
 
 Two worlds, both the sample project (scripts/make_sample.py, submodule
 layout) with a baseline case that fails until tether's missing-inputs fix
@@ -13,7 +13,9 @@ writes its input, so every update stages, tests, fixes, tests again and
 promotes: "small" as generated, and "big", whose upstream target adds and
 changes --big-files files (default 4,000), so that promotion itself takes
 long enough to be hit. Each kill falls uniformly in [0, 1.1 x the duration
-of an uninterrupted update of that world]. Plain Python 3, standard library
+of an uninterrupted update of that world]; the --big-promote kills fall in
+the big world's promotion: each waits until the journal says `promoting`,
+then up to 1.2 x the length of an uninterrupted run's promotion. Plain Python 3, standard library
 only. Exits 1 when any kill broke a promise.
 """
 
@@ -175,28 +177,53 @@ def journal_state(trial):
         return "no journal"
 
 
-def run_world(binary, workdir, name, kills, big_files, rng, tally):
+def timed_update(binary, trial):
+    """Runs an uninterrupted update, watching the journal: its duration and
+    when it entered `promoting` (None if never seen)."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen([binary, "update"], cwd=trial, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    promoting = None
+    while proc.poll() is None:
+        if promoting is None and journal_state(trial) == "promoting":
+            promoting = time.monotonic() - t0
+        time.sleep(0.005)
+    out, err = proc.communicate()
+    return time.monotonic() - t0, promoting, proc.returncode, out, err
+
+
+def run_world(binary, workdir, name, kills, big_files, rng, tally, promotion_only=False):
     template = os.path.join(workdir, f"{name}-template")
     trial = os.path.join(workdir, f"{name}-trial")
     shutil.rmtree(template, ignore_errors=True)
     make_world(template, big_files)
     reset(template, trial)
     before = live(trial)
-    t0 = time.monotonic()
-    out = tether(binary, trial, "update")
-    duration = time.monotonic() - t0
-    if out.returncode != 0:
-        sys.exit(f"{name}: the uninterrupted update failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    duration, promoting, code, stdout, stderr = timed_update(binary, trial)
+    if code != 0:
+        sys.exit(f"{name}: the uninterrupted update failed ({code}):\n{stdout}\n{stderr}")
     promoted = live(trial)
     problems = tidy(trial)
     if problems:
         sys.exit(f"{name}: the uninterrupted update is not tidy: {problems}")
-    print(f"{name}: an uninterrupted update takes {duration:.2f} s; {kills} kills follow", flush=True)
+    window = (0.0, duration * 1.1)
+    if promotion_only:
+        if promoting is None:
+            sys.exit(f"{name}: the promotion was too quick to be seen; nothing to aim at")
+        # aimed at the promotion: from the moment the journal says so
+        window = (0.0, (duration - promoting) * 1.2)
+    print(f"{name}: an uninterrupted update takes {duration:.2f} s, promoting from "
+          f"{promoting if promoting is None else round(promoting, 2)} s; {kills} kills at "
+          f"[{window[0]:.2f}, {window[1]:.2f}] s {'into the promotion' if promotion_only else ''} "
+          f"follow", flush=True)
     for k in range(kills):
         reset(template, trial)
-        at = rng.uniform(0, duration * 1.1)
+        at = rng.uniform(*window)
         proc = subprocess.Popen([binary, "update"], cwd=trial, env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if promotion_only:
+            while proc.poll() is None and journal_state(trial) != "promoting":
+                time.sleep(0.002)
         time.sleep(at)
         finished = proc.poll() is not None
         if not finished:
@@ -234,6 +261,9 @@ def main():
     ap.add_argument("workdir")
     ap.add_argument("--small", type=int, default=60)
     ap.add_argument("--big", type=int, default=50)
+    ap.add_argument("--big-promote", type=int, default=30,
+                    help="kills aimed at the big world's promotion (random moments after the "
+                         "journal says promoting)")
     ap.add_argument("--big-files", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
@@ -244,13 +274,16 @@ def main():
         run_world(args.binary, args.workdir, "small", args.small, 0, rng, tally)
     if args.big:
         run_world(args.binary, args.workdir, "big", args.big, args.big_files, rng, tally)
+    if args.big_promote:
+        run_world(args.binary, args.workdir, "big-p", args.big_promote, args.big_files, rng, tally,
+                  promotion_only=True)
     print("\n== tally (world, journal state at the kill, end after the next command)")
     violations = 0
     for (a, b, c), n in sorted(tally.items()):
         if a == "violations":
             violations += n
             continue
-        print(f"{n:4}  {a:<5}  {b:<26}  {c}")
+        print(f"{n:4}  {a:<6}  {b:<26}  {c}")
     total = sum(n for (a, _, _), n in tally.items() if a != "violations")
     print(f"{total} kills, {violations} violation(s)")
     sys.exit(1 if violations else 0)

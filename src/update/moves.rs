@@ -18,12 +18,13 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{IndexEntry, IndexTime, Oid, Repository};
+use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use super::backup::hash_on_disk;
 use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{head_of, open_here};
+use super::stage::gitlink_entry;
 use crate::failpoint;
 
 const GITLINK: u32 = 0o160000;
@@ -523,23 +524,6 @@ fn prune_empty_parents(root: &Path, full: &Path) {
             break;
         }
         dir = d.parent();
-    }
-}
-
-fn gitlink_entry(path: &str, id: Oid) -> IndexEntry {
-    IndexEntry {
-        ctime: IndexTime::new(0, 0),
-        mtime: IndexTime::new(0, 0),
-        dev: 0,
-        ino: 0,
-        mode: GITLINK,
-        uid: 0,
-        gid: 0,
-        file_size: 0,
-        id,
-        flags: (path.len().min(0xfff)) as u16,
-        flags_extended: 0,
-        path: path.as_bytes().to_vec(),
     }
 }
 

@@ -665,7 +665,8 @@ fn commit_tree(
         .map_err(git_err("committing", dir))
 }
 
-fn gitlink_entry(path: &str, id: Oid) -> IndexEntry {
+/// An index entry for a submodule at commit `id`.
+pub(crate) fn gitlink_entry(path: &str, id: Oid) -> IndexEntry {
     IndexEntry {
         ctime: IndexTime::new(0, 0),
         mtime: IndexTime::new(0, 0),
