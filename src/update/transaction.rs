@@ -403,11 +403,10 @@ fn stage_test_fix_promote(
                 reason: format!(
                     "the wrapper's local modifications of the vendored copy conflict with the upstream change in {} file(s): {}",
                     files.len(),
-                    files
-                        .iter()
-                        .map(|f| f.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::text::cut_list(
+                        &files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+                        crate::text::MESSAGE_ITEMS
+                    )
                 ),
             });
         }

@@ -356,7 +356,7 @@ fn vendored_local_modification_in_conflict_rolls_back() {
     assert_unchanged(&s.wrapper.path, &before);
     assert!(
         out.stdout
-            .contains("conflict with the upstream change in 1 file(s): Wan2GP/wgp.py"),
+            .contains("conflict with the upstream change in 1 file(s): `Wan2GP/wgp.py`"),
         "{}",
         out.stdout
     );
