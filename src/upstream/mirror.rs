@@ -433,27 +433,36 @@ mod tests {
 
     /// A fetch killed mid-way leaves git's lock files in the mirror; the
     /// next fetch must not fail on them forever (found by the random-kill run).
-    #[test]
-    fn lock_files_a_killed_fetch_left_do_not_stop_the_next_fetch() {
-        let dir = tempfile::tempdir().unwrap();
-        let up = dir.path().join("up");
+    /// An upstream `up/` on branch `trunk` with `commits` commits (`c0`...)
+    /// and a config naming it `u`.
+    fn upstream_with(dir: &Path, commits: usize) -> (PathBuf, Config) {
+        let up = dir.join("up");
         std::fs::create_dir(&up).unwrap();
         git(&up, &["init", "-q", "-b", "trunk"]);
-        std::fs::write(up.join("f.txt"), "0").unwrap();
-        git(&up, &["add", "-A"]);
-        git(&up, &["commit", "-q", "-m", "c0"]);
+        for i in 0..commits {
+            std::fs::write(up.join("f.txt"), i.to_string()).unwrap();
+            git(&up, &["add", "-A"]);
+            git(&up, &["commit", "-q", "-m", &format!("c{i}")]);
+        }
         let cfg = Config::parse(
             &format!(
                 "[[upstream]]\nname = \"u\"\nurl = \"file://{}\"\npath = \"u\"\nlayout = \"clone\"\n",
                 up.display()
             ),
-            dir.path(),
+            dir,
         )
         .unwrap();
+        (up, cfg)
+    }
+
+    #[test]
+    fn lock_files_a_killed_fetch_left_do_not_stop_the_next_fetch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (up, cfg) = upstream_with(dir.path(), 1);
         let state = StateDir::new(dir.path().join("state"));
         let m = Mirror::open_or_init(&state, &cfg.upstreams[0]).unwrap();
         m.fetch().unwrap();
-        std::fs::write(up.join("f.txt"), "1").unwrap();
+        std::fs::write(up.join("f.txt"), "new").unwrap();
         git(&up, &["commit", "-q", "-am", "c1"]);
         let stale = [
             m.path().join("refs/heads/trunk.lock"),
@@ -477,23 +486,8 @@ mod tests {
     #[test]
     fn fetches_and_resolves_revisions() {
         let dir = tempfile::tempdir().unwrap();
-        let up = dir.path().join("up");
-        std::fs::create_dir(&up).unwrap();
-        git(&up, &["init", "-q", "-b", "trunk"]);
-        for i in 0..3 {
-            std::fs::write(up.join("f.txt"), i.to_string()).unwrap();
-            git(&up, &["add", "-A"]);
-            git(&up, &["commit", "-q", "-m", &format!("c{i}")]);
-        }
+        let (up, cfg) = upstream_with(dir.path(), 3);
         git(&up, &["tag", "v1.0", "HEAD~1"]);
-        let cfg = Config::parse(
-            &format!(
-                "[[upstream]]\nname = \"u\"\nurl = \"file://{}\"\npath = \"u\"\nlayout = \"clone\"\n",
-                up.display()
-            ),
-            dir.path(),
-        )
-        .unwrap();
         let upc = &cfg.upstreams[0];
         let state = StateDir::new(dir.path().join("state"));
         assert!(matches!(

@@ -12,30 +12,11 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 
 use crate::support::git::git;
-use crate::support::sample::Sample;
+use crate::support::sample::{NEEDS_REF_BASELINE, NEEDS_REF_PY, Sample};
 use crate::support::{Tether, tree_digest};
 
 // the dev-dependency on tether itself builds the tests with failpoints
 const _: () = assert!(tether::failpoint::ENABLED);
-
-const BASELINE: &str = r#"
-[baseline]
-command = "{python} needs_ref.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ref"
-model = "m"
-params = { resolution = "64x48", video_length = 5 }
-"#;
-
-/// Fails until the missing-inputs fix writes `inputs/ref.y4m`, so every
-/// update runs the fix loop and commits a fix before promoting.
-const NEEDS_REF: &str = r#"with open("inputs/ref.y4m", "rb") as f:
-    head = f.read(9)
-assert head == b"YUV4MPEG2", head
-print("ok")
-"#;
 
 const DIRTY_README: &str = "# my notes, not committed\n";
 const UNTRACKED: &str = "scratch/notes.txt";
@@ -54,9 +35,9 @@ fn world(layout: &str) -> Sample {
     let s = Sample::new(layout);
     let cfg = s.root.join("tether.toml");
     let mut toml = std::fs::read_to_string(&cfg).unwrap();
-    toml.push_str(BASELINE);
+    toml.push_str(NEEDS_REF_BASELINE);
     std::fs::write(&cfg, toml).unwrap();
-    s.wrapper.write("needs_ref.py", NEEDS_REF);
+    s.wrapper.write("needs_ref.py", NEEDS_REF_PY);
     s.wrapper.commit("test: baseline script");
     s.wrapper.write("README.md", DIRTY_README);
     s.wrapper.write(UNTRACKED, "remember the milk\n");

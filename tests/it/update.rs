@@ -12,7 +12,7 @@ use serde_json::Value;
 use tether::demo::DemoProject;
 
 use crate::support::git::git;
-use crate::support::sample::Sample;
+use crate::support::sample::{NEEDS_REF_BASELINE, NEEDS_REF_PY, Sample};
 use crate::support::{Tether, tree_digest};
 
 type Digest = Vec<(String, Vec<u8>)>;
@@ -634,22 +634,7 @@ fn a_second_update_while_one_runs_exits_8_naming_the_holder() {
 
 #[test]
 fn missing_input_is_written_committed_and_promoted() {
-    let baseline = r#"
-[baseline]
-command = "{python} needs_ref.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ref"
-model = "m"
-params = { resolution = "64x48", video_length = 5 }
-"#;
-    let script = r#"with open("inputs/ref.y4m", "rb") as f:
-    head = f.read(9)
-assert head == b"YUV4MPEG2", head
-print("ok")
-"#;
-    let s = vendored_sample(baseline, &[("needs_ref.py", script)]);
+    let s = vendored_sample(NEEDS_REF_BASELINE, &[("needs_ref.py", NEEDS_REF_PY)]);
     let tip = s.upstream.head();
     let out = s.tether().run(&["update"]);
     out.assert_code(0);

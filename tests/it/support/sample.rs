@@ -5,6 +5,26 @@ use std::process::Command;
 
 use super::git::GitRepo;
 
+/// A baseline whose one case fails until tether's missing-inputs fix writes
+/// `inputs/ref.y4m` (the case script is [`NEEDS_REF_PY`], `needs_ref.py`).
+pub const NEEDS_REF_BASELINE: &str = r#"
+[baseline]
+command = "{python} needs_ref.py"
+timeout = "60s"
+
+[[baseline.case]]
+name = "ref"
+model = "m"
+params = { resolution = "64x48", video_length = 5 }
+"#;
+
+/// The case script of [`NEEDS_REF_BASELINE`].
+pub const NEEDS_REF_PY: &str = r#"with open("inputs/ref.y4m", "rb") as f:
+    head = f.read(9)
+assert head == b"YUV4MPEG2", head
+print("ok")
+"#;
+
 pub struct Sample {
     pub _tmp: tempfile::TempDir,
     pub root: PathBuf,
