@@ -336,15 +336,9 @@ fn the_demo_with_torch_runs_its_canary_first_and_promotes() {
     ]);
     out.assert_code(0);
     assert!(out.stdout.contains("demo: promoted "), "{}", out.stdout);
-    let report_dir = std::fs::read_dir(dir.join("outputs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("update-")
-        })
+    let report_dir = crate::support::update_dirs(&dir)
+        .into_iter()
+        .next()
         .unwrap();
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(report_dir.join("update.json")).unwrap())

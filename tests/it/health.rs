@@ -86,15 +86,9 @@ fn health_judges_the_live_wrapper_not_a_rolled_back_candidate() {
     let s = sample("");
     at(&s.root, 0).run(&["baseline", "run"]).assert_code(0);
     at(&s.root, 60).run(&["update", "--no-fix"]).assert_code(7);
-    let candidate = std::fs::read_dir(s.root.join("outputs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("update-")
-        })
+    let candidate = crate::support::update_dirs(&s.root)
+        .into_iter()
+        .next()
         .expect("an update folder")
         .join("baseline-initial/results.json");
     let run: Value = serde_json::from_str(&std::fs::read_to_string(&candidate).unwrap()).unwrap();

@@ -13,7 +13,7 @@ use tether::demo::DemoProject;
 
 use crate::support::git::git;
 use crate::support::sample::{NEEDS_REF_BASELINE, NEEDS_REF_PY, Sample};
-use crate::support::{Tether, tree_digest};
+use crate::support::{Tether, tree_digest, update_dirs};
 
 type Digest = Vec<(String, Vec<u8>)>;
 
@@ -57,21 +57,6 @@ fn report_dir(root: &Path) -> PathBuf {
     let dirs = update_dirs(root);
     assert_eq!(dirs.len(), 1, "expected one update folder, got {dirs:?}");
     dirs.into_iter().next().unwrap()
-}
-
-fn update_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("outputs"))
-        .map(|d| {
-            d.map(|e| e.unwrap().path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("update-"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs
 }
 
 fn update_json(dir: &Path) -> Value {

@@ -16,6 +16,22 @@ pub use tether::Tether;
 /// Every file under `dir` (`.git` included, symlinks as their target text)
 /// with its full contents, sorted by path: equal digests mean byte-identical
 /// trees.
+/// The `outputs/update-*` folders under the project `root`, sorted.
+pub fn update_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("outputs"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("update-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
 pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
