@@ -6,10 +6,10 @@
 
 pub mod analysis;
 pub mod baseline;
-pub mod bisect;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod document;
 pub mod env;
 pub mod exit;
 pub mod failpoint;
@@ -18,7 +18,9 @@ pub mod gpu;
 pub mod health;
 pub mod logs;
 pub mod media;
+pub mod pipeline;
 pub mod process;
+pub mod python_env;
 pub mod redact;
 pub mod report;
 pub mod state;

@@ -31,6 +31,9 @@ pub struct Analysis {
     /// `analysis.max_report_bytes`): what was left out, and which key
     /// raises it. The counts are always complete.
     pub truncated: Option<String>,
+    /// `analysis.max_report_bytes`: the most each written report may hold.
+    #[serde(skip)]
+    pub report_limit: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -15,7 +15,6 @@ use super::python::{self, PointFacts, ResolveContext, ScanContext, Severity, Sou
 use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
 use crate::config::{Config, UpstreamConfig};
 use crate::redact::redact;
-use crate::report;
 use crate::state::StateDir;
 use crate::upstream::{self, CommitInfo, Mirror};
 
@@ -32,12 +31,8 @@ pub enum AnalysisError {
     },
     #[error(transparent)]
     Wrapper(#[from] wrapper_files::WrapperFilesError),
-    #[error("cannot write the analysis reports to `{}`", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Report(#[from] crate::document::DocumentError),
 }
 
 pub struct AnalyzeOptions {
@@ -308,6 +303,7 @@ pub fn analyze_range(
             partial,
         },
         checklist: Vec::new(),
+        report_limit: cfg.analysis.max_report_bytes,
         notes: notes.iter().map(|n| redact(n).into_owned()).collect(),
         truncated,
     };
@@ -364,39 +360,15 @@ fn commits_between(repo: &git2::Repository, from: Oid, to: Oid) -> Vec<CommitInf
 /// Writes `maintenance_analysis/<upstream>/<from7>..<to7>/` and returns it.
 pub fn write_reports(cfg: &Config, a: &Analysis) -> Result<PathBuf, AnalysisError> {
     let dir = cfg.project.analysis_dir.join(&a.upstream).join(a.range());
-    let werr = |source| AnalysisError::Write {
-        path: dir.clone(),
-        source,
-    };
-    crate::state::create_private_dir(&dir).map_err(werr)?;
-    let max = cfg.analysis.max_report_bytes;
-    let json = capped_json(a, max).map_err(|e| werr(std::io::Error::other(e)))?;
-    let files = [
-        (
-            "diff_analysis.md",
-            caps::cut_markdown(report::analysis::diff_markdown(a), max),
-        ),
-        (
-            "integration_analysis.md",
-            caps::cut_markdown(report::analysis::integration_markdown(a), max),
-        ),
-        (
-            "update_checklist.md",
-            caps::cut_markdown(report::analysis::checklist_markdown(a), max),
-        ),
-        ("analysis.json", json),
-    ];
-    for (name, text) in files {
-        crate::state::write_atomic(&dir.join(name), text.as_bytes()).map_err(werr)?;
-    }
+    crate::document::write(&dir, a)?;
     Ok(dir)
 }
 
-/// `analysis.json`, redacted, within `max` bytes and always valid JSON: the
+/// `analysis.json` within `max` bytes and always valid JSON: the
 /// whole model when it fits; else without its long lists (findings, key-file
 /// diffs, config key changes, syntax-error lines), the counts kept; else
 /// only the verdict, the counts and the note.
-fn capped_json(a: &Analysis, max: u64) -> Result<String, serde_json::Error> {
+pub fn capped_json(a: &Analysis, max: u64) -> Result<String, serde_json::Error> {
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     let full = render(a)?;
     if full.len() <= max {
@@ -441,7 +413,7 @@ fn capped_json(a: &Analysis, max: u64) -> Result<String, serde_json::Error> {
     render(&minimal)
 }
 
-/// Pretty JSON, redacted, with a final newline.
+/// Pretty JSON (the writer redacts it and adds the final newline).
 fn render<T: serde::Serialize>(v: &T) -> Result<String, serde_json::Error> {
-    Ok(redact(&serde_json::to_string_pretty(v)?).into_owned() + "\n")
+    serde_json::to_string_pretty(v)
 }

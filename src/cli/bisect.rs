@@ -1,8 +1,8 @@
 //! `tether bisect`: find the upstream commit that broke the baseline.
 
-use tether::bisect::{self, BisectOptions, BisectResult};
 use tether::config::Config;
 use tether::exit;
+use tether::pipeline::bisect::{self, BisectOptions, BisectResult};
 
 #[derive(Debug, clap::Args)]
 pub struct BisectArgs {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use tether::config::Config;
 use tether::exit;
-use tether::update::{self, UpdateOptions, UpdateOutcome};
+use tether::pipeline::{self as update, UpdateOptions, UpdateOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {

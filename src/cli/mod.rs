@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 /// `kill -9`), recovers from it first and says what it did.
 pub fn recovered_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let cfg = load_config(flag)?;
-    if let Some(message) = tether::update::recover_if_idle(&cfg)? {
+    if let Some(message) = tether::pipeline::recover_if_idle(&cfg)? {
         eprintln!("tether: {}", tether::redact::redact(&message));
     }
     Ok(cfg)
@@ -126,12 +126,12 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
             e.downcast_ref::<tether::daemon::WatchError>(),
             Some(tether::daemon::WatchError::AlreadyRunning(_))
         ) || matches!(
-            e.downcast_ref::<tether::bisect::BisectError>(),
-            Some(tether::bisect::BisectError::Lock(_))
-        ) || e.is::<tether::update::LockError>()
+            e.downcast_ref::<tether::pipeline::bisect::BisectError>(),
+            Some(tether::pipeline::bisect::BisectError::Lock(_))
+        ) || e.is::<tether::state::LockError>()
             || matches!(
-                e.downcast_ref::<tether::update::TransactionError>(),
-                Some(tether::update::TransactionError::Lock(_))
+                e.downcast_ref::<tether::pipeline::TransactionError>(),
+                Some(tether::pipeline::TransactionError::Lock(_))
             )
     });
     if locked {
@@ -141,12 +141,12 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         e.downcast_ref::<tether::update::UpdateError>()
             .is_some_and(tether::update::UpdateError::blocks_recovery)
             || matches!(
-                e.downcast_ref::<tether::update::TransactionError>(),
-                Some(tether::update::TransactionError::Update(u)) if u.blocks_recovery()
+                e.downcast_ref::<tether::pipeline::TransactionError>(),
+                Some(tether::pipeline::TransactionError::Update(u)) if u.blocks_recovery()
             )
             || matches!(
-                e.downcast_ref::<tether::bisect::BisectError>(),
-                Some(tether::bisect::BisectError::Update(u)) if u.blocks_recovery()
+                e.downcast_ref::<tether::pipeline::bisect::BisectError>(),
+                Some(tether::pipeline::bisect::BisectError::Update(u)) if u.blocks_recovery()
             )
     }) {
         return exit::RECOVERY_BLOCKED;
@@ -166,12 +166,12 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         return exit::USAGE;
     }
     if matches!(
-        err.downcast_ref::<tether::bisect::BisectError>(),
+        err.downcast_ref::<tether::pipeline::bisect::BisectError>(),
         Some(
-            tether::bisect::BisectError::Baseline(
+            tether::pipeline::bisect::BisectError::Baseline(
                 tether::baseline::BaselineError::UnknownCase { .. }
-            ) | tether::bisect::BisectError::NotAncestor { .. }
-                | tether::bisect::BisectError::Empty(_)
+            ) | tether::pipeline::bisect::BisectError::NotAncestor { .. }
+                | tether::pipeline::bisect::BisectError::Empty(_)
         )
     ) {
         return exit::USAGE;

@@ -3,7 +3,7 @@
 
 use tether::config::Config;
 use tether::exit;
-use tether::update::{self, UpdateOptions, UpdateOutcome};
+use tether::pipeline::{self as update, UpdateOptions, UpdateOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {

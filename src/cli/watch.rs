@@ -18,7 +18,7 @@ pub fn run(args: &WatchArgs, flag: Option<&std::path::Path>, verbose: u8) -> any
     let cfg = super::load_config(flag)?;
     let logs = tether::daemon::housekeeping::logs_dir(&cfg);
     let _guard = tether::logs::init(verbose, Some((&logs, cfg.service.keep_logs_days)));
-    if let Some(message) = tether::update::recover_if_idle(&cfg)? {
+    if let Some(message) = tether::pipeline::recover_if_idle(&cfg)? {
         tracing::warn!(message = %message, "recovered an interrupted update first");
     }
     let opts = tether::daemon::WatchOptions {

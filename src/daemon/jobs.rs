@@ -6,8 +6,9 @@
 
 use crate::baseline::{self, RunOptions, Verdict};
 use crate::config::{Config, JobKind};
+use crate::pipeline::{self as update, TransactionError, UpdateOptions, UpdateOutcome};
 use crate::state::StateDir;
-use crate::update::{self, LockError, StateLock, TransactionError, UpdateOptions, UpdateOutcome};
+use crate::state::{LockError, StateLock};
 use crate::upstream::{self, CheckOptions};
 
 use super::notify::{Event, EventKind};
@@ -156,6 +157,13 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 state.promotions_total += 1;
                 s.last_good = report.to.as_ref().map(|c| c.id.clone());
                 s.current = s.last_good.clone();
+                if let Some(good) = &s.last_good {
+                    crate::upstream::last_good::record(
+                        &StateDir::new(&cfg.project.state_dir),
+                        &up.name,
+                        good,
+                    );
+                }
                 s.last_verdict = Some(format!("promoted {to}"));
                 result.events.push(Event::new(
                     EventKind::Promoted,
@@ -252,6 +260,7 @@ fn run_baseline(
             if let Some(c) = &s.current {
                 tracing::debug!(upstream = %name, "baseline passes on the live wrapper");
                 s.last_good = Some(c.clone());
+                crate::upstream::last_good::record(&StateDir::new(&cfg.project.state_dir), name, c);
             }
         }
         Ok(())
@@ -303,6 +312,6 @@ fn summarise(
 /// (for `tether health`).
 fn record_good_packages(cfg: &Config, run_id: &str) {
     let dir = cfg.project.outputs_dir.join(run_id).join("pip");
-    let freeze = crate::update::pip::freeze(&cfg.project.python, &cfg.project.root, &dir);
-    crate::health::record_good(cfg, &freeze);
+    let freeze = crate::python_env::freeze(&cfg.project.python, &cfg.project.root, &dir);
+    crate::python_env::record_good_packages(cfg, &freeze);
 }

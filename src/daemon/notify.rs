@@ -47,7 +47,7 @@ impl Event {
             run_id: run_id.to_owned(),
             upstream: upstream.map(str::to_owned),
             message: crate::redact::redact(message).into_owned(),
-            host: crate::update::hostname(),
+            host: crate::state::hostname(),
         }
     }
 }

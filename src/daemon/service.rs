@@ -18,7 +18,7 @@ use super::notify::{Event, EventKind, Notifier};
 use super::schedule::{missed, next_after};
 use super::state::{Outcome, ServiceState};
 use crate::config::{Config, JobKind};
-use crate::update::{LockError, StateLock};
+use crate::state::{LockError, StateLock};
 
 /// Longest wait between two looks at the clock and the signal flags.
 const POLL: Duration = Duration::from_millis(200);
@@ -41,7 +41,7 @@ pub enum WatchError {
     #[error(
         "another `tether watch` is running for this state dir: {0}; stop it first (systemctl stop tether, or kill that pid)"
     )]
-    AlreadyRunning(crate::update::LockHolder),
+    AlreadyRunning(crate::state::LockHolder),
     #[error("cannot take the service lock")]
     Lock(#[source] LockError),
     #[error(transparent)]

@@ -17,14 +17,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
-pub use python::{PythonInfo, TorchView, record_good};
+pub use python::{PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
 pub use updates::{LastUpdate, UpdateStatus};
 
 use crate::config::Config;
 use crate::daemon::ServiceState;
 use crate::gpu::{GpuDetails, Hardware, PreflightResult};
-use crate::update::LockHolder;
+use crate::state::LockHolder;
 use crate::upstream::{self, CheckOptions};
 
 /// Free disk below this share of a file system degrades health.
@@ -323,7 +323,7 @@ fn judge(r: &mut HealthReport) {
 
 /// Who holds the lock file `path` now (only when it is really held).
 fn holder(path: &std::path::Path) -> Option<LockHolder> {
-    crate::update::StateLock::holder_of(path)
+    crate::state::StateLock::holder_of(path)
 }
 
 /// Bytes under `dir` (symlinks not followed).

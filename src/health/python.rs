@@ -5,14 +5,14 @@
 //! passes or an update is promoted).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::process::{self, ProcessSpec};
-use crate::update::PipFreeze;
+use crate::python_env::{PipFreeze, good_packages_path};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -43,28 +43,6 @@ pub struct TorchView {
     pub version: String,
     pub cuda: Option<String>,
     pub cuda_available: bool,
-}
-
-/// The record of the last good run's protected packages.
-pub fn record_path(cfg: &Config) -> PathBuf {
-    cfg.project
-        .state_dir
-        .join("service")
-        .join("protected_packages.json")
-}
-
-/// Writes the protected packages of `freeze` as the last good ones.
-pub fn record_good(cfg: &Config, freeze: &PipFreeze) {
-    let Some(packages) = freeze.packages() else {
-        return;
-    };
-    let protected: BTreeMap<&String, &String> = packages
-        .iter()
-        .filter(|(name, _)| cfg.analysis.is_protected(name))
-        .collect();
-    if let Err(e) = crate::state::write_json(&record_path(cfg), &protected) {
-        tracing::warn!(error = %e, "cannot record the protected packages of a good run");
-    }
 }
 
 pub fn read(cfg: &Config, dir: &Path) -> PythonInfo {
@@ -103,7 +81,7 @@ pub fn read(cfg: &Config, dir: &Path) -> PythonInfo {
             .map(str::to_owned)
             .collect()),
     };
-    let freeze = crate::update::pip::freeze(&python, &cfg.project.root, dir);
+    let freeze = crate::python_env::freeze(&python, &cfg.project.root, dir);
     let protected: BTreeMap<String, String> = freeze
         .packages()
         .map(|p| {
@@ -113,8 +91,9 @@ pub fn read(cfg: &Config, dir: &Path) -> PythonInfo {
                 .collect()
         })
         .unwrap_or_default();
-    let good: Option<BTreeMap<String, String>> =
-        crate::state::read_json(&record_path(cfg)).ok().flatten();
+    let good: Option<BTreeMap<String, String>> = crate::state::read_json(&good_packages_path(cfg))
+        .ok()
+        .flatten();
     let changed_since_good = good.map(|then| {
         let names: std::collections::BTreeSet<&String> =
             then.keys().chain(protected.keys()).collect();

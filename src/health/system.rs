@@ -48,7 +48,7 @@ pub fn read(paths: &[(&str, &Path)]) -> SystemInfo {
     let load = System::load_average();
     let disks = Disks::new_with_refreshed_list();
     SystemInfo {
-        host: System::host_name().unwrap_or_else(crate::update::hostname),
+        host: System::host_name().unwrap_or_else(crate::state::hostname),
         os: System::long_os_version().unwrap_or_else(|| "unknown".into()),
         kernel: System::kernel_version().unwrap_or_else(|| "unknown".into()),
         cpu: sys

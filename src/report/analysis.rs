@@ -7,7 +7,6 @@ use std::fmt::Write;
 use crate::analysis::caps::OmittedFindings;
 use crate::analysis::model::{Analysis, ChecklistCategory, Verdict};
 use crate::analysis::python::Severity;
-use crate::redact::redact;
 use crate::text::thousands;
 
 /// Syntax-error lines listed per partially parsed file.
@@ -21,6 +20,31 @@ fn omitted(a: &Analysis, sev: Severity) -> impl Iterator<Item = &OmittedFindings
 }
 
 use super::markdown::{cell, code, date};
+use crate::document::Document;
+
+/// `maintenance_analysis/<upstream>/<from7>..<to7>/`: three Markdown files
+/// and `analysis.json`, each within `analysis.max_report_bytes`.
+impl Document for Analysis {
+    fn json_file(&self) -> &'static str {
+        "analysis.json"
+    }
+
+    fn markdown_files(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("diff_analysis.md", diff_markdown(self)),
+            ("integration_analysis.md", integration_markdown(self)),
+            ("update_checklist.md", checklist_markdown(self)),
+        ]
+    }
+
+    fn json(&self) -> Result<String, serde_json::Error> {
+        crate::analysis::run::capped_json(self, self.report_limit)
+    }
+
+    fn cut(&self, text: String) -> String {
+        crate::analysis::caps::cut_markdown(text, self.report_limit)
+    }
+}
 
 fn header(out: &mut String, title: &str, a: &Analysis) {
     let _ = writeln!(out, "# {title}: `{}` {}\n", a.upstream, a.range());
@@ -140,24 +164,18 @@ pub fn diff_markdown(a: &Analysis) -> String {
                     o,
                     "| {} | {kind} | {} | {} | {} |",
                     code(&p.name),
-                    p.old
-                        .as_deref()
-                        .map(|s| code(&redact(s)))
-                        .unwrap_or_default(),
-                    p.new
-                        .as_deref()
-                        .map(|s| code(&redact(s)))
-                        .unwrap_or_default(),
+                    p.old.as_deref().map(code).unwrap_or_default(),
+                    p.new.as_deref().map(code).unwrap_or_default(),
                     if p.protected { "**yes** ⚠" } else { "" }
                 );
             }
             o.push('\n');
         }
         for opt in &r.options_changed {
-            let _ = writeln!(o, "- option changed: {}", code(&redact(opt)));
+            let _ = writeln!(o, "- option changed: {}", code(opt));
         }
         for line in &r.unparsed {
-            let _ = writeln!(o, "- not understood: {}", code(&redact(line)));
+            let _ = writeln!(o, "- not understood: {}", code(line));
         }
         o.push('\n');
     }
@@ -214,7 +232,7 @@ pub fn diff_markdown(a: &Analysis) -> String {
         } else {
             "```"
         };
-        let _ = writeln!(o, "{fence}diff\n{}{fence}\n", redact(&k.unified));
+        let _ = writeln!(o, "{fence}diff\n{}{fence}\n", &k.unified);
         if k.truncated {
             let _ = writeln!(o, "(diff truncated)\n");
         }
@@ -412,7 +430,7 @@ fn notes(o: &mut String, a: &Analysis) {
     }
     let _ = writeln!(o, "## Notes\n");
     for n in &a.notes {
-        let _ = writeln!(o, "- {}", redact(n));
+        let _ = writeln!(o, "- {}", n);
     }
     o.push('\n');
 }
@@ -496,7 +514,7 @@ pub fn summary(a: &Analysis, dir: &std::path::Path) -> String {
         }
     }
     for n in &a.notes {
-        let _ = writeln!(o, "  note: {}", redact(n));
+        let _ = writeln!(o, "  note: {}", n);
     }
     let _ = writeln!(o, "reports: {}", dir.display());
     o

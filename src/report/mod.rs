@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod baseline;
+pub mod bisect;
 pub mod check;
 pub mod gpu;
 pub mod health;

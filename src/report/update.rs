@@ -4,10 +4,22 @@
 use std::fmt::Write;
 
 use crate::baseline::{BaselineRun, CaseStatus};
+use crate::document::Document;
+use crate::pipeline::{UpdateOutcome, UpdateReport};
 use crate::redact::redact;
-use crate::update::{UpdateOutcome, UpdateReport};
 
 use super::markdown::{cell, code, date};
+
+/// An update's folder: `update.json` and `update_report.md`.
+impl Document for UpdateReport {
+    fn json_file(&self) -> &'static str {
+        "update.json"
+    }
+
+    fn markdown_files(&self) -> Vec<(&'static str, String)> {
+        vec![("update_report.md", markdown(self))]
+    }
+}
 
 pub fn markdown(r: &UpdateReport) -> String {
     let mut o = String::new();

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{head_of, open_here};
 use super::journal::UpdatePaths;
-use super::pip::{self, PipFreeze};
 use crate::config::{Config, Layout, UpstreamConfig};
+use crate::python_env::{self as pip, PipFreeze};
 use crate::state::{StateDir, read_json, write_json};
 use crate::upstream::{Change, Mirror, current_commit};
 

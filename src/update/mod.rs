@@ -1,29 +1,24 @@
-//! Owns the pieces of `tether update`'s transaction: the state lock, the
-//! journal, the backup of the live wrapper, the staged tree, promotion,
-//! rollback and crash recovery. The live wrapper is only ever changed by
+//! Owns the staging primitives that `pipeline` composes into `tether
+//! update`'s transaction, `bisect` and `adopt-last-good`: the journal, the
+//! backup of the live wrapper, the staged tree, promotion, rollback and
+//! crash recovery. The live wrapper is only ever changed by
 //! [`promote`]; everything else reads it or works in the state dir.
 
-mod adopt;
 mod backup;
 mod error;
 mod git_ops;
 mod journal;
-mod lock;
 mod moves;
-pub mod pip;
 mod promote;
 mod record;
 mod recover;
 mod rollback;
 mod stage;
-mod transaction;
 
 pub use backup::{Backup, DirtyFile};
 pub use error::UpdateError;
 pub use journal::{Journal, JournalState, Transition, UpdatePaths, new_id, staged_branch};
-pub use lock::{LockError, LockHolder, StateLock, hostname};
 pub use moves::{Direction, Entry, HeadState, PathMove, TreeMove, TreeRole};
-pub use pip::PipFreeze;
 pub use promote::{CheckoutMove, Promotion, PromotionPlan, plan_promotion, promote};
 pub use record::PromotionRecord;
 pub use recover::{Recovery, RecoveryAction, recover};
@@ -32,8 +27,4 @@ pub use rollback::{
 };
 pub use stage::{
     ConflictFile, StageOutcome, Staged, commit_files, drop_last_commit, stage, update_record_text,
-};
-pub use transaction::{
-    TransactionError, UpdateOptions, UpdateOutcome, UpdateReport, recover_if_idle, update,
-    write_report,
 };

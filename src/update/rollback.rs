@@ -15,11 +15,11 @@ use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{head_of, open_here};
 use super::journal::{Journal, JournalState};
 use super::moves::{Direction, Settler, drop_tether_refs};
-use super::pip::{self, PipFreeze};
 use super::promote::drop_all_refs;
 use super::record::interrupted_record;
 use crate::config::Config;
 use crate::failpoint;
+use crate::python_env::{self as pip, PipFreeze};
 use crate::state::StateDir;
 
 /// What a rollback did and found.

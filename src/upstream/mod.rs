@@ -14,6 +14,7 @@ mod soak;
 mod track;
 
 pub mod held;
+pub mod last_good;
 
 pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;

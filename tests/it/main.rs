@@ -15,6 +15,7 @@ mod gpu;
 mod health;
 mod secrets;
 mod support;
+mod tidy;
 mod update;
 mod update_primitives;
 mod watch;

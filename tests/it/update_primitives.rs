@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 use tether::config::{Config, UpstreamConfig};
-use tether::state::StateDir;
+use tether::state::{LockError, StateDir, StateLock};
 use tether::update::{
-    Backup, Journal, JournalState, LockError, RecoveryAction, StageOutcome, Staged, StateLock,
-    plan_promotion, promote, recover, rollback, stage, verify_live_unchanged,
+    Backup, Journal, JournalState, RecoveryAction, StageOutcome, Staged, plan_promotion, promote,
+    recover, rollback, stage, verify_live_unchanged,
 };
 use tether::upstream::Mirror;
 

@@ -5,7 +5,7 @@
 //! commit. The wrapper gets every safe upstream change and is recorded as
 //! held back (`upstream::held`) until a newer target passes.
 
-use crate::bisect::{self, BisectOptions};
+use super::bisect::{self, BisectOptions};
 use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
 use crate::upstream::{self, HeldBack, Mirror};

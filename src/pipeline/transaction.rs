@@ -8,16 +8,17 @@ use std::path::{Path, PathBuf};
 use git2::Oid;
 use serde::Serialize;
 
-use super::{
-    Backup, Journal, JournalState, LockError, PromotionPlan, RollbackReport, StageOutcome,
-    StateLock, UpdateError, commit_files, drop_last_commit, new_id, plan_promotion, promote,
-    recover, rollback, stage,
-};
 use crate::analysis::{self, AnalyzeOptions, Verdict};
 use crate::baseline::{self, BaselineRun, RunOptions};
 use crate::config::{Config, UpstreamConfig};
 use crate::fix::{self, AppliedFix, AttemptRecord, Bench, LoopInput};
 use crate::state::StateDir;
+use crate::state::{LockError, StateLock};
+use crate::update::{
+    Backup, Journal, JournalState, PromotionPlan, RollbackReport, StageOutcome, UpdateError,
+    UpdatePaths, commit_files, drop_last_commit, new_id, plan_promotion, promote, recover,
+    rollback, stage,
+};
 use crate::upstream::{self, CheckOptions, CommitInfo, Mirror};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,16 +43,12 @@ pub enum TransactionError {
         "upstream `{0}` history was rewritten (force-push): the current commit is not an ancestor of the target; run `tether check` and choose a target with --to"
     )]
     HistoryRewritten(String),
-    #[error("cannot write the update report to `{}`", path.display())]
-    Report {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Report(#[from] crate::document::DocumentError),
     #[error(transparent)]
     RolledBack(#[from] RolledBackError),
     #[error(transparent)]
-    Bisect(#[from] crate::bisect::BisectError),
+    Bisect(#[from] super::bisect::BisectError),
 }
 
 /// An error in the middle of an update, after which everything was restored.
@@ -127,7 +124,7 @@ pub struct UpdateReport {
     #[serde(default)]
     pub comparisons: Vec<baseline::CaseComparison>,
     /// The bisect that followed an unfixable update (`adopt-last-good`).
-    pub bisect: Option<crate::bisect::BisectReport>,
+    pub bisect: Option<super::bisect::BisectReport>,
     /// The upstream is held back at its newest good commit.
     pub held_back: Option<crate::upstream::HeldBack>,
     /// The failed update of the newer target, when this one adopted the
@@ -190,7 +187,7 @@ impl UpdateReport {
 /// what it did, in words.
 pub fn recover_if_idle(cfg: &Config) -> Result<Option<String>, TransactionError> {
     let state = StateDir::new(&cfg.project.state_dir);
-    if !super::UpdatePaths::new(&state).journal().exists() {
+    if !UpdatePaths::new(&state).journal().exists() {
         return Ok(None);
     }
     let _lock = match StateLock::acquire(&state, "recover") {
@@ -306,9 +303,11 @@ pub fn update_locked(
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));
-    crate::state::create_private_dir(&report_dir).map_err(|source| TransactionError::Report {
-        path: report_dir.clone(),
-        source,
+    crate::state::create_private_dir(&report_dir).map_err(|source| {
+        crate::document::DocumentError::Write {
+            path: report_dir.clone(),
+            source,
+        }
     })?;
     report.id = Some(id.clone());
     report.report_dir = Some(report_dir.clone());
@@ -556,20 +555,5 @@ fn finish(mut report: UpdateReport) -> UpdateReport {
 
 /// Writes `update_report.md` and `update.json` into the report folder.
 pub fn write_report(dir: &Path, report: &UpdateReport) -> Result<(), TransactionError> {
-    let err = |source| TransactionError::Report {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let json = serde_json::to_string_pretty(report).map_err(|e| err(std::io::Error::other(e)))?;
-    crate::state::write_atomic(
-        &dir.join("update.json"),
-        (crate::redact::redact(&json).into_owned() + "\n").as_bytes(),
-    )
-    .map_err(err)?;
-    crate::state::write_atomic(
-        &dir.join("update_report.md"),
-        crate::report::update::markdown(report).as_bytes(),
-    )
-    .map_err(err)?;
-    Ok(())
+    Ok(crate::document::write(dir, report)?)
 }

@@ -2,9 +2,21 @@
 
 use std::fmt::Write;
 
-use super::{BisectReport, BisectResult};
-use crate::report::markdown::{cell, code, date};
+use super::markdown::{cell, code, date};
+use crate::document::Document;
+use crate::pipeline::bisect::{BisectReport, BisectResult};
 use crate::upstream::CommitInfo;
+
+/// A bisect's folder: `bisect.json` and `bisect_report.md`.
+impl Document for BisectReport {
+    fn json_file(&self) -> &'static str {
+        "bisect.json"
+    }
+
+    fn markdown_files(&self) -> Vec<(&'static str, String)> {
+        vec![("bisect_report.md", markdown(self))]
+    }
+}
 
 fn commit_line(c: &CommitInfo) -> String {
     format!(

@@ -7,6 +7,10 @@
 //! the wrapper or a staged tree, and everything a child creates, keep the
 //! usual modes.
 
+mod lock;
+
+pub use lock::{LockError, LockHolder, StateLock, hostname};
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

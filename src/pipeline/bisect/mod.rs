@@ -8,7 +8,6 @@
 
 pub mod search;
 
-mod report;
 mod step;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,12 +16,12 @@ use std::path::PathBuf;
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-pub use report::{markdown, step_bound};
 pub use search::{Next, StepVerdict};
 
 use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
-use crate::update::{Backup, LockError, StateLock, UpdateError};
+use crate::state::{LockError, StateLock};
+use crate::update::{Backup, UpdateError};
 use crate::upstream::{self, CommitInfo, Mirror, UpstreamError};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +50,8 @@ pub enum BisectError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Report(#[from] crate::document::DocumentError),
     #[error("the bisect was interrupted; run `tether bisect` again to resume it")]
     Interrupted,
 }
@@ -375,20 +376,10 @@ fn start(
     };
     let good = match &opts.good {
         Some(rev) => mirror.resolve_rev(rev)?,
-        None => {
-            let service =
-                crate::daemon::ServiceState::load(&crate::daemon::ServiceState::path(cfg));
-            match service
-                .upstreams
-                .get(&up.name)
-                .and_then(|s| s.last_good.clone())
-            {
-                Some(g) => mirror.resolve_rev(&g)?,
-                None => {
-                    mirror.resolve_rev(&upstream::current_commit(&cfg.project, up, mirror)?.id)?
-                }
-            }
-        }
+        None => match upstream::last_good::load(state, &up.name) {
+            Some(g) => mirror.resolve_rev(&g)?,
+            None => mirror.resolve_rev(&upstream::current_commit(&cfg.project, up, mirror)?.id)?,
+        },
     };
     if good == bad {
         return Err(BisectError::Empty(good.to_string()));
@@ -525,21 +516,7 @@ fn finish(
         resumed,
         report_dir: journal.report_dir.clone(),
     };
-    let werr = |source| BisectError::Write {
-        path: journal.report_dir.clone(),
-        source,
-    };
-    let json = serde_json::to_string_pretty(&report).map_err(|e| werr(std::io::Error::other(e)))?;
-    crate::state::write_atomic(
-        &journal.report_dir.join("bisect.json"),
-        (crate::redact::redact(&json).into_owned() + "\n").as_bytes(),
-    )
-    .map_err(werr)?;
-    crate::state::write_atomic(
-        &journal.report_dir.join("bisect_report.md"),
-        crate::redact::redact(&markdown(&report)).as_bytes(),
-    )
-    .map_err(werr)?;
+    crate::document::write(&journal.report_dir, &report)?;
     // the journal goes into the history once the search is over
     let history = state
         .root()

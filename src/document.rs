@@ -1,0 +1,124 @@
+//! Owns how a report model becomes text and files: the one place that
+//! redacts reports. A model that implements [`Document`] (its renderers live
+//! in `report/`, the surface layer) is written into its run folder as its
+//! JSON file and its Markdown files by [`write`], or printed by the CLI
+//! through [`json_text`] / [`markdown_text`]; each redacts exactly once, so a
+//! call site can neither forget redaction nor do it twice.
+//!
+//! The trait sits in the foundations so that a pipeline can write its report
+//! the moment it is final (a crash after that loses nothing) without
+//! importing the renderers above it.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+/// A report model with its file names and renderings.
+pub trait Document: Serialize {
+    /// The JSON file's name in the run folder.
+    fn json_file(&self) -> &'static str;
+
+    /// Each Markdown file's name and text, not yet redacted.
+    fn markdown_files(&self) -> Vec<(&'static str, String)>;
+
+    /// The JSON text, not yet redacted: the model serialised, unless the
+    /// document slims itself to fit a size cap.
+    fn json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+
+    /// A redacted Markdown text cut to the document's size cap (unchanged
+    /// when it has none).
+    fn cut(&self, text: String) -> String {
+        text
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("cannot write the report `{}`", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot serialise the report for `{}`", path.display())]
+    Json {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Writes `doc`'s JSON file and Markdown files into `dir` (created private
+/// when missing), each redacted once and written atomically.
+pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DocumentError::Write { path, source }
+    };
+    crate::state::create_private_dir(dir).map_err(werr(dir))?;
+    let json = json_text(doc).map_err(|source| DocumentError::Json {
+        path: dir.join(doc.json_file()),
+        source,
+    })?;
+    let path = dir.join(doc.json_file());
+    crate::state::write_atomic(&path, (json + "\n").as_bytes()).map_err(werr(&path))?;
+    for (name, text) in doc.markdown_files() {
+        let path = dir.join(name);
+        let text = doc.cut(crate::redact::redact(&text).into_owned());
+        crate::state::write_atomic(&path, text.as_bytes()).map_err(werr(&path))?;
+    }
+    Ok(())
+}
+
+/// The document's JSON, redacted (for stdout).
+pub fn json_text(doc: &impl Document) -> Result<String, serde_json::Error> {
+    Ok(crate::redact::redact(&doc.json()?).into_owned())
+}
+
+/// The document's Markdown files joined, redacted (for a terminal).
+pub fn markdown_text(doc: &impl Document) -> String {
+    let all: Vec<String> = doc.markdown_files().into_iter().map(|(_, t)| t).collect();
+    crate::redact::redact(&all.join("\n")).into_owned()
+}
+
+/// Any serialisable value as redacted JSON (for stdout).
+pub fn value_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
+    Ok(crate::redact::redact(&serde_json::to_string_pretty(value)?).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Sample {
+        note: String,
+    }
+
+    impl Document for Sample {
+        fn json_file(&self) -> &'static str {
+            "sample.json"
+        }
+        fn markdown_files(&self) -> Vec<(&'static str, String)> {
+            vec![("sample.md", format!("# Sample\n\n{}\n", self.note))]
+        }
+    }
+
+    #[test]
+    fn write_redacts_both_files_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = Sample {
+            note: "token=abcdef0123456789".into(),
+        };
+        write(dir.path(), &doc).unwrap();
+        for name in ["sample.json", "sample.md"] {
+            let text = fs_err::read_to_string(dir.path().join(name)).unwrap();
+            assert!(!text.contains("abcdef0123456789"), "{name}: {text}");
+            assert!(text.contains("[REDACTED]"), "{name}: {text}");
+        }
+        assert!(!json_text(&doc).unwrap().contains("abcdef0123456789"));
+        assert!(!markdown_text(&doc).contains("abcdef0123456789"));
+    }
+}
