@@ -35,6 +35,19 @@ pub enum ChangeStatus {
     TypeChanged,
 }
 
+impl ChangeStatus {
+    /// The word for it, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeStatus::Added => "added",
+            ChangeStatus::Removed => "removed",
+            ChangeStatus::Modified => "modified",
+            ChangeStatus::Renamed => "renamed",
+            ChangeStatus::TypeChanged => "type_changed",
+        }
+    }
+}
+
 /// One changed file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {

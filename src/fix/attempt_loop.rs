@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::classify::{Failure, classify};
 use super::error::FixError;
 use super::log::FixLog;
+use super::stop::{NextAction, StopReason, SwitchReason};
 use super::strategies::{AppliedFix, FixContext, Strategy};
 use crate::analysis::Analysis;
 use crate::baseline::BaselineRun;
@@ -38,9 +39,9 @@ pub trait Bench {
     type Error: std::error::Error + Send + Sync + 'static;
     /// Runs the baseline suite in the staged tree.
     fn run_baseline(&mut self) -> Result<BaselineRun, Self::Error>;
-    /// Commits the fix's files (none: an environment-only fix) and returns
-    /// the commit hash (empty when nothing was committed).
-    fn commit(&mut self, fix: &AppliedFix) -> Result<String, Self::Error>;
+    /// Commits the fix's files and returns the commit hash; `None` when
+    /// there was nothing to commit (an environment-only fix).
+    fn commit(&mut self, fix: &AppliedFix) -> Result<Option<String>, Self::Error>;
     /// Undoes the last commit and its changes (and nothing else).
     fn drop_last(&mut self) -> Result<(), Self::Error>;
 }
@@ -128,7 +129,7 @@ pub struct AttemptRecord {
     /// fails.
     pub signature_after: Option<String>,
     pub reduced: Option<String>,
-    pub next_action: String,
+    pub next_action: NextAction,
     /// GPU minutes of baseline runs so far, this attempt's included.
     pub gpu_minutes: f64,
     pub error: Option<String>,
@@ -141,7 +142,7 @@ pub struct AttemptRecord {
 pub struct LoopOutcome {
     pub success: bool,
     pub attempts: Vec<AttemptRecord>,
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
     /// What kept fixes gave up (`vace_short: video_length 81 -> 65`).
     pub reduced: Vec<String>,
     /// Fixes kept (committed and not dropped), in order.
@@ -213,7 +214,7 @@ impl Switching {
         kind: StrategyKind,
         progress: Progress,
         repeated: bool,
-    ) -> Option<String> {
+    ) -> Option<SwitchReason> {
         if progress.is_progress() {
             self.exhausted.clear();
             self.no_progress.clear();
@@ -227,9 +228,15 @@ impl Switching {
         *r = if repeated { *r + 1 } else { 0 };
         let r = *r;
         let reason = if r >= self.repeat_limit {
-            Some(format!("the same failure came back {r} times after {kind}"))
+            Some(SwitchReason::Repeated {
+                times: r,
+                strategy: kind,
+            })
         } else if n >= self.no_progress_limit {
-            Some(format!("{n} attempts of {kind} without progress"))
+            Some(SwitchReason::NoProgress {
+                attempts: n,
+                strategy: kind,
+            })
         } else {
             None
         };
@@ -285,26 +292,30 @@ pub fn run_loop<B: Bench>(
     let stop_reason = loop {
         if failures.is_empty() {
             break if attempts.is_empty() {
-                "the baseline passes; nothing to fix".to_owned()
+                StopReason::NothingToFix
             } else {
-                "the baseline passes".to_owned()
+                StopReason::Fixed
             };
         }
         if crate::process::interrupted() {
-            break "tether was asked to stop (a signal)".to_owned();
+            break StopReason::Interrupted;
         }
         if rules.max_attempts == 0 {
-            break "the fix loop is off (update.max_attempts = 0)".to_owned();
+            break StopReason::Off;
         }
         if attempts.len() as u32 >= rules.max_attempts {
-            break format!("the attempt limit ({}) is reached", rules.max_attempts);
+            break StopReason::AttemptLimit {
+                max: rules.max_attempts,
+            };
         }
         if let Some(budget) = rules.gpu_minutes_budget
             && gpu + last_minutes > budget
         {
-            break format!(
-                "the GPU budget would be passed: {gpu:.1} of {budget:.1} minutes used and a baseline run takes {last_minutes:.1}"
-            );
+            break StopReason::GpuBudget {
+                used: gpu,
+                budget,
+                per_run: last_minutes,
+            };
         }
         let attempt = attempts.len() as u32 + 1;
         let context_dir = input.report_dir.join("attempts").join(attempt.to_string());
@@ -353,24 +364,12 @@ pub fn run_loop<B: Bench>(
         all_skipped.extend(skipped.iter().cloned());
         let Some((failure, kind, result)) = chosen else {
             let first = &failures[0];
-            let mut reason = format!(
-                "no strategy left for {}: {} (case {})",
-                first.class.name(),
-                first.message,
-                first.case
-            );
-            if !switching.exhausted.is_empty() {
-                reason.push_str(&format!(
-                    "; switched away from {}",
-                    switching
-                        .exhausted
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            break reason;
+            break StopReason::NoStrategyLeft {
+                class: first.class.clone(),
+                message: first.message.clone(),
+                case: first.case.clone(),
+                switched_away: switching.exhausted.iter().copied().collect(),
+            };
         };
         let failing_before = names(&failures);
 
@@ -393,9 +392,9 @@ pub fn run_loop<B: Bench>(
                     failing_before,
                     signature_after: None,
                     reduced: None,
-                    next_action: format!(
-                        "switch away from {kind} (it failed) and try the next strategy"
-                    ),
+                    next_action: NextAction::Switch {
+                        why: SwitchReason::Failed { strategy: kind },
+                    },
                     gpu_minutes: gpu,
                     error: Some(e.to_string()),
                     skipped,
@@ -430,36 +429,30 @@ pub fn run_loop<B: Bench>(
         };
         let done = attempt >= rules.max_attempts;
         let next_action = if progress == Progress::Passes {
-            "none: the baseline passes".to_owned()
+            NextAction::None
         } else if done {
-            format!(
-                "stop: the attempt limit ({}) is reached",
-                rules.max_attempts
-            )
-        } else if dropped {
-            let newly: Vec<&String> = failing_after
-                .iter()
-                .filter(|c| !failing_before.contains(c))
-                .collect();
-            let newly: Vec<&str> = newly.iter().map(|s| s.as_str()).collect();
-            match switch {
-                Some(r) => format!(
-                    "dropped the fix (it broke {}); switch strategy: {r}",
-                    newly.join(", ")
-                ),
-                None => format!("dropped the fix (it broke {}); try again", newly.join(", ")),
+            NextAction::Stop {
+                max_attempts: rules.max_attempts,
             }
-        } else if let Some(r) = switch {
-            format!("switch strategy: {r}")
+        } else if dropped {
+            NextAction::Dropped {
+                broke: failing_after
+                    .iter()
+                    .filter(|c| !failing_before.contains(c))
+                    .cloned()
+                    .collect(),
+                switch,
+            }
+        } else if let Some(why) = switch {
+            NextAction::Switch { why }
         } else if progress.is_progress() {
             let next = &new_failures[0];
-            format!(
-                "fix the next failure: {} (case {})",
-                next.class.name(),
-                next.case
-            )
+            NextAction::NextFailure {
+                class: next.class.clone(),
+                case: next.case.clone(),
+            }
         } else {
-            format!("retry {kind} on the same failure")
+            NextAction::Retry { strategy: kind }
         };
         let record = AttemptRecord {
             attempt,
@@ -468,7 +461,7 @@ pub fn run_loop<B: Bench>(
             failure,
             fix_applied: fix.summary.clone(),
             files: fix.files.clone(),
-            commit: (!commit.is_empty()).then_some(commit),
+            commit,
             result,
             progress: Some(progress),
             dropped,

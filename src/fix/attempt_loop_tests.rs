@@ -3,6 +3,7 @@ use std::process::Command;
 
 use super::*;
 use crate::baseline::{RunOptions, run_suite};
+use crate::fix::stop::{NextAction, StopReason, SwitchReason};
 use crate::fix::strategies::strategies_for;
 
 // ---- pure rules ----
@@ -56,7 +57,17 @@ fn switching_after_repeats_and_no_progress() {
     assert_eq!(s.record(oom, Progress::Same, true), None);
     assert_eq!(s.record(oom, Progress::Same, true), None);
     let r = s.record(oom, Progress::Same, true).unwrap();
-    assert!(r.contains("3 times"), "{r}");
+    assert_eq!(
+        r,
+        SwitchReason::Repeated {
+            times: 3,
+            strategy: oom
+        }
+    );
+    assert_eq!(
+        r.to_string(),
+        "the same failure came back 3 times after oom"
+    );
     assert!(s.exhausted.contains(&oom));
     // Progress makes it available again and resets the counters.
     assert_eq!(
@@ -70,7 +81,7 @@ fn switching_after_repeats_and_no_progress() {
         assert_eq!(s.record(oom, Progress::Worse, i % 2 == 0), None);
     }
     let r = s.record(oom, Progress::Same, false).unwrap();
-    assert!(r.contains("4 attempts of oom without progress"), "{r}");
+    assert_eq!(r.to_string(), "4 attempts of oom without progress");
 }
 
 // ---- the loop against a real script in a real git repo ----
@@ -211,9 +222,9 @@ impl Bench for GitBench<'_> {
         run_suite(self.cfg, &self.tree, &opts).map_err(std::io::Error::other)
     }
 
-    fn commit(&mut self, fix: &AppliedFix) -> Result<String, std::io::Error> {
+    fn commit(&mut self, fix: &AppliedFix) -> Result<Option<String>, std::io::Error> {
         if fix.files.is_empty() {
-            return Ok(String::new());
+            return Ok(None);
         }
         let mut args = vec!["add", "--"];
         args.extend(fix.files.iter().map(String::as_str));
@@ -221,7 +232,7 @@ impl Bench for GitBench<'_> {
         git(&self.tree, &["commit", "-q", "-m", &fix.commit_message]);
         let hash = git(&self.tree, &["rev-parse", "HEAD"]);
         self.commits.push(hash.clone());
-        Ok(hash)
+        Ok(Some(hash))
     }
 
     fn drop_last(&mut self) -> Result<(), std::io::Error> {
@@ -264,7 +275,7 @@ fn missing_input_then_oom_until_the_case_fits() {
     let out = run(&fx, &mut bench);
 
     assert!(out.success, "{out:#?}");
-    assert_eq!(out.stop_reason, "the baseline passes");
+    assert_eq!(out.stop_reason, StopReason::Fixed);
     let results: Vec<&str> = out.attempts.iter().map(|a| a.result.as_str()).collect();
     assert_eq!(results, ["PARTIAL", "FAILED", "SUCCESS"]);
     let kinds: Vec<StrategyKind> = out.attempts.iter().map(|a| a.strategy).collect();
@@ -380,17 +391,29 @@ fn oom_switches_away_after_repeats_and_stops() {
     );
     assert!(
         out.stop_reason
+            .to_string()
             .starts_with("no strategy left for out-of-memory: torch.OutOfMemoryError"),
         "{}",
         out.stop_reason
     );
     assert!(
-        out.stop_reason.ends_with("switched away from oom"),
+        out.stop_reason
+            .to_string()
+            .ends_with("switched away from oom"),
         "{}",
         out.stop_reason
     );
     assert_eq!(
         out.attempts[2].next_action,
+        NextAction::Switch {
+            why: SwitchReason::Repeated {
+                times: 3,
+                strategy: StrategyKind::Oom
+            }
+        }
+    );
+    assert_eq!(
+        out.attempts[2].next_action.to_string(),
         "switch strategy: the same failure came back 3 times after oom"
     );
     assert_eq!(bench.runs, 4);
@@ -417,10 +440,15 @@ fn a_fix_that_breaks_another_case_is_dropped() {
     assert!(
         out.attempts[0]
             .next_action
+            .to_string()
             .starts_with("dropped the fix (it broke fragile)")
     );
     assert!(out.applied.is_empty() && out.reduced.is_empty());
-    assert_eq!(out.stop_reason, "the attempt limit (2) is reached");
+    assert_eq!(out.stop_reason, StopReason::AttemptLimit { max: 2 });
+    assert_eq!(
+        out.stop_reason.to_string(),
+        "the attempt limit (2) is reached"
+    );
     // The tree is back where it started.
     assert_eq!(git(&fx.tree, &["rev-parse", "HEAD"]), head);
     assert!(!fx.tree.join("tether_baseline.json").exists());
@@ -435,6 +463,7 @@ fn budget_and_off_switch_stop_before_any_attempt() {
     assert!(out.attempts.is_empty());
     assert!(
         out.stop_reason
+            .to_string()
             .starts_with("the GPU budget would be passed"),
         "{}",
         out.stop_reason
@@ -445,8 +474,9 @@ fn budget_and_off_switch_stop_before_any_attempt() {
     let mut bench = GitBench::new(&fx.cfg, &fx.tree);
     let out = run(&fx, &mut bench);
     assert!(out.attempts.is_empty());
+    assert_eq!(out.stop_reason, StopReason::Off);
     assert_eq!(
-        out.stop_reason,
+        out.stop_reason.to_string(),
         "the fix loop is off (update.max_attempts = 0)"
     );
 }

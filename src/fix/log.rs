@@ -54,7 +54,7 @@ pub fn block(r: &AttemptRecord) -> String {
         r.failure.case,
         one_line(&r.fix_applied),
         r.result.as_str(),
-        one_line(&r.next_action),
+        one_line(&r.next_action.to_string()),
     )
 }
 

@@ -13,9 +13,11 @@ mod error;
 pub mod log;
 pub mod media;
 pub mod pysrc;
+pub mod stop;
 pub mod strategies;
 
 pub use attempt_loop::{AttemptRecord, AttemptResult, Bench, LoopInput, LoopOutcome, run_loop};
 pub use classify::{DriftKind, Failure, FailureClass, classify};
 pub use error::FixError;
+pub use stop::{NextAction, StopReason, SwitchReason};
 pub use strategies::{AppliedFix, FixContext, Strategy, strategies_for};

@@ -10,9 +10,8 @@ use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
 use crate::upstream::{self, HeldBack, Mirror};
 
-use super::transaction::{
-    TransactionError, UpdateOptions, UpdateOutcome, UpdateReport, update_locked,
-};
+use super::transaction::update_locked;
+use super::{TransactionError, UpdateOptions, UpdateOutcome, UpdateReport};
 
 /// Bisects and adopts the last good commit; `failed` is the update of the
 /// newer target that could not be made to pass (when there was one).

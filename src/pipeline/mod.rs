@@ -1,13 +1,16 @@
 //! Owns the pipelines that stage a tree and run the baseline in it: `tether
 //! update`'s transaction (`transaction`), `tether bisect` (`bisect`) and
-//! `adopt-last-good` (`adopt`), built on the staging primitives of
-//! `update` and the domain modules below.
+//! `adopt-last-good` (`adopt`), all through one context (`staged_run`) on
+//! the staging primitives of `update` and the domain modules below.
 
 mod adopt;
 pub mod bisect;
+mod error;
+mod staged_run;
 mod transaction;
+mod update_report;
 
-pub use transaction::{
-    RolledBackError, TransactionError, UpdateOptions, UpdateOutcome, UpdateReport, recover_if_idle,
-    update, write_report,
-};
+pub use error::{RolledBackError, TransactionError};
+pub use staged_run::{CaseRun, StagedRun};
+pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
+pub use update_report::{UpdateOptions, UpdateOutcome, UpdateReport};

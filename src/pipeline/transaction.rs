@@ -3,185 +3,23 @@
 //! the fix-and-retest loop, then promotion or rollback — every step journaled
 //! so that a crash at any point is recovered by the next tether command.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::Oid;
-use serde::Serialize;
 
-use crate::analysis::{self, AnalyzeOptions, Verdict};
-use crate::baseline::{self, BaselineRun, RunOptions};
+use super::error::{RolledBackError, TransactionError};
+use super::staged_run::{CaseRun, StagedRun};
+use super::update_report::{UpdateOptions, UpdateOutcome, UpdateReport};
+use crate::analysis::{self, AnalyzeOptions};
+use crate::baseline::{self, BaselineRun};
 use crate::config::{Config, UpstreamConfig};
-use crate::fix::{self, AppliedFix, AttemptRecord, Bench, LoopInput};
-use crate::state::StateDir;
-use crate::state::{LockError, StateLock};
+use crate::fix::{self, AppliedFix, Bench, LoopInput};
+use crate::state::{LockError, StateDir, StateLock};
 use crate::update::{
-    Backup, Journal, JournalState, PromotionPlan, RollbackReport, StageOutcome, UpdateError,
-    UpdatePaths, commit_files, drop_last_commit, new_id, plan_promotion, promote, recover,
-    rollback, stage,
+    Backup, Journal, JournalState, StageOutcome, UpdatePaths, commit_files, drop_last_commit,
+    new_id, plan_promotion, promote, recover, rollback,
 };
-use crate::upstream::{self, CheckOptions, CommitInfo, Mirror};
-
-#[derive(Debug, thiserror::Error)]
-pub enum TransactionError {
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error(transparent)]
-    Update(#[from] UpdateError),
-    #[error(transparent)]
-    Upstream(#[from] upstream::UpstreamError),
-    #[error(transparent)]
-    Analysis(#[from] analysis::AnalysisError),
-    #[error(transparent)]
-    Baseline(#[from] baseline::BaselineError),
-    #[error(transparent)]
-    Fix(#[from] fix::FixError),
-    #[error(
-        "no baseline cases are configured: tether promotes an update only after the wrapper's baseline passes; add [[baseline.case]] tables to the config"
-    )]
-    NoCases,
-    #[error(
-        "upstream `{0}` history was rewritten (force-push): the current commit is not an ancestor of the target; run `tether check` and choose a target with --to"
-    )]
-    HistoryRewritten(String),
-    #[error(transparent)]
-    Report(#[from] crate::document::DocumentError),
-    #[error(transparent)]
-    RolledBack(#[from] RolledBackError),
-    #[error(transparent)]
-    Bisect(#[from] super::bisect::BisectError),
-}
-
-/// An error in the middle of an update, after which everything was restored.
-#[derive(Debug)]
-pub struct RolledBackError {
-    pub error: Box<TransactionError>,
-    pub rollback: Box<RollbackReport>,
-}
-
-impl std::fmt::Display for RolledBackError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}; the update was rolled back and the live wrapper is unchanged",
-            self.error
-        )
-    }
-}
-
-impl std::error::Error for RolledBackError {
-    // the wrapped error's own message is part of this one; continue the chain
-    // below it so nothing is printed twice
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.error.source()
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UpdateOptions {
-    /// Target revision instead of the newest soaked commit under the track rule.
-    pub to: Option<String>,
-    /// Stop before promotion and say what would be promoted.
-    pub dry_run: bool,
-    /// Do not run the fix loop.
-    pub no_fix: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum UpdateOutcome {
-    /// Nothing to adopt.
-    UpToDate { reason: String },
-    /// The baseline passed on the staged tree and the live wrapper got it.
-    Promoted,
-    /// The baseline passed; `--dry-run` stopped before promotion.
-    DryRun,
-    /// The update could not be made to pass; everything was restored.
-    RolledBack { reason: String },
-}
-
-/// Everything `tether update` did, rendered as `update_report.md` and
-/// `update.json` in the report folder.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpdateReport {
-    pub id: Option<String>,
-    pub upstream: String,
-    pub outcome: UpdateOutcome,
-    pub from: Option<CommitInfo>,
-    pub to: Option<CommitInfo>,
-    pub commits: usize,
-    /// What crash recovery did before this update, if anything.
-    pub recovery: Option<String>,
-    pub analysis_dir: Option<PathBuf>,
-    pub analysis_verdict: Option<Verdict>,
-    pub breaking_points: usize,
-    pub staged_commit: Option<String>,
-    pub conflicts: Vec<String>,
-    /// The first baseline run on the staged tree.
-    pub initial_run: Option<BaselineRun>,
-    /// The last baseline run (after fixes).
-    pub final_run: Option<BaselineRun>,
-    /// The last run's cases against the references for this hardware.
-    #[serde(default)]
-    pub comparisons: Vec<baseline::CaseComparison>,
-    /// The bisect that followed an unfixable update (`adopt-last-good`).
-    pub bisect: Option<super::bisect::BisectReport>,
-    /// The upstream is held back at its newest good commit.
-    pub held_back: Option<crate::upstream::HeldBack>,
-    /// The failed update of the newer target, when this one adopted the
-    /// last good commit instead.
-    pub failed_target: Option<Box<UpdateReport>>,
-    pub attempts: Vec<AttemptRecord>,
-    pub fixes: Vec<AppliedFix>,
-    pub stop_reason: Option<String>,
-    /// Baseline cases that now run reduced (e.g. fewer frames after an OOM).
-    pub reduced: Vec<String>,
-    pub gpu_minutes: f64,
-    pub promotion: Option<PromotionPlan>,
-    pub rollback: Option<RollbackReport>,
-    pub notes: Vec<String>,
-    pub report_dir: Option<PathBuf>,
-    pub started: jiff::Timestamp,
-    pub finished: jiff::Timestamp,
-}
-
-impl UpdateReport {
-    pub(super) fn new(upstream: &str) -> Self {
-        let now = crate::env::now();
-        Self {
-            id: None,
-            upstream: upstream.to_owned(),
-            outcome: UpdateOutcome::UpToDate {
-                reason: String::new(),
-            },
-            from: None,
-            to: None,
-            commits: 0,
-            recovery: None,
-            analysis_dir: None,
-            analysis_verdict: None,
-            breaking_points: 0,
-            staged_commit: None,
-            conflicts: Vec::new(),
-            initial_run: None,
-            comparisons: Vec::new(),
-            bisect: None,
-            held_back: None,
-            failed_target: None,
-            final_run: None,
-            attempts: Vec::new(),
-            fixes: Vec::new(),
-            stop_reason: None,
-            reduced: Vec::new(),
-            gpu_minutes: 0.0,
-            promotion: None,
-            rollback: None,
-            notes: Vec::new(),
-            report_dir: None,
-            started: now,
-            finished: now,
-        }
-    }
-}
+use crate::upstream::{self, CheckOptions, Mirror};
 
 /// Runs crash recovery when no other tether command holds the lock; returns
 /// what it did, in words.
@@ -317,19 +155,19 @@ pub fn update_locked(
     journal.save(&state)?;
     crate::failpoint::hit("update.journal.saved");
 
-    let result = stage_test_fix_promote(
+    let ctx = StagedRun {
         cfg,
         up,
-        &mirror,
-        &backup,
-        &mut journal,
-        &state,
+        mirror: &mirror,
+        backup: &backup,
+    };
+    let plan = Plan {
         target,
-        a,
-        &report_dir,
+        analysis: a,
+        report_dir: &report_dir,
         opts,
-        &mut report,
-    );
+    };
+    let result = stage_test_fix_promote(ctx, &mut journal, &plan, &mut report);
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -371,21 +209,31 @@ pub fn update_locked(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn stage_test_fix_promote(
-    cfg: &Config,
-    up: &UpstreamConfig,
-    mirror: &Mirror,
-    backup: &Backup,
-    journal: &mut Journal,
-    state: &StateDir,
+/// What one update stages and where it reports.
+struct Plan<'a> {
     target: Oid,
-    analysis: &analysis::Analysis,
-    report_dir: &Path,
-    opts: &UpdateOptions,
+    analysis: &'a analysis::Analysis,
+    report_dir: &'a Path,
+    opts: &'a UpdateOptions,
+}
+
+fn stage_test_fix_promote(
+    ctx: StagedRun<'_>,
+    journal: &mut Journal,
+    plan: &Plan<'_>,
     report: &mut UpdateReport,
 ) -> Result<UpdateOutcome, TransactionError> {
-    let staged = stage(cfg, up, mirror, backup, target)?;
+    let StagedRun {
+        cfg, up, mirror, ..
+    } = ctx;
+    let Plan {
+        target,
+        analysis,
+        report_dir,
+        opts,
+    } = *plan;
+    let state = &ctx.state();
+    let staged = ctx.stage(ctx.backup, target)?;
     report.notes.extend(staged.notes.iter().cloned());
     journal.staged_head = Some(staged.head.to_string());
     journal.advance(state, JournalState::Staged, None)?;
@@ -412,8 +260,7 @@ fn stage_test_fix_promote(
     }
 
     let mut bench = StagedBench {
-        cfg,
-        backup,
+        ctx,
         tree: &staged.dir,
         report_dir,
         runs: 0,
@@ -455,10 +302,10 @@ fn stage_test_fix_promote(
         let why = if opts.no_fix {
             "fixing was turned off (--no-fix)".to_owned()
         } else {
-            report
-                .stop_reason
-                .clone()
-                .unwrap_or_else(|| "the fix loop made no attempt".into())
+            report.stop_reason.as_ref().map_or_else(
+                || "the fix loop made no attempt".into(),
+                ToString::to_string,
+            )
         };
         return Ok(UpdateOutcome::RolledBack {
             reason: format!(
@@ -493,8 +340,7 @@ fn stage_test_fix_promote(
 
 /// Runs the baseline in the staged tree and commits fixes there.
 struct StagedBench<'a> {
-    cfg: &'a Config,
-    backup: &'a Backup,
+    ctx: StagedRun<'a>,
     tree: &'a Path,
     report_dir: &'a Path,
     runs: u32,
@@ -512,37 +358,33 @@ impl Bench for StagedBench<'_> {
             format!("baseline-after-attempt-{}", self.runs)
         };
         self.runs += 1;
-        let run = baseline::run_suite(
-            self.cfg,
-            self.tree,
-            &RunOptions {
-                run_dir: self.report_dir.join(&run_id),
-                run_id,
-                cases: None,
-                cancel: None,
-                preflight: self.runs == 1,
-                ran_on: baseline::RanOn::UpdateCandidate {
-                    update: self.backup.id.clone(),
-                },
+        let run = self.ctx.run_cases(CaseRun {
+            tree: self.tree,
+            run_dir: self.report_dir.join(&run_id),
+            run_id,
+            cases: None,
+            preflight: self.runs == 1,
+            ran_on: baseline::RanOn::UpdateCandidate {
+                update: self.ctx.backup.id.clone(),
             },
-        )?;
+        })?;
         Ok(run)
     }
 
-    fn commit(&mut self, fix: &AppliedFix) -> Result<String, Self::Error> {
+    fn commit(&mut self, fix: &AppliedFix) -> Result<Option<String>, Self::Error> {
         if fix.files.is_empty() {
             self.committed.push(false);
-            return Ok(String::new());
+            return Ok(None);
         }
-        let id = commit_files(self.cfg, self.tree, &fix.files, &fix.commit_message)?;
+        let id = commit_files(self.ctx.cfg, self.tree, &fix.files, &fix.commit_message)?;
         self.committed.push(true);
         crate::failpoint::hit("update.fix.committed");
-        Ok(id)
+        Ok(Some(id))
     }
 
     fn drop_last(&mut self) -> Result<(), Self::Error> {
         if self.committed.pop() == Some(true) {
-            drop_last_commit(self.backup, self.tree)?;
+            drop_last_commit(self.ctx.backup, self.tree)?;
         }
         Ok(())
     }

@@ -106,7 +106,7 @@ pub fn markdown(r: &BisectReport) -> String {
                     (false, true) => "key file",
                     (false, false) => "",
                 };
-                let _ = writeln!(o, "| {} | {} | {} |", cell(&f.path), f.status, why);
+                let _ = writeln!(o, "| {} | {} | {} |", cell(&f.path), f.status.as_str(), why);
             }
             o.push('\n');
         }
@@ -133,7 +133,7 @@ pub fn markdown(r: &BisectReport) -> String {
             o,
             "| {} | {} | `{}` {} | {} | {} | {} |",
             i + 1,
-            s.role,
+            s.role.as_str(),
             s.short,
             cell(&s.subject),
             s.verdict.as_str(),

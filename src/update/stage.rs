@@ -170,9 +170,12 @@ pub fn stage(
         Layout::Vendored => {
             let from = Oid::from_str(&backup.upstream_commit)
                 .map_err(git_err("reading the recorded upstream commit", &dir))?;
-            vendored(
-                cfg, up, mirror, &repo, &dir, &head_tree, from, target, &message,
-            )?
+            let step = UpstreamStep {
+                from,
+                target,
+                message: &message,
+            };
+            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)?
         }
     };
     let head = repo
@@ -427,9 +430,17 @@ fn update_record_file(
     }
 }
 
+/// The upstream's move a staging commit records.
+struct UpstreamStep<'a> {
+    /// The recorded commit (the merge base).
+    from: Oid,
+    target: Oid,
+    /// The staging commit's message.
+    message: &'a str,
+}
+
 /// The vendored layout: a 3-way merge of the wrapper's copy (ours) with the
 /// upstream's move from the recorded commit (base) to `target` (theirs).
-#[allow(clippy::too_many_arguments)]
 fn vendored(
     cfg: &Config,
     up: &UpstreamConfig,
@@ -437,10 +448,13 @@ fn vendored(
     repo: &Repository,
     dir: &Path,
     head_tree: &Tree<'_>,
-    from: Oid,
-    target: Oid,
-    message: &str,
+    step: &UpstreamStep<'_>,
 ) -> Result<StageOutcome, UpdateError> {
+    let UpstreamStep {
+        from,
+        target,
+        message,
+    } = *step;
     fetch_local(repo, dir, mirror.path(), &UPSTREAM_REFS)?;
     let tree_of = |id: Oid| {
         repo.find_commit(id)

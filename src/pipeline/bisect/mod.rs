@@ -6,18 +6,21 @@
 //! journaled (`<state>/bisect/journal.json`), so an interrupted bisect
 //! resumes, and logged like a fix attempt (`debug_log.txt`, `bisect.jsonl`).
 
+mod model;
 pub mod search;
-
 mod step;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use git2::Oid;
-use serde::{Deserialize, Serialize};
 
+pub use model::{
+    BisectJournal, BisectOptions, BisectReport, BisectResult, ChangedFile, StepRecord, StepRole,
+};
 pub use search::{Next, StepVerdict};
 
+use super::staged_run::StagedRun;
 use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
 use crate::state::{LockError, StateLock};
@@ -56,124 +59,12 @@ pub enum BisectError {
     Interrupted,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct BisectOptions {
-    /// The good end (default: the upstream's last good commit from the
-    /// service state, else the current commit).
-    pub good: Option<String>,
-    /// The bad end (default: the target under the `track` rule).
-    pub bad: Option<String>,
-    /// The cases run at each step (default: those that fail at the bad end).
-    pub cases: Option<Vec<String>>,
-    /// Fetch the upstream first.
-    pub fetch: bool,
-    /// Drop an interrupted bisect's journal and start afresh.
-    pub restart: bool,
-}
-
-/// One step: a commit and what its baseline said.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub at: jiff::Timestamp,
-    /// `good-end`, `bad-end`, or `step`.
-    pub role: String,
-    /// Index among the candidates (steps only).
-    pub index: Option<usize>,
-    pub commit: String,
-    pub short: String,
-    pub subject: String,
-    pub verdict: StepVerdict,
-    /// Why, in words (the failure, or what made it a skip).
-    pub why: String,
-    /// Baseline runs this step took (more than one when a failure was retried).
-    pub runs: u32,
-    /// Where the step's baseline runs are.
-    pub run_dir: PathBuf,
-}
-
-/// What an unfinished bisect has learnt so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BisectJournal {
-    pub id: String,
-    pub upstream: String,
-    pub good: String,
-    pub bad: String,
-    /// First-parent commits after `good` up to `bad`, oldest first.
-    pub candidates: Vec<String>,
-    pub cases: Vec<String>,
-    /// The normalised failure signatures being hunted (from the bad end).
-    pub signatures: Vec<String>,
-    pub steps: Vec<StepRecord>,
-    pub started: jiff::Timestamp,
-    pub report_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum BisectResult {
-    /// The first bad commit, and the last good one just before it.
-    FirstBad {
-        commit: CommitInfo,
-        last_good: CommitInfo,
-        /// Files it changed, with why they matter to the wrapper.
-        files: Vec<ChangedFile>,
-        /// Integration points of the wrapper it breaks or puts at risk.
-        findings: Vec<String>,
-    },
-    /// Skips leave several commits, any of which may be the first bad one.
-    Undecidable {
-        candidates: Vec<CommitInfo>,
-        last_good: CommitInfo,
-    },
-    /// The good end does not pass: nothing to search.
-    GoodEndFails { why: String },
-    /// The bad end passes: nothing to search.
-    BadEndPasses,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChangedFile {
-    pub path: String,
-    pub status: String,
-    /// Matches the upstream's `key_files`.
-    pub key_file: bool,
-    /// Defines something the wrapper's integration points use.
-    pub integration: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BisectReport {
-    pub id: String,
-    pub upstream: String,
-    pub good: CommitInfo,
-    pub bad: CommitInfo,
-    /// Commits searched (after the good end, up to the bad end).
-    pub candidates: usize,
-    pub cases: Vec<String>,
-    pub signatures: Vec<String>,
-    pub result: BisectResult,
-    pub steps: Vec<StepRecord>,
-    /// Baseline runs spent, retries included.
-    pub baseline_runs: u32,
-    /// Whether this run resumed an interrupted bisect.
-    pub resumed: bool,
-    pub report_dir: PathBuf,
-}
-
-impl BisectReport {
-    /// The commit just before the first bad one, when the search found it.
-    pub fn last_good(&self) -> Option<&CommitInfo> {
-        match &self.result {
-            BisectResult::FirstBad { last_good, .. } => Some(last_good),
-            _ => None,
-        }
-    }
-
-    pub fn first_bad(&self) -> Option<&CommitInfo> {
-        match &self.result {
-            BisectResult::FirstBad { commit, .. } => Some(commit),
-            _ => None,
-        }
+/// The cases a step runs and the failures it hunts, from the journal.
+fn hunt(j: &BisectJournal, retries: u32) -> step::Hunt<'_> {
+    step::Hunt {
+        cases: &j.cases,
+        signatures: &j.signatures,
+        retries,
     }
 }
 
@@ -220,7 +111,14 @@ pub fn bisect_locked(
         None => start(cfg, up, &mirror, &state, opts)?,
     };
     let backup = Backup::take(cfg, up, &mirror, &journal.id)?;
-    let mut runner = step::Runner::new(cfg, up, &mirror, &backup, &journal.report_dir);
+    let ctx = StagedRun {
+        cfg,
+        up,
+        mirror: &mirror,
+        backup: &backup,
+    };
+    let mut runner = step::Runner::new(ctx, &journal.report_dir);
+    let retries = cfg.update.bisect_retries;
     let save = |j: &BisectJournal| -> Result<(), BisectError> {
         crate::state::write_json(&jpath, j).map_err(|e| BisectError::Write {
             path: jpath.clone(),
@@ -236,60 +134,48 @@ pub fn bisect_locked(
     let bad = mirror.commit_info(bad_oid)?;
     let done = |result: BisectResult, journal: &BisectJournal| {
         finish(
-            cfg,
-            up,
-            &mirror,
             &state,
             journal,
-            good.clone(),
-            bad.clone(),
+            Ends {
+                good: good.clone(),
+                bad: bad.clone(),
+                resumed,
+            },
             result,
-            resumed,
         )
     };
-    if !journal.steps.iter().any(|s| s.role == "bad-end") {
-        let rec = runner.run(
-            "bad-end",
-            None,
-            &bad,
-            &journal.cases,
-            &journal.signatures,
-            cfg.update.bisect_retries,
-        )?;
+    if !journal.steps.iter().any(|s| s.role == StepRole::BadEnd) {
+        let step = runner.run(StepRole::BadEnd, None, &bad, &hunt(&journal, retries))?;
         if journal.signatures.is_empty() {
-            journal.signatures = rec.1.clone();
+            journal.signatures = step.signatures;
         }
-        if journal.cases.len() > rec.2.len() && opts.cases.is_none() && !rec.2.is_empty() {
+        if journal.cases.len() > step.failing.len()
+            && opts.cases.is_none()
+            && !step.failing.is_empty()
+        {
             // default cases: those that fail at the bad end
-            journal.cases = rec.2.clone();
+            journal.cases = step.failing;
         }
-        journal.steps.push(rec.0);
+        journal.steps.push(step.record);
         save(&journal)?;
     }
     if crate::process::interrupted() {
         return Err(BisectError::Interrupted);
     }
-    if let Some(s) = journal.steps.iter().find(|s| s.role == "bad-end")
+    if let Some(s) = journal.steps.iter().find(|s| s.role == StepRole::BadEnd)
         && s.verdict == StepVerdict::Good
     {
         return done(BisectResult::BadEndPasses, &journal);
     }
-    if !journal.steps.iter().any(|s| s.role == "good-end") {
-        let rec = runner.run(
-            "good-end",
-            None,
-            &good,
-            &journal.cases,
-            &journal.signatures,
-            cfg.update.bisect_retries,
-        )?;
-        journal.steps.push(rec.0);
+    if !journal.steps.iter().any(|s| s.role == StepRole::GoodEnd) {
+        let step = runner.run(StepRole::GoodEnd, None, &good, &hunt(&journal, retries))?;
+        journal.steps.push(step.record);
         save(&journal)?;
     }
     if crate::process::interrupted() {
         return Err(BisectError::Interrupted);
     }
-    if let Some(s) = journal.steps.iter().find(|s| s.role == "good-end")
+    if let Some(s) = journal.steps.iter().find(|s| s.role == StepRole::GoodEnd)
         && s.verdict != StepVerdict::Good
     {
         let why = s.why.clone();
@@ -310,15 +196,8 @@ pub fn bisect_locked(
                 }
                 let oid = mirror.resolve_rev(&journal.candidates[i])?;
                 let info = mirror.commit_info(oid)?;
-                let rec = runner.run(
-                    "step",
-                    Some(i),
-                    &info,
-                    &journal.cases,
-                    &journal.signatures,
-                    cfg.update.bisect_retries,
-                )?;
-                journal.steps.push(rec.0);
+                let step = runner.run(StepRole::Step, Some(i), &info, &hunt(&journal, retries))?;
+                journal.steps.push(step.record);
                 save(&journal)?;
             }
             Next::Found(i) => {
@@ -476,7 +355,7 @@ fn culprit_files(
         .iter()
         .map(|f| ChangedFile {
             path: f.path.clone(),
-            status: format!("{:?}", f.status).to_lowercase(),
+            status: f.status,
             key_file: up.key_files_set.is_match(&f.path),
             integration: modules
                 .iter()
@@ -490,21 +369,24 @@ fn culprit_files(
     Ok((files, findings))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    cfg: &Config,
-    up: &UpstreamConfig,
-    _mirror: &Mirror,
-    state: &StateDir,
-    journal: &BisectJournal,
+/// The ends of a bisect, and whether this run resumed it.
+struct Ends {
     good: CommitInfo,
     bad: CommitInfo,
-    result: BisectResult,
     resumed: bool,
+}
+
+/// The report, written; the journal moved into the history.
+fn finish(
+    state: &StateDir,
+    journal: &BisectJournal,
+    ends: Ends,
+    result: BisectResult,
 ) -> Result<BisectReport, BisectError> {
+    let Ends { good, bad, resumed } = ends;
     let report = BisectReport {
         id: journal.id.clone(),
-        upstream: up.name.clone(),
+        upstream: journal.upstream.clone(),
         good,
         bad,
         candidates: journal.candidates.len(),
@@ -526,6 +408,5 @@ fn finish(
     let _ = crate::state::write_json(&history, journal);
     let _ = fs_err::remove_file(journal_path(state));
     let _ = fs_err::remove_dir_all(crate::update::UpdatePaths::new(state).run_dir(&journal.id));
-    let _ = cfg;
     Ok(report)
 }

@@ -6,188 +6,206 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{self, RunOptions};
-use crate::config::{Config, UpstreamConfig};
-use crate::state::StateDir;
-use crate::update::{Backup, StageOutcome, UpdatePaths};
-use crate::upstream::{CommitInfo, Mirror};
-
+use super::BisectError;
+use super::model::{StepRecord, StepRole};
 use super::search::StepVerdict;
-use super::{BisectError, StepRecord};
+use crate::pipeline::staged_run::{CaseRun, StagedRun};
+use crate::update::StageOutcome;
+use crate::upstream::CommitInfo;
 
 pub struct Runner<'a> {
-    cfg: &'a Config,
-    up: &'a UpstreamConfig,
-    mirror: &'a Mirror,
-    backup: &'a Backup,
+    ctx: StagedRun<'a>,
     report_dir: PathBuf,
     n: u32,
 }
 
+/// What a step found.
+pub struct StepOutcome {
+    pub record: StepRecord,
+    /// The normalised signatures of its failures.
+    pub signatures: Vec<String>,
+    /// The cases that failed.
+    pub failing: Vec<String>,
+}
+
+/// One run's reading of a commit.
+#[derive(Clone)]
+struct Reading {
+    verdict: StepVerdict,
+    why: String,
+    signatures: Vec<String>,
+    failing: Vec<String>,
+}
+
+impl Reading {
+    fn skip(why: String) -> Reading {
+        Reading {
+            verdict: StepVerdict::Skip,
+            why,
+            signatures: Vec::new(),
+            failing: Vec::new(),
+        }
+    }
+}
+
+/// The cases a step runs and the failures it hunts.
+pub struct Hunt<'a> {
+    pub cases: &'a [String],
+    /// Failure signatures that make a commit bad; empty (the bad end) makes
+    /// any failure bad.
+    pub signatures: &'a [String],
+    /// Runs after the first for a failure that may be flaky.
+    pub retries: u32,
+}
+
 impl<'a> Runner<'a> {
-    pub fn new(
-        cfg: &'a Config,
-        up: &'a UpstreamConfig,
-        mirror: &'a Mirror,
-        backup: &'a Backup,
-        report_dir: &Path,
-    ) -> Runner<'a> {
+    pub fn new(ctx: StagedRun<'a>, report_dir: &Path) -> Runner<'a> {
         // continue the numbering of a resumed bisect
         let n = fs_err::read_to_string(report_dir.join("bisect.jsonl"))
             .map(|t| t.lines().count() as u32)
             .unwrap_or(0);
         Runner {
-            cfg,
-            up,
-            mirror,
-            backup,
+            ctx,
             report_dir: report_dir.to_path_buf(),
             n,
         }
     }
 
-    /// Runs `cases` with the upstream at `commit`. Returns the step, the
-    /// signatures of its failures, and the names of the failing cases.
-    /// `hunted` empty (the bad end) makes any failure bad.
+    /// Runs the hunt's cases with the upstream at `commit`.
     pub fn run(
         &mut self,
-        role: &str,
+        role: StepRole,
         index: Option<usize>,
         commit: &CommitInfo,
-        cases: &[String],
-        hunted: &[String],
-        retries: u32,
-    ) -> Result<(StepRecord, Vec<String>, Vec<String>), BisectError> {
+        hunt: &Hunt<'_>,
+    ) -> Result<StepOutcome, BisectError> {
         self.n += 1;
         let step_dir = self
             .report_dir
             .join(format!("step-{:03}-{}", self.n, commit.short));
         let mut runs = 0u32;
-        let mut first: Option<(StepVerdict, String, Vec<String>, Vec<String>)> = None;
-        let mut verdict;
+        let mut first: Option<Reading> = None;
+        let mut reading;
         loop {
             runs += 1;
-            let (v, why, sigs, failing) = self.once(commit, cases, hunted, &step_dir, runs)?;
-            verdict = (v, why, sigs, failing);
-            if verdict.0 == StepVerdict::Good {
-                if let Some((fv, fwhy, _, _)) = &first {
-                    verdict.1 = format!(
-                        "passed on run {runs} after failing on run 1 ({} on run 1: {fwhy}): a flaky failure",
-                        fv.as_str()
+            reading = self.once(commit, hunt, &step_dir, runs)?;
+            if reading.verdict == StepVerdict::Good {
+                if let Some(f) = &first {
+                    reading.why = format!(
+                        "passed on run {runs} after failing on run 1 ({} on run 1: {}): a flaky failure",
+                        f.verdict.as_str(),
+                        f.why
                     );
                 }
                 break;
             }
             if first.is_none() {
-                first = Some(verdict.clone());
+                first = Some(reading.clone());
             }
-            if runs > retries || crate::process::interrupted() {
+            if runs > hunt.retries || crate::process::interrupted() {
                 // every run failed: the first run's reading stands
-                verdict = first.clone().expect("set above");
+                reading = first.clone().expect("set above");
                 break;
             }
         }
         let record = StepRecord {
             at: crate::env::now(),
-            role: role.to_owned(),
+            role,
             index,
             commit: commit.id.clone(),
             short: commit.short.clone(),
             subject: commit.subject.clone(),
-            verdict: verdict.0,
-            why: crate::redact::redact(&verdict.1).into_owned(),
+            verdict: reading.verdict,
+            why: crate::redact::redact(&reading.why).into_owned(),
             runs,
             run_dir: step_dir,
         };
         self.log(&record)?;
-        tracing::info!(role, commit = %commit.short, verdict = record.verdict.as_str(), runs, "bisect step");
-        Ok((record, verdict.2, verdict.3))
+        tracing::info!(role = role.as_str(), commit = %commit.short, verdict = record.verdict.as_str(), runs, "bisect step");
+        Ok(StepOutcome {
+            record,
+            signatures: reading.signatures,
+            failing: reading.failing,
+        })
     }
 
     /// One baseline run at `commit`.
     fn once(
         &mut self,
         commit: &CommitInfo,
-        cases: &[String],
-        hunted: &[String],
+        hunt: &Hunt<'_>,
         step_dir: &Path,
         run: u32,
-    ) -> Result<(StepVerdict, String, Vec<String>, Vec<String>), BisectError> {
-        let mut b = self.backup.clone();
-        b.id = format!("{}-{}-{run}", self.backup.id, self.n);
-        let state = StateDir::new(&self.cfg.project.state_dir);
-        let work = UpdatePaths::new(&state).run_dir(&b.id);
-        let oid = self.mirror.resolve_rev(&commit.id)?;
-        let staged = match crate::update::stage(self.cfg, self.up, self.mirror, &b, oid) {
+    ) -> Result<Reading, BisectError> {
+        let mut b = self.ctx.backup.clone();
+        b.id = format!("{}-{}-{run}", self.ctx.backup.id, self.n);
+        let work = self.ctx.work_dir(&b);
+        let oid = self.ctx.mirror.resolve_rev(&commit.id)?;
+        let staged = match self.ctx.stage(&b, oid) {
             Ok(s) => s,
             Err(e) => {
                 let _ = fs_err::remove_dir_all(&work);
-                return Ok((
-                    StepVerdict::Skip,
-                    format!("cannot be staged: {}", crate::redact::error_chain(&e)),
-                    Vec::new(),
-                    Vec::new(),
-                ));
+                return Ok(Reading::skip(format!(
+                    "cannot be staged: {}",
+                    crate::redact::error_chain(&e)
+                )));
             }
         };
         if let StageOutcome::Conflicts { files } = &staged.outcome {
             let _ = fs_err::remove_dir_all(&work);
-            return Ok((
-                StepVerdict::Skip,
-                format!(
-                    "the wrapper's local modifications conflict at this commit ({} file(s))",
-                    files.len()
-                ),
-                Vec::new(),
-                Vec::new(),
-            ));
+            return Ok(Reading::skip(format!(
+                "the wrapper's local modifications conflict at this commit ({} file(s))",
+                files.len()
+            )));
         }
         let run_id = format!("run-{run}");
-        let result = baseline::run_suite(
-            self.cfg,
-            &staged.dir,
-            &RunOptions {
-                run_dir: step_dir.join(&run_id),
-                run_id,
-                cases: Some(cases.to_vec()),
-                cancel: None,
-                preflight: false,
-                ran_on: baseline::RanOn::BisectStep {
-                    bisect: self.bisect_id(),
-                },
+        let result = self.ctx.run_cases(CaseRun {
+            tree: &staged.dir,
+            run_dir: step_dir.join(&run_id),
+            run_id,
+            cases: Some(hunt.cases.to_vec()),
+            preflight: false,
+            ran_on: crate::baseline::RanOn::BisectStep {
+                bisect: self.bisect_id(),
             },
-        );
+        });
         let _ = fs_err::remove_dir_all(&work);
         let run = result?;
         if run.passed() {
-            return Ok((
-                StepVerdict::Good,
-                "the cases pass".into(),
-                Vec::new(),
-                Vec::new(),
-            ));
+            return Ok(Reading {
+                verdict: StepVerdict::Good,
+                why: "the cases pass".into(),
+                signatures: Vec::new(),
+                failing: Vec::new(),
+            });
         }
         let failures: Vec<crate::fix::Failure> = run
             .failing()
             .into_iter()
             .map(crate::fix::classify)
             .collect();
-        let sigs: Vec<String> = failures.iter().map(|f| f.signature.clone()).collect();
+        let signatures: Vec<String> = failures.iter().map(|f| f.signature.clone()).collect();
         let failing: Vec<String> = failures.iter().map(|f| f.case.clone()).collect();
         let first = failures
             .first()
             .map(|f| format!("{}: {}", f.case, f.message))
             .unwrap_or_default();
-        if hunted.is_empty() || sigs.iter().any(|s| hunted.contains(s)) {
-            Ok((StepVerdict::Bad, first, sigs, failing))
-        } else {
-            Ok((
-                StepVerdict::Skip,
-                format!("a different failure than the one hunted: {first}"),
-                sigs,
-                failing,
-            ))
-        }
+        let hunted =
+            hunt.signatures.is_empty() || signatures.iter().any(|s| hunt.signatures.contains(s));
+        Ok(Reading {
+            verdict: if hunted {
+                StepVerdict::Bad
+            } else {
+                StepVerdict::Skip
+            },
+            why: if hunted {
+                first
+            } else {
+                format!("a different failure than the one hunted: {first}")
+            },
+            signatures,
+            failing,
+        })
     }
 
     /// The bisect's id: its report folder is `bisect-<id>`.
@@ -213,7 +231,7 @@ impl<'a> Runner<'a> {
             r.at.strftime("%Y-%m-%d %H:%M:%S"),
             r.short,
             r.subject,
-            r.role,
+            r.role.as_str(),
             r.index.map_or(String::new(), |i| format!(" #{i}")),
             r.verdict.as_str(),
             r.why,

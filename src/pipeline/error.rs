@@ -1,0 +1,61 @@
+//! The pipelines' error: what stopped an update, a bisect or an adoption,
+//! and the error after which an update was rolled back.
+
+use crate::state::LockError;
+use crate::update::{RollbackReport, UpdateError};
+use crate::{analysis, baseline, fix, upstream};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransactionError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    #[error(transparent)]
+    Analysis(#[from] analysis::AnalysisError),
+    #[error(transparent)]
+    Baseline(#[from] baseline::BaselineError),
+    #[error(transparent)]
+    Fix(#[from] fix::FixError),
+    #[error(
+        "no baseline cases are configured: tether promotes an update only after the wrapper's baseline passes; add [[baseline.case]] tables to the config"
+    )]
+    NoCases,
+    #[error(
+        "upstream `{0}` history was rewritten (force-push): the current commit is not an ancestor of the target; run `tether check` and choose a target with --to"
+    )]
+    HistoryRewritten(String),
+    #[error(transparent)]
+    Report(#[from] crate::document::DocumentError),
+    #[error(transparent)]
+    RolledBack(#[from] RolledBackError),
+    #[error(transparent)]
+    Bisect(#[from] super::bisect::BisectError),
+}
+
+/// An error in the middle of an update, after which everything was restored.
+#[derive(Debug)]
+pub struct RolledBackError {
+    pub error: Box<TransactionError>,
+    pub rollback: Box<RollbackReport>,
+}
+
+impl std::fmt::Display for RolledBackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; the update was rolled back and the live wrapper is unchanged",
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for RolledBackError {
+    // the wrapped error's own message is part of this one; continue the chain
+    // below it so nothing is printed twice
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}

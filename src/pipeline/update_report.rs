@@ -1,0 +1,120 @@
+//! `tether update`'s options and its report model: what the update did,
+//! written as `update.json` and `update_report.md` (rendered in
+//! `report::update`) in its report folder.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::analysis::Verdict;
+use crate::baseline::{self, BaselineRun};
+use crate::fix::{AppliedFix, AttemptRecord};
+use crate::update::{PromotionPlan, RollbackReport};
+use crate::upstream::CommitInfo;
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    /// Target revision instead of the newest soaked commit under the track rule.
+    pub to: Option<String>,
+    /// Stop before promotion and say what would be promoted.
+    pub dry_run: bool,
+    /// Do not run the fix loop.
+    pub no_fix: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum UpdateOutcome {
+    /// Nothing to adopt.
+    UpToDate { reason: String },
+    /// The baseline passed on the staged tree and the live wrapper got it.
+    Promoted,
+    /// The baseline passed; `--dry-run` stopped before promotion.
+    DryRun,
+    /// The update could not be made to pass; everything was restored.
+    RolledBack { reason: String },
+}
+
+/// Everything `tether update` did, rendered as `update_report.md` and
+/// `update.json` in the report folder.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateReport {
+    pub id: Option<String>,
+    pub upstream: String,
+    pub outcome: UpdateOutcome,
+    pub from: Option<CommitInfo>,
+    pub to: Option<CommitInfo>,
+    pub commits: usize,
+    /// What crash recovery did before this update, if anything.
+    pub recovery: Option<String>,
+    pub analysis_dir: Option<PathBuf>,
+    pub analysis_verdict: Option<Verdict>,
+    pub breaking_points: usize,
+    pub staged_commit: Option<String>,
+    pub conflicts: Vec<String>,
+    /// The first baseline run on the staged tree.
+    pub initial_run: Option<BaselineRun>,
+    /// The last baseline run (after fixes).
+    pub final_run: Option<BaselineRun>,
+    /// The last run's cases against the references for this hardware.
+    #[serde(default)]
+    pub comparisons: Vec<baseline::CaseComparison>,
+    /// The bisect that followed an unfixable update (`adopt-last-good`).
+    pub bisect: Option<super::bisect::BisectReport>,
+    /// The upstream is held back at its newest good commit.
+    pub held_back: Option<crate::upstream::HeldBack>,
+    /// The failed update of the newer target, when this one adopted the
+    /// last good commit instead.
+    pub failed_target: Option<Box<UpdateReport>>,
+    pub attempts: Vec<AttemptRecord>,
+    pub fixes: Vec<AppliedFix>,
+    pub stop_reason: Option<crate::fix::StopReason>,
+    /// Baseline cases that now run reduced (e.g. fewer frames after an OOM).
+    pub reduced: Vec<String>,
+    pub gpu_minutes: f64,
+    pub promotion: Option<PromotionPlan>,
+    pub rollback: Option<RollbackReport>,
+    pub notes: Vec<String>,
+    pub report_dir: Option<PathBuf>,
+    pub started: jiff::Timestamp,
+    pub finished: jiff::Timestamp,
+}
+
+impl UpdateReport {
+    pub(crate) fn new(upstream: &str) -> Self {
+        let now = crate::env::now();
+        Self {
+            id: None,
+            upstream: upstream.to_owned(),
+            outcome: UpdateOutcome::UpToDate {
+                reason: String::new(),
+            },
+            from: None,
+            to: None,
+            commits: 0,
+            recovery: None,
+            analysis_dir: None,
+            analysis_verdict: None,
+            breaking_points: 0,
+            staged_commit: None,
+            conflicts: Vec::new(),
+            initial_run: None,
+            comparisons: Vec::new(),
+            bisect: None,
+            held_back: None,
+            failed_target: None,
+            final_run: None,
+            attempts: Vec::new(),
+            fixes: Vec::new(),
+            stop_reason: None,
+            reduced: Vec::new(),
+            gpu_minutes: 0.0,
+            promotion: None,
+            rollback: None,
+            notes: Vec::new(),
+            report_dir: None,
+            started: now,
+            finished: now,
+        }
+    }
+}
