@@ -154,7 +154,9 @@ fn view(cfg: &Config, j: JournalView, status: UpdateStatus) -> LastUpdate {
         status,
         state: j.state,
         at: last.map_or(j.updated, |t| t.at),
-        reason: last.and_then(|t| t.note.clone()),
+        reason: last
+            .and_then(|t| t.note.as_deref())
+            .map(|n| crate::redact::redact(n).into_owned()),
         report_dir: report_dir.is_dir().then_some(report_dir),
         id: j.id,
         from: j.from,
