@@ -9,8 +9,11 @@
 //! the moment it is final (a crash after that loses nothing) without
 //! importing the renderers above it.
 
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use serde::Serialize;
 
 /// A report model with its file names and renderings.
@@ -50,6 +53,15 @@ pub enum DocumentError {
     },
 }
 
+impl DocumentError {
+    /// The file that could not be written.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Write { path, .. } | Self::Json { path, .. } => path,
+        }
+    }
+}
+
 /// Writes `doc`'s JSON file and Markdown files into `dir` (created private
 /// when missing), each redacted once and written atomically.
 pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
@@ -74,7 +86,7 @@ pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
 
 /// The document's JSON, redacted (for stdout).
 pub fn json_text(doc: &impl Document) -> Result<String, serde_json::Error> {
-    Ok(crate::redact::redact(&doc.json()?).into_owned())
+    Ok(redact_json(&doc.json()?))
 }
 
 /// The document's Markdown files joined, redacted (for a terminal).
@@ -84,8 +96,34 @@ pub fn markdown_text(doc: &impl Document) -> String {
 }
 
 /// Any serialisable value as redacted JSON (for stdout).
-pub fn value_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
-    Ok(crate::redact::redact(&serde_json::to_string_pretty(value)?).into_owned())
+pub fn value_json(value: &(impl Serialize + ?Sized)) -> Result<String, serde_json::Error> {
+    Ok(redact_json(&serde_json::to_string_pretty(value)?))
+}
+
+/// A JSON string literal (keys and values alike).
+static JSON_STRING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("the pattern compiles"));
+
+/// `json` with every string literal redacted on its own, so that a secret
+/// pattern that runs to the end of a line (an `Authorization:` header)
+/// stops at the end of its string instead of eating the closing quote, and
+/// the text stays valid JSON that reads back. Everything but a changed
+/// string stays byte for byte.
+fn redact_json(json: &str) -> String {
+    JSON_STRING
+        .replace_all(json, |c: &regex::Captures<'_>| {
+            let literal = &c[0];
+            let Ok(text) = serde_json::from_str::<String>(literal) else {
+                return literal.to_owned();
+            };
+            match crate::redact::redact(&text) {
+                Cow::Borrowed(_) => literal.to_owned(),
+                Cow::Owned(clean) => {
+                    serde_json::to_string(&clean).unwrap_or_else(|_| literal.to_owned())
+                }
+            }
+        })
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -120,5 +158,24 @@ mod tests {
         }
         assert!(!json_text(&doc).unwrap().contains("abcdef0123456789"));
         assert!(!markdown_text(&doc).contains("abcdef0123456789"));
+    }
+
+    #[test]
+    fn a_secret_to_the_end_of_a_line_leaves_the_json_readable() {
+        let doc = Sample {
+            note: "Authorization: Bearer abcdef0123456789\nnext line".into(),
+        };
+        let text = json_text(&doc).unwrap();
+        assert!(!text.contains("abcdef0123456789"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["note"], "Authorization: [REDACTED]\nnext line");
+        // redacting again changes nothing
+        assert_eq!(redact_json(&text), text);
+    }
+
+    #[test]
+    fn json_without_secrets_is_unchanged() {
+        let text = "{\n  \"a\": \"x \\\"q\\\" \\u00e9\",\n  \"b\": [1.5, null]\n}";
+        assert_eq!(redact_json(text), text);
     }
 }

@@ -224,7 +224,7 @@ pub fn run_suite(
                 ran_on: Some(opts.ran_on.clone()),
                 cases: Vec::new(),
             };
-            write_pretty(&run_dir.join("results.json"), &run)?;
+            write_results(&run_dir, &run)?;
             return Err(BaselineError::Preflight { problems });
         }
         Some(result)
@@ -280,7 +280,7 @@ pub fn run_suite(
         ran_on: Some(opts.ran_on.clone()),
         cases: results,
     };
-    write_pretty(&run_dir.join("results.json"), &run)?;
+    write_results(&run_dir, &run)?;
     Ok(run)
 }
 
@@ -581,6 +581,14 @@ fn write_pretty<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Basel
         serde_json::to_string_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
     text.push('\n');
     crate::state::write_atomic(path, text.as_bytes()).map_err(err)
+}
+
+/// `<run_dir>/results.json`, written as a document (redacted once).
+fn write_results(run_dir: &Path, run: &BaselineRun) -> Result<(), BaselineError> {
+    crate::document::write(run_dir, run).map_err(|e| BaselineError::Write {
+        path: e.path().to_path_buf(),
+        source: std::io::Error::other(e),
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use tether::analysis::{self, AnalyzeOptions, Verdict};
 use tether::config::Config;
 use tether::exit;
+use tether::report::analysis::AnalysisAt;
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -20,6 +21,13 @@ pub struct AnalyzeArgs {
     pub no_fetch: bool,
 }
 
+fn at(o: &analysis::Outcome) -> AnalysisAt<'_> {
+    AnalysisAt {
+        analysis: &o.analysis,
+        dir: &o.dir,
+    }
+}
+
 pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
     let upstreams = super::selected(cfg, args.upstream.as_deref())?;
     if args.to.is_some() && upstreams.len() > 1 {
@@ -33,23 +41,22 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
         fetch: !args.no_fetch,
     };
     let mut worst = Verdict::Clear;
-    let mut json = Vec::new();
+    let mut outcomes = Vec::new();
     for up in upstreams {
         let outcome = analysis::analyze(cfg, up, &opts).map_err(|e| {
             anyhow::Error::new(e).context(format!("cannot analyse upstream `{}`", up.name))
         })?;
         worst = worst.max(outcome.analysis.verdict());
+        // without --json each summary is printed as soon as it is known
         if args.json {
-            json.push(outcome.analysis);
+            outcomes.push(outcome);
         } else {
-            print!(
-                "{}",
-                tether::report::analysis::summary(&outcome.analysis, &outcome.dir)
-            );
+            super::print_report(&[at(&outcome)], false)?;
         }
     }
     if args.json {
-        super::print_json(&json)?;
+        let all: Vec<_> = outcomes.iter().map(at).collect();
+        super::print_report(&all, true)?;
     }
     Ok(match worst {
         Verdict::Clear => exit::OK,

@@ -49,46 +49,7 @@ pub fn run(args: &BisectArgs, cfg: &Config) -> anyhow::Result<u8> {
             restart: args.restart,
         },
     )?;
-    if args.json {
-        super::print_json(&[&report])?;
-    } else {
-        let first = match &report.result {
-            BisectResult::FirstBad { commit, .. } => format!(
-                "first bad commit: {} {} {} — {}",
-                commit.short,
-                commit.time.strftime("%Y-%m-%d"),
-                commit.author,
-                commit.subject
-            ),
-            BisectResult::Undecidable { candidates, .. } => format!(
-                "undecidable: {} candidates ({})",
-                candidates.len(),
-                candidates
-                    .iter()
-                    .map(|c| c.short.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            BisectResult::GoodEndFails { why } => format!("the good end fails: {why}"),
-            BisectResult::BadEndPasses => "the bad end passes: nothing to search".into(),
-        };
-        println!("{}: {first}", report.upstream);
-        println!(
-            "  {} commit(s) searched in {} step(s), {} baseline run(s){}",
-            report.candidates,
-            report.steps.len(),
-            report.baseline_runs,
-            if report.resumed {
-                " (resumed from the journal)"
-            } else {
-                ""
-            }
-        );
-        println!(
-            "  report: {}",
-            report.report_dir.join("bisect_report.md").display()
-        );
-    }
+    super::print_report(&[&report], args.json)?;
     Ok(match report.result {
         BisectResult::FirstBad { .. } => exit::OK,
         BisectResult::Undecidable { .. } => exit::BISECT_UNDECIDABLE,

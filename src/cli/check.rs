@@ -26,11 +26,7 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
     for up in selected {
         reports.push(upstream::check(cfg, up, &opts)?);
     }
-    if args.json {
-        super::print_json(&reports)?;
-    } else {
-        print!("{}", tether::report::check::render_all(&reports));
-    }
+    super::print_report(&reports, args.json)?;
     Ok(if reports.iter().any(|r| r.history.is_rewritten()) {
         exit::HISTORY_REWRITTEN
     } else {

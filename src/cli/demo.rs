@@ -43,7 +43,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     super::use_state_dir(&cfg);
     let up = &cfg.upstreams[0];
     let report = update::update(&cfg, up, &UpdateOptions::default())?;
-    print!("{}", tether::report::update::summary(&report));
+    super::print_report(&[&report], false)?;
     println!();
     println!("what to read:");
     if let Some(a) = &report.analysis_dir {

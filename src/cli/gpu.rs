@@ -44,11 +44,7 @@ pub fn run(cmd: &GpuCommand, flag: Option<&std::path::Path>) -> anyhow::Result<u
         gpu.device = d;
     }
     let result = tether::gpu::preflight(&gpu, &dir);
-    if args.json {
-        super::print_json(&[&result])?;
-    } else {
-        print!("{}", tether::report::gpu::preflight(&result));
-    }
+    super::print_report(&[&result], args.json)?;
     Ok(if result.passed {
         exit::OK
     } else {

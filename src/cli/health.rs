@@ -22,14 +22,7 @@ pub fn run(args: &HealthArgs, cfg: &Config) -> anyhow::Result<u8> {
             no_probe: args.no_probe,
         },
     );
-    if args.json {
-        super::print_json(&[&report])?;
-    } else {
-        print!(
-            "{}",
-            tether::redact::redact(&tether::report::health::markdown(&report))
-        );
-    }
+    super::print_report(&[&report], args.json)?;
     Ok(match report.verdict {
         Verdict::Healthy => exit::OK,
         Verdict::Degraded => exit::HEALTH_DEGRADED,

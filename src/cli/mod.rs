@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tether::config::{Config, ConfigError};
+use tether::report::Summary;
 use tether::{env, exit};
 
 #[derive(Debug, Parser)]
@@ -215,12 +216,22 @@ pub fn selected<'a>(
     })
 }
 
-/// Prints one report as a JSON object, several as an array, redacted.
-pub fn print_json<T: serde::Serialize>(reports: &[T]) -> anyhow::Result<()> {
-    let text = match reports {
-        [one] => serde_json::to_string_pretty(one)?,
-        all => serde_json::to_string_pretty(all)?,
-    };
-    println!("{}", tether::redact::redact(&text));
+/// The one way a command prints its result: with `--json` one report model
+/// as a JSON object and several as an array, else each model's terminal
+/// summary (several separated by a blank line); redacted once, either way.
+pub fn print_report<T: serde::Serialize + Summary>(
+    reports: &[T],
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let text = match reports {
+            [one] => tether::document::value_json(one)?,
+            all => tether::document::value_json(all)?,
+        };
+        println!("{text}");
+    } else {
+        let text: Vec<String> = reports.iter().map(Summary::summary).collect();
+        print!("{}", tether::redact::redact(&text.join("\n")));
+    }
     Ok(())
 }

@@ -54,14 +54,15 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
         if matches!(report.outcome, UpdateOutcome::RolledBack { .. }) {
             code = exit::ROLLED_BACK;
         }
+        // without --json each summary is printed as soon as it is known
         if args.json {
             reports.push(report);
         } else {
-            print!("{}", tether::report::update::summary(&report));
+            super::print_report(&[&report], false)?;
         }
     }
     if args.json {
-        super::print_json(&reports)?;
+        super::print_report(&reports, true)?;
     }
     Ok(code)
 }

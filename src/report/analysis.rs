@@ -3,6 +3,9 @@
 //! `update_checklist.md`) and a short terminal summary.
 
 use std::fmt::Write;
+use std::path::Path;
+
+use serde::Serialize;
 
 use crate::analysis::caps::OmittedFindings;
 use crate::analysis::model::{Analysis, ChecklistCategory, Verdict};
@@ -19,6 +22,7 @@ fn omitted(a: &Analysis, sev: Severity) -> impl Iterator<Item = &OmittedFindings
         .filter(move |o| o.severity == sev)
 }
 
+use super::Summary;
 use super::markdown::{cell, code, date};
 use crate::document::Document;
 
@@ -443,8 +447,24 @@ pub fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// An analysis and the folder its files were written to: what `tether
+/// analyze` prints. Its JSON is the analysis's own.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct AnalysisAt<'a> {
+    pub analysis: &'a Analysis,
+    #[serde(skip)]
+    pub dir: &'a Path,
+}
+
+impl Summary for AnalysisAt<'_> {
+    fn summary(&self) -> String {
+        summary(self.analysis, self.dir)
+    }
+}
+
 /// A short summary for the terminal.
-pub fn summary(a: &Analysis, dir: &std::path::Path) -> String {
+fn summary(a: &Analysis, dir: &Path) -> String {
     let mut o = String::new();
     let t = &a.diff.totals;
     let _ = writeln!(

@@ -1,7 +1,9 @@
-//! Renders a [`BisectReport`] as `bisect_report.md`.
+//! Renders a [`BisectReport`] as `bisect_report.md` and as the terminal
+//! summary of `tether bisect`.
 
 use std::fmt::Write;
 
+use super::Summary;
 use super::markdown::{cell, code, date};
 use crate::document::Document;
 use crate::pipeline::bisect::{BisectReport, BisectResult};
@@ -146,4 +148,51 @@ pub fn markdown(r: &BisectReport) -> String {
         "\nEvery step is logged in `debug_log.txt` and `bisect.jsonl` next to this report."
     );
     o
+}
+
+/// The terminal summary: the result, the search's size and the report's path.
+impl Summary for BisectReport {
+    fn summary(&self) -> String {
+        let r = self;
+        let first = match &r.result {
+            BisectResult::FirstBad { commit, .. } => format!(
+                "first bad commit: {} {} {} — {}",
+                commit.short,
+                commit.time.strftime("%Y-%m-%d"),
+                commit.author,
+                commit.subject
+            ),
+            BisectResult::Undecidable { candidates, .. } => format!(
+                "undecidable: {} candidates ({})",
+                candidates.len(),
+                candidates
+                    .iter()
+                    .map(|c| c.short.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            BisectResult::GoodEndFails { why } => format!("the good end fails: {why}"),
+            BisectResult::BadEndPasses => "the bad end passes: nothing to search".into(),
+        };
+        let mut o = String::new();
+        let _ = writeln!(o, "{}: {first}", r.upstream);
+        let _ = writeln!(
+            o,
+            "  {} commit(s) searched in {} step(s), {} baseline run(s){}",
+            r.candidates,
+            r.steps.len(),
+            r.baseline_runs,
+            if r.resumed {
+                " (resumed from the journal)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  report: {}",
+            r.report_dir.join("bisect_report.md").display()
+        );
+        o
+    }
 }

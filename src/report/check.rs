@@ -6,14 +6,16 @@ use std::fmt::Write;
 
 use crate::upstream::{CheckReport, CommitInfo, HistoryState, SoakState, format_remaining};
 
+use super::Summary;
 use super::markdown::date;
 
 const SUBJECT_MAX: usize = 56;
 const AUTHOR_MAX: usize = 24;
 
-/// Renders several reports, separated by a blank line.
-pub fn render_all(reports: &[CheckReport]) -> String {
-    reports.iter().map(render).collect::<Vec<_>>().join("\n")
+impl Summary for CheckReport {
+    fn summary(&self) -> String {
+        render(self)
+    }
 }
 
 /// Renders one upstream's report.

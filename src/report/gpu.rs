@@ -7,9 +7,16 @@ use std::fmt::Write;
 use crate::baseline::{BaselineRun, CaseComparison, Comparison, Verdict, psnr_text};
 use crate::gpu::PreflightResult;
 use crate::media::Severity;
-use crate::redact::redact;
 
+use super::Summary;
 use super::markdown::cell;
+
+/// `tether gpu probe`: the preflight as Markdown.
+impl Summary for PreflightResult {
+    fn summary(&self) -> String {
+        preflight(self)
+    }
+}
 
 /// The preflight as a section body: verdict, what libtorch sees, figures and
 /// each check.
@@ -21,7 +28,7 @@ pub fn preflight(p: &PreflightResult) -> String {
         if p.passed { "passed" } else { "FAILED" }
     );
     for problem in &p.problems {
-        let _ = writeln!(o, "- problem: {}", redact(problem));
+        let _ = writeln!(o, "- problem: {}", problem);
     }
     if !p.problems.is_empty() {
         o.push('\n');
@@ -153,7 +160,7 @@ pub fn quality(run: &BaselineRun, comparisons: &[CaseComparison]) -> String {
                         "| {} | {} | | | **not checked**: {} | | | |",
                         c.name,
                         q.path,
-                        cell(&redact(q.error.as_deref().unwrap_or("")))
+                        cell(q.error.as_deref().unwrap_or(""))
                     );
                     continue;
                 };

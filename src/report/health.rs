@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::health::{HealthReport, Verdict};
-use crate::redact::redact;
 
+use super::Summary;
 use super::markdown::{cell, code, date};
 
 fn gib(b: u64) -> String {
@@ -14,6 +14,13 @@ fn gib(b: u64) -> String {
 
 fn short(id: Option<&str>) -> String {
     id.map_or("?".into(), |s| s.chars().take(7).collect())
+}
+
+/// `tether health` prints the whole report.
+impl Summary for HealthReport {
+    fn summary(&self) -> String {
+        markdown(self)
+    }
 }
 
 pub fn markdown(r: &HealthReport) -> String {
@@ -26,7 +33,7 @@ pub fn markdown(r: &HealthReport) -> String {
             Verdict::Degraded => "degraded",
             Verdict::Healthy => "ok",
         };
-        let _ = writeln!(o, "- {tag}: {}", redact(why));
+        let _ = writeln!(o, "- {tag}: {}", why);
     }
     if !r.reasons.is_empty() {
         o.push('\n');
@@ -258,7 +265,7 @@ pub fn markdown(r: &HealthReport) -> String {
             date(f.at),
             f.job,
             f.run_id,
-            redact(&f.error)
+            f.error
         );
     }
     o.push('\n');

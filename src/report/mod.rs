@@ -1,6 +1,9 @@
-//! Owns rendering: turns the library's report models into Markdown for people.
-//! JSON renderings are the models serialised with serde, so the two never
-//! disagree.
+//! Owns rendering: turns the library's report models into Markdown for
+//! people (the files [`crate::document::write`] writes) and into short
+//! summaries for a terminal ([`Summary`]). JSON renderings are the models
+//! serialised with serde, so the two never disagree. Renderers never
+//! redact: `document` does it once for files, the CLI's one print function
+//! once for stdout.
 
 pub mod analysis;
 pub mod baseline;
@@ -10,3 +13,14 @@ pub mod gpu;
 pub mod health;
 pub mod markdown;
 pub mod update;
+
+/// A report model's rendering for a terminal, not yet redacted.
+pub trait Summary {
+    fn summary(&self) -> String;
+}
+
+impl<T: Summary + ?Sized> Summary for &T {
+    fn summary(&self) -> String {
+        (**self).summary()
+    }
+}

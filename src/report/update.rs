@@ -6,8 +6,8 @@ use std::fmt::Write;
 use crate::baseline::{BaselineRun, CaseStatus};
 use crate::document::Document;
 use crate::pipeline::{UpdateOutcome, UpdateReport};
-use crate::redact::redact;
 
+use super::Summary;
 use super::markdown::{cell, code, date};
 
 /// An update's folder: `update.json` and `update_report.md`.
@@ -48,7 +48,7 @@ pub fn markdown(r: &UpdateReport) -> String {
         );
     }
     if let Some(rec) = &r.recovery {
-        let _ = writeln!(o, "- Recovered first: {}", redact(rec));
+        let _ = writeln!(o, "- Recovered first: {}", rec);
     }
     o.push('\n');
     if let Some(h) = &r.held_back {
@@ -210,14 +210,14 @@ pub fn markdown(r: &UpdateReport) -> String {
             let _ = writeln!(o, "- reinstalled protected package {p}");
         }
         for n in &rb.notes {
-            let _ = writeln!(o, "- {}", redact(n));
+            let _ = writeln!(o, "- {n}");
         }
         o.push('\n');
     }
     if !r.notes.is_empty() {
         let _ = writeln!(o, "## Notes\n");
         for n in &r.notes {
-            let _ = writeln!(o, "- {}", redact(n));
+            let _ = writeln!(o, "- {n}");
         }
         o.push('\n');
     }
@@ -235,7 +235,7 @@ pub fn outcome_line(r: &UpdateReport) -> String {
         UpdateOutcome::DryRun => {
             "dry run — the baseline passes on the staged update; nothing was promoted".into()
         }
-        UpdateOutcome::RolledBack { reason } => format!("rolled back — {}", redact(reason)),
+        UpdateOutcome::RolledBack { reason } => format!("rolled back — {reason}"),
     }
 }
 
@@ -263,7 +263,7 @@ pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
             },
             c.duration_s,
             vram,
-            cell(&redact(c.error.as_deref().unwrap_or("")))
+            cell(c.error.as_deref().unwrap_or(""))
         );
     }
     o.push('\n');
@@ -288,11 +288,17 @@ pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
 }
 
 /// A short summary for the terminal.
-pub fn summary(r: &UpdateReport) -> String {
+impl Summary for UpdateReport {
+    fn summary(&self) -> String {
+        summary(self)
+    }
+}
+
+fn summary(r: &UpdateReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{}: {}", r.upstream, outcome_line(r));
     if let Some(rec) = &r.recovery {
-        let _ = writeln!(o, "  recovered first: {}", redact(rec));
+        let _ = writeln!(o, "  recovered first: {}", rec);
     }
     if let (Some(f), Some(t)) = (&r.from, &r.to) {
         let _ = writeln!(o, "  {} -> {} ({} commit(s))", f.short, t.short, r.commits);

@@ -16,7 +16,6 @@ use super::mirror::Mirror;
 use super::soak::{SeenStore, SoakState};
 use super::track::resolve_target_ref;
 use crate::config::{Config, Layout, UpstreamConfig};
-use crate::redact::redact;
 use crate::state::StateDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +228,7 @@ pub fn check(
     }
     Ok(CheckReport {
         name: up.name.clone(),
-        url: redact(&up.url).into_owned(),
+        url: up.url.clone(),
         layout: up.layout,
         path: up.path.to_string_lossy().into_owned(),
         track: up.track.to_string(),

@@ -50,6 +50,15 @@ elif b == "results_fail":
     results([{"name": "someone_else", "status": "success"},
              {"name": s["case"], "status": "failed", "error": "CUDA out of memory"}])
     sys.exit(0)
+elif b == "secret_output":
+    print("token=" + "s3cr3tvalue0123456789")
+    sys.stdout.flush()
+    with open(os.path.join(out, "hf_" + "S3cr3tN4meInAFile.y4m"), "wb") as f:
+        f.write(b"YUV4MPEG2 W16 H16 F16:1 C420\n" + b"FRAME\n" + bytes(384))
+elif b == "secret_error":
+    results([{"name": s["case"], "status": "failed",
+              "error": "upload refused: Authorization: Bearer " + "s3cr3tbearer0123456789"}])
+    sys.exit(0)
 elif b == "results_missing":
     pass
 elif b == "results_malformed":
@@ -447,6 +456,55 @@ fn cli_run_record_and_compare() {
         "{}",
         out.stderr
     );
+}
+
+/// `baseline run --json` and `baseline record --json` once printed the run
+/// as it was, so a secret in an output's file name reached stdout.
+#[test]
+fn baseline_json_stdout_holds_no_secret_from_a_case() {
+    let p = project(&(case("leaky", "secret_output") + &case("refused", "secret_error")));
+    let t = Tether::new(&p.dir);
+    let secrets = [
+        "s3cr3tvalue0123456789",
+        "S3cr3tN4meInAFile",
+        "s3cr3tbearer0123456789",
+    ];
+    for (args, code) in [
+        (&["baseline", "run", "--json"][..], 6),
+        (&["baseline", "run"][..], 6),
+        (&["baseline", "record", "--cases", "leaky", "--json"][..], 0),
+        (&["baseline", "compare", "--json"][..], 0),
+    ] {
+        let out = t.run(args);
+        out.assert_code(code);
+        for s in secrets {
+            assert!(
+                !out.stdout.contains(s),
+                "{args:?} printed {s}: {}",
+                out.stdout
+            );
+        }
+        if args.contains(&"--json") {
+            let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            let case = &v["run"]["cases"][0];
+            assert_eq!(case["name"], "leaky", "{v}");
+            assert_eq!(case["outputs"].as_array().map(Vec::len), Some(1), "{v}");
+        }
+    }
+    // nor does any report file of the runs
+    for run in std::fs::read_dir(p.dir.join("outputs")).unwrap() {
+        let run = run.unwrap().path();
+        for name in ["results.json", "comparison.json", "baseline_report.md"] {
+            let text = std::fs::read_to_string(run.join(name)).unwrap();
+            for s in secrets {
+                assert!(
+                    !text.contains(s),
+                    "{}/{name} holds {s}: {text}",
+                    run.display()
+                );
+            }
+        }
+    }
 }
 
 #[test]
