@@ -7,7 +7,7 @@ use std::path::Path;
 use globset::Glob;
 use serde_json::Value;
 
-use super::runner::{CaseStatus, OutputFile};
+use super::model::{CaseStatus, OutputFile};
 use crate::process::Exit;
 
 /// Files tether itself writes into a case's folder.
