@@ -297,11 +297,11 @@ fn summarise(
             });
             CaseSummary {
                 case: c.name.clone(),
-                status: c.status.as_str().to_owned(),
+                status: c.status,
                 duration_s: c.duration_s,
                 peak_vram_bytes: c.peak_vram.bytes(),
                 mean_ssim,
-                verdict: cmp.map(|x| x.verdict.as_str().to_owned()),
+                verdict: cmp.map(|x| x.verdict),
                 at: run.finished,
             }
         })

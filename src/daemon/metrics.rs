@@ -90,7 +90,7 @@ pub fn render(state: &ServiceState) -> String {
         "Duration of each case in the last baseline run.",
         cases().map(|(l, c)| {
             (
-                format!("{l},status=\"{}\"", label(&c.status)),
+                format!("{l},status=\"{}\"", label(c.status.as_str())),
                 c.duration_s.to_string(),
             )
         }),

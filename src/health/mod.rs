@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
-pub use python::{PythonInfo, TorchView};
+pub use python::{PackageChange, PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
 pub use updates::{LastUpdate, UpdateStatus};
 
@@ -50,12 +50,39 @@ impl Verdict {
     }
 }
 
+/// One reason the verdict is not healthy. Serialised as the
+/// `[verdict, message]` pair it has always been in `tether health --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "(Verdict, String)", from = "(Verdict, String)")]
+pub struct HealthReason {
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+impl HealthReason {
+    pub fn new(verdict: Verdict, message: String) -> HealthReason {
+        HealthReason { verdict, message }
+    }
+}
+
+impl From<HealthReason> for (Verdict, String) {
+    fn from(r: HealthReason) -> Self {
+        (r.verdict, r.message)
+    }
+}
+
+impl From<(Verdict, String)> for HealthReason {
+    fn from((verdict, message): (Verdict, String)) -> Self {
+        HealthReason { verdict, message }
+    }
+}
+
 /// Everything `tether health` reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthReport {
     pub verdict: Verdict,
     /// Why the verdict is not healthy, worst first.
-    pub reasons: Vec<(Verdict, String)>,
+    pub reasons: Vec<HealthReason>,
     pub generated: jiff::Timestamp,
     pub system: SystemInfo,
     /// The driver and each GPU, or why NVML gives none.
@@ -187,20 +214,20 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
 
 /// The verdict and its reasons.
 fn judge(r: &mut HealthReport) {
-    let mut reasons: Vec<(Verdict, String)> = Vec::new();
+    let mut reasons: Vec<HealthReason> = Vec::new();
     if let Some(t) = &r.torch
         && !t.passed
     {
-        reasons.push((
+        reasons.push(HealthReason::new(
             Verdict::Failing,
             format!("GPU preflight failed: {}", t.problems.join("; ")),
         ));
     }
     for c in &r.baseline {
         if let Some(last) = c.runs.last()
-            && last.status != "passed"
+            && last.status != crate::baseline::CaseStatus::Passed
         {
-            reasons.push((
+            reasons.push(HealthReason::new(
                 Verdict::Failing,
                 format!(
                     "baseline case `{}` {} in the live wrapper's last run `{}`",
@@ -210,7 +237,7 @@ fn judge(r: &mut HealthReport) {
         }
     }
     if let Err(problems) = &r.python.pip_check {
-        reasons.push((
+        reasons.push(HealthReason::new(
             Verdict::Degraded,
             format!(
                 "`pip check` reports: {}",
@@ -219,7 +246,7 @@ fn judge(r: &mut HealthReport) {
         ));
     }
     if let Err(e) = &r.python.torch {
-        reasons.push((
+        reasons.push(HealthReason::new(
             Verdict::Degraded,
             format!("the wrapper's interpreter cannot import torch: {e}"),
         ));
@@ -227,8 +254,8 @@ fn judge(r: &mut HealthReport) {
     if let Some(changed) = &r.python.changed_since_good
         && !changed.is_empty()
     {
-        let names: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
-        reasons.push((
+        let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
+        reasons.push(HealthReason::new(
             Verdict::Degraded,
             format!(
                 "protected packages changed since the last good run: {}",
@@ -238,7 +265,7 @@ fn judge(r: &mut HealthReport) {
     }
     for u in &r.upstreams {
         if let Some(h) = &u.held_back {
-            reasons.push((
+            reasons.push(HealthReason::new(
                 Verdict::Degraded,
                 format!(
                     "upstream `{}` is held back at {}: the first bad commit is {} ({})",
@@ -247,12 +274,15 @@ fn judge(r: &mut HealthReport) {
             ));
         }
         if let Some(e) = &u.error {
-            reasons.push((Verdict::Degraded, format!("upstream `{}`: {e}", u.name)));
+            reasons.push(HealthReason::new(
+                Verdict::Degraded,
+                format!("upstream `{}`: {e}", u.name),
+            ));
         }
         if let Some(l) = &u.last_update
             && l.status == UpdateStatus::Interrupted
         {
-            reasons.push((
+            reasons.push(HealthReason::new(
                 Verdict::Degraded,
                 format!(
                     "the update of `{}` to {} was {}",
@@ -265,7 +295,7 @@ fn judge(r: &mut HealthReport) {
     }
     for (job, j) in &r.service.state.jobs {
         if j.last_outcome == Some(crate::daemon::state::Outcome::Failed) {
-            reasons.push((
+            reasons.push(HealthReason::new(
                 Verdict::Degraded,
                 format!(
                     "service job `{job}` failed last time: {}",
@@ -278,7 +308,7 @@ fn judge(r: &mut HealthReport) {
         if let Some(f) = d.free_fraction()
             && f < LOW_DISK
         {
-            reasons.push((
+            reasons.push(HealthReason::new(
                 Verdict::Degraded,
                 format!(
                     "little free disk for {} ({:.1}% free on {})",
@@ -292,7 +322,7 @@ fn judge(r: &mut HealthReport) {
     if let Ok((_, gpus)) = &r.gpu {
         for g in gpus {
             if g.temperature_c.is_some_and(|t| t > HOT_GPU_C) {
-                reasons.push((
+                reasons.push(HealthReason::new(
                     Verdict::Degraded,
                     format!(
                         "GPU {} runs at {} °C",
@@ -302,7 +332,7 @@ fn judge(r: &mut HealthReport) {
                 ));
             }
             if g.ecc_uncorrected.is_some_and(|e| e > 0) {
-                reasons.push((
+                reasons.push(HealthReason::new(
                     Verdict::Failing,
                     format!(
                         "GPU {} has {} uncorrected ECC error(s)",
@@ -313,11 +343,11 @@ fn judge(r: &mut HealthReport) {
             }
         }
     }
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
-    r.verdict = reasons.first().map_or(Verdict::Healthy, |(v, _)| *v);
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
+    r.verdict = reasons.first().map_or(Verdict::Healthy, |r| r.verdict);
     r.reasons = reasons
         .into_iter()
-        .map(|(v, m)| (v, crate::redact::redact(&m).into_owned()))
+        .map(|r| HealthReason::new(r.verdict, crate::redact::redact(&r.message).into_owned()))
         .collect();
 }
 
@@ -346,4 +376,32 @@ fn du(dir: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_and_a_trend_point_keep_their_json_spelling() {
+        let reason = HealthReason::new(Verdict::Failing, "GPU 0 has 1 error".into());
+        let json = serde_json::to_value(&reason).unwrap();
+        assert_eq!(json, serde_json::json!(["failing", "GPU 0 has 1 error"]));
+        assert_eq!(
+            serde_json::from_value::<HealthReason>(json).unwrap(),
+            reason
+        );
+
+        let point = RunPoint {
+            run_id: "baseline-1".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            status: crate::baseline::CaseStatus::TimedOut,
+            duration_s: 1.0,
+            peak_vram_bytes: None,
+            mean_ssim: None,
+        };
+        let json = serde_json::to_value(&point).unwrap();
+        assert_eq!(json["status"], "timed out");
+        assert_eq!(serde_json::from_value::<RunPoint>(json).unwrap(), point);
+    }
 }

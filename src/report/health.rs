@@ -20,13 +20,13 @@ pub fn markdown(r: &HealthReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# tether health: **{}**\n", r.verdict.as_str());
     let _ = writeln!(o, "Generated {} on {}\n", date(r.generated), r.system.host);
-    for (v, why) in &r.reasons {
-        let tag = match v {
+    for reason in &r.reasons {
+        let tag = match reason.verdict {
             Verdict::Failing => "FAILING",
             Verdict::Degraded => "degraded",
             Verdict::Healthy => "ok",
         };
-        let _ = writeln!(o, "- {tag}: {}", redact(why));
+        let _ = writeln!(o, "- {tag}: {}", redact(&reason.message));
     }
     if !r.reasons.is_empty() {
         o.push('\n');
@@ -147,7 +147,7 @@ pub fn markdown(r: &HealthReport) -> String {
             let _ = writeln!(o, "- unchanged since the last good run");
         }
         Some(c) => {
-            for (name, then, now) in c {
+            for crate::health::PackageChange { name, then, now } in c {
                 let _ = writeln!(
                     o,
                     "- CHANGED since the last good run: {name}: {} -> {}",
