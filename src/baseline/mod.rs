@@ -30,8 +30,6 @@ pub use model::{
     Comparison, OutputFile, OutputMetrics, OutputQuality, RanOn, Reference, ReferenceOutput,
     ReferenceVerdict, status_words,
 };
-// The old name, until the call sites are renamed.
-pub use model::ReferenceVerdict as Verdict;
 pub use quality::reanalyze;
 pub use record::record;
 pub use reference_file::reference_path;

@@ -4,7 +4,7 @@
 //! notify. A job that fails returns the error; the caller records it and the
 //! next tick tries again.
 
-use crate::baseline::{self, RunOptions, Verdict};
+use crate::baseline::{self, ReferenceVerdict, RunOptions};
 use crate::config::{Config, JobKind};
 use crate::pipeline::{self as update, TransactionError, UpdateOptions, UpdateOutcome};
 use crate::state::StateDir;
@@ -238,7 +238,7 @@ fn run_baseline(
     state.last_baseline = summarise(&run, &comparisons);
     let regressed: Vec<&str> = comparisons
         .iter()
-        .filter(|c| c.verdict == Verdict::Regressed)
+        .filter(|c| c.verdict == ReferenceVerdict::Regressed)
         .map(|c| c.case.as_str())
         .collect();
     if !regressed.is_empty() {

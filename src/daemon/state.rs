@@ -39,7 +39,7 @@ pub struct JobState {
     /// The cron expression it runs on.
     pub schedule: String,
     pub last_run: Option<jiff::Timestamp>,
-    pub last_outcome: Option<Outcome>,
+    pub last_outcome: Option<JobOutcome>,
     pub last_duration_s: f64,
     pub last_error: Option<String>,
     pub last_run_id: Option<String>,
@@ -50,7 +50,7 @@ pub struct JobState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum JobOutcome {
     Ok,
     Failed,
     /// Not run: another tether command held the lock.
@@ -59,13 +59,13 @@ pub enum Outcome {
     Cancelled,
 }
 
-impl Outcome {
+impl JobOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-            Outcome::Cancelled => "cancelled",
+            JobOutcome::Ok => "ok",
+            JobOutcome::Failed => "failed",
+            JobOutcome::Skipped => "skipped",
+            JobOutcome::Cancelled => "cancelled",
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
-pub use python::{PackageChange, PythonInfo, TorchView};
+pub use python::{ProtectedPackageChange, PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
 pub use updates::{LastUpdate, UpdateStatus};
 
@@ -34,18 +34,18 @@ const HOT_GPU_C: u32 = 87;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum HealthVerdict {
     Healthy,
     Degraded,
     Failing,
 }
 
-impl Verdict {
+impl HealthVerdict {
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Healthy => "healthy",
-            Verdict::Degraded => "degraded",
-            Verdict::Failing => "failing",
+            HealthVerdict::Healthy => "healthy",
+            HealthVerdict::Degraded => "degraded",
+            HealthVerdict::Failing => "failing",
         }
     }
 }
@@ -53,26 +53,26 @@ impl Verdict {
 /// One reason the verdict is not healthy. Serialised as the
 /// `[verdict, message]` pair it has always been in `tether health --json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(into = "(Verdict, String)", from = "(Verdict, String)")]
+#[serde(into = "(HealthVerdict, String)", from = "(HealthVerdict, String)")]
 pub struct HealthReason {
-    pub verdict: Verdict,
+    pub verdict: HealthVerdict,
     pub message: String,
 }
 
 impl HealthReason {
-    pub fn new(verdict: Verdict, message: String) -> HealthReason {
+    pub fn new(verdict: HealthVerdict, message: String) -> HealthReason {
         HealthReason { verdict, message }
     }
 }
 
-impl From<HealthReason> for (Verdict, String) {
+impl From<HealthReason> for (HealthVerdict, String) {
     fn from(r: HealthReason) -> Self {
         (r.verdict, r.message)
     }
 }
 
-impl From<(Verdict, String)> for HealthReason {
-    fn from((verdict, message): (Verdict, String)) -> Self {
+impl From<(HealthVerdict, String)> for HealthReason {
+    fn from((verdict, message): (HealthVerdict, String)) -> Self {
         HealthReason { verdict, message }
     }
 }
@@ -80,7 +80,7 @@ impl From<(Verdict, String)> for HealthReason {
 /// Everything `tether health` reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthReport {
-    pub verdict: Verdict,
+    pub verdict: HealthVerdict,
     /// Why the verdict is not healthy, worst first.
     pub reasons: Vec<HealthReason>,
     pub generated: jiff::Timestamp,
@@ -196,7 +196,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
     };
     let (baseline, baseline_not_live) = baseline::trends(cfg);
     let mut report = HealthReport {
-        verdict: Verdict::Healthy,
+        verdict: HealthVerdict::Healthy,
         reasons: Vec::new(),
         generated: crate::env::now(),
         system,
@@ -219,7 +219,7 @@ fn judge(r: &mut HealthReport) {
         && !t.passed
     {
         reasons.push(HealthReason::new(
-            Verdict::Failing,
+            HealthVerdict::Failing,
             format!("GPU preflight failed: {}", t.problems.join("; ")),
         ));
     }
@@ -228,7 +228,7 @@ fn judge(r: &mut HealthReport) {
             && last.status != crate::baseline::CaseStatus::Passed
         {
             reasons.push(HealthReason::new(
-                Verdict::Failing,
+                HealthVerdict::Failing,
                 format!(
                     "baseline case `{}` {} in the live wrapper's last run `{}`",
                     c.case, last.status, last.run_id
@@ -238,7 +238,7 @@ fn judge(r: &mut HealthReport) {
     }
     if let Err(problems) = &r.python.pip_check {
         reasons.push(HealthReason::new(
-            Verdict::Degraded,
+            HealthVerdict::Degraded,
             format!(
                 "`pip check` reports: {}",
                 crate::text::cut_list(problems, crate::text::MESSAGE_ITEMS)
@@ -247,7 +247,7 @@ fn judge(r: &mut HealthReport) {
     }
     if let Err(e) = &r.python.torch {
         reasons.push(HealthReason::new(
-            Verdict::Degraded,
+            HealthVerdict::Degraded,
             format!("the wrapper's interpreter cannot import torch: {e}"),
         ));
     }
@@ -256,7 +256,7 @@ fn judge(r: &mut HealthReport) {
     {
         let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
         reasons.push(HealthReason::new(
-            Verdict::Degraded,
+            HealthVerdict::Degraded,
             format!(
                 "protected packages changed since the last good run: {}",
                 crate::text::cut_list(&names, crate::text::MESSAGE_ITEMS)
@@ -266,7 +266,7 @@ fn judge(r: &mut HealthReport) {
     for u in &r.upstreams {
         if let Some(h) = &u.held_back {
             reasons.push(HealthReason::new(
-                Verdict::Degraded,
+                HealthVerdict::Degraded,
                 format!(
                     "upstream `{}` is held back at {}: the first bad commit is {} ({})",
                     u.name, h.at.short, h.first_bad.short, h.first_bad.subject
@@ -275,7 +275,7 @@ fn judge(r: &mut HealthReport) {
         }
         if let Some(e) = &u.error {
             reasons.push(HealthReason::new(
-                Verdict::Degraded,
+                HealthVerdict::Degraded,
                 format!("upstream `{}`: {e}", u.name),
             ));
         }
@@ -283,7 +283,7 @@ fn judge(r: &mut HealthReport) {
             && l.status == UpdateStatus::Interrupted
         {
             reasons.push(HealthReason::new(
-                Verdict::Degraded,
+                HealthVerdict::Degraded,
                 format!(
                     "the update of `{}` to {} was {}",
                     u.name,
@@ -294,9 +294,9 @@ fn judge(r: &mut HealthReport) {
         }
     }
     for (job, j) in &r.service.state.jobs {
-        if j.last_outcome == Some(crate::daemon::state::Outcome::Failed) {
+        if j.last_outcome == Some(crate::daemon::state::JobOutcome::Failed) {
             reasons.push(HealthReason::new(
-                Verdict::Degraded,
+                HealthVerdict::Degraded,
                 format!(
                     "service job `{job}` failed last time: {}",
                     j.last_error.as_deref().unwrap_or("")
@@ -309,7 +309,7 @@ fn judge(r: &mut HealthReport) {
             && f < LOW_DISK
         {
             reasons.push(HealthReason::new(
-                Verdict::Degraded,
+                HealthVerdict::Degraded,
                 format!(
                     "little free disk for {} ({:.1}% free on {})",
                     d.role,
@@ -323,7 +323,7 @@ fn judge(r: &mut HealthReport) {
         for g in gpus {
             if g.temperature_c.is_some_and(|t| t > HOT_GPU_C) {
                 reasons.push(HealthReason::new(
-                    Verdict::Degraded,
+                    HealthVerdict::Degraded,
                     format!(
                         "GPU {} runs at {} °C",
                         g.index,
@@ -333,7 +333,7 @@ fn judge(r: &mut HealthReport) {
             }
             if g.ecc_uncorrected.is_some_and(|e| e > 0) {
                 reasons.push(HealthReason::new(
-                    Verdict::Failing,
+                    HealthVerdict::Failing,
                     format!(
                         "GPU {} has {} uncorrected ECC error(s)",
                         g.index,
@@ -344,7 +344,9 @@ fn judge(r: &mut HealthReport) {
         }
     }
     reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
-    r.verdict = reasons.first().map_or(Verdict::Healthy, |r| r.verdict);
+    r.verdict = reasons
+        .first()
+        .map_or(HealthVerdict::Healthy, |r| r.verdict);
     r.reasons = reasons
         .into_iter()
         .map(|r| HealthReason::new(r.verdict, crate::redact::redact(&r.message).into_owned()))
@@ -384,7 +386,7 @@ mod tests {
 
     #[test]
     fn a_reason_and_a_trend_point_keep_their_json_spelling() {
-        let reason = HealthReason::new(Verdict::Failing, "GPU 0 has 1 error".into());
+        let reason = HealthReason::new(HealthVerdict::Failing, "GPU 0 has 1 error".into());
         let json = serde_json::to_value(&reason).unwrap();
         assert_eq!(json, serde_json::json!(["failing", "GPU 0 has 1 error"]));
         assert_eq!(

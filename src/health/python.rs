@@ -29,7 +29,7 @@ pub struct PythonInfo {
     pub protected: BTreeMap<String, String>,
     /// Protected packages that changed since the last good run; `None` when
     /// no good run was recorded yet.
-    pub changed_since_good: Option<Vec<PackageChange>>,
+    pub changed_since_good: Option<Vec<ProtectedPackageChange>>,
     /// Why the installed packages could not be listed, when so.
     pub freeze_unavailable: Option<String>,
 }
@@ -42,21 +42,21 @@ pub struct PythonInfo {
     into = "(String, Option<String>, Option<String>)",
     from = "(String, Option<String>, Option<String>)"
 )]
-pub struct PackageChange {
+pub struct ProtectedPackageChange {
     pub name: String,
     pub then: Option<String>,
     pub now: Option<String>,
 }
 
-impl From<PackageChange> for (String, Option<String>, Option<String>) {
-    fn from(c: PackageChange) -> Self {
+impl From<ProtectedPackageChange> for (String, Option<String>, Option<String>) {
+    fn from(c: ProtectedPackageChange) -> Self {
         (c.name, c.then, c.now)
     }
 }
 
-impl From<(String, Option<String>, Option<String>)> for PackageChange {
+impl From<(String, Option<String>, Option<String>)> for ProtectedPackageChange {
     fn from((name, then, now): (String, Option<String>, Option<String>)) -> Self {
-        PackageChange { name, then, now }
+        ProtectedPackageChange { name, then, now }
     }
 }
 
@@ -122,7 +122,7 @@ pub fn read(cfg: &Config, dir: &Path) -> PythonInfo {
         names
             .into_iter()
             .filter(|n| then.get(*n) != protected.get(*n))
-            .map(|n| PackageChange {
+            .map(|n| ProtectedPackageChange {
                 name: (*n).clone(),
                 then: then.get(n).cloned(),
                 now: protected.get(n).cloned(),
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_package_change_is_the_name_then_now_array_it_always_was() {
-        let change = PackageChange {
+        let change = ProtectedPackageChange {
             name: "torch".into(),
             then: Some("torch==2.4.0".into()),
             now: None,
@@ -192,7 +192,7 @@ mod tests {
         let json = serde_json::to_value(&change).unwrap();
         assert_eq!(json, serde_json::json!(["torch", "torch==2.4.0", null]));
         assert_eq!(
-            serde_json::from_value::<PackageChange>(json).unwrap(),
+            serde_json::from_value::<ProtectedPackageChange>(json).unwrap(),
             change
         );
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use git2::Oid;
 use serde::Serialize;
 
-use crate::analysis::{self, AnalyzeOptions, Verdict};
+use crate::analysis::{self, AnalysisVerdict, AnalyzeOptions};
 use crate::baseline::{self, BaselineRun, RunOptions};
 use crate::config::{Config, UpstreamConfig};
 use crate::fix::{self, AppliedFix, AttemptRecord, Bench, LoopInput};
@@ -112,7 +112,7 @@ pub struct UpdateReport {
     /// What crash recovery did before this update, if anything.
     pub recovery: Option<String>,
     pub analysis_dir: Option<PathBuf>,
-    pub analysis_verdict: Option<Verdict>,
+    pub analysis_verdict: Option<AnalysisVerdict>,
     pub breaking_points: usize,
     pub staged_commit: Option<String>,
     pub conflicts: Vec<String>,
@@ -299,7 +299,7 @@ pub fn update_locked(
     report.commits = a.commits.len();
     report.analysis_dir = Some(analysed.dir.clone());
     report.analysis_verdict = Some(a.verdict());
-    report.breaking_points = a.count(analysis::python::Severity::Breaking);
+    report.breaking_points = a.count(analysis::python::PointSeverity::Breaking);
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));

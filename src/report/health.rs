@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::health::{HealthReport, Verdict};
+use crate::health::{HealthReport, HealthVerdict};
 use crate::redact::redact;
 
 use super::markdown::{cell, code, date};
@@ -22,9 +22,9 @@ pub fn markdown(r: &HealthReport) -> String {
     let _ = writeln!(o, "Generated {} on {}\n", date(r.generated), r.system.host);
     for reason in &r.reasons {
         let tag = match reason.verdict {
-            Verdict::Failing => "FAILING",
-            Verdict::Degraded => "degraded",
-            Verdict::Healthy => "ok",
+            HealthVerdict::Failing => "FAILING",
+            HealthVerdict::Degraded => "degraded",
+            HealthVerdict::Healthy => "ok",
         };
         let _ = writeln!(o, "- {tag}: {}", redact(&reason.message));
     }
@@ -147,7 +147,7 @@ pub fn markdown(r: &HealthReport) -> String {
             let _ = writeln!(o, "- unchanged since the last good run");
         }
         Some(c) => {
-            for crate::health::PackageChange { name, then, now } in c {
+            for crate::health::ProtectedPackageChange { name, then, now } in c {
                 let _ = writeln!(
                     o,
                     "- CHANGED since the last good run: {name}: {} -> {}",
