@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::python::{Finding, Severity};
+use super::python::{PointFinding, PointSeverity};
 use crate::config::AnalysisConfig;
 use crate::text::thousands;
 
@@ -48,19 +48,19 @@ pub struct FindingCounts {
 }
 
 impl FindingCounts {
-    pub fn get(&self, s: Severity) -> usize {
+    pub fn get(&self, s: PointSeverity) -> usize {
         match s {
-            Severity::Breaking => self.breaking,
-            Severity::AtRisk => self.at_risk,
-            Severity::Info => self.info,
+            PointSeverity::Breaking => self.breaking,
+            PointSeverity::AtRisk => self.at_risk,
+            PointSeverity::Info => self.info,
         }
     }
 
-    fn slot(&mut self, s: Severity) -> &mut usize {
+    fn slot(&mut self, s: PointSeverity) -> &mut usize {
         match s {
-            Severity::Breaking => &mut self.breaking,
-            Severity::AtRisk => &mut self.at_risk,
-            Severity::Info => &mut self.info,
+            PointSeverity::Breaking => &mut self.breaking,
+            PointSeverity::AtRisk => &mut self.at_risk,
+            PointSeverity::Info => &mut self.info,
         }
     }
 
@@ -74,7 +74,7 @@ impl FindingCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OmittedFindings {
     pub file: String,
-    pub severity: Severity,
+    pub severity: PointSeverity,
     pub count: usize,
 }
 
@@ -90,11 +90,11 @@ impl OmittedFindings {
     }
 }
 
-pub fn severity_word(s: Severity) -> &'static str {
+pub fn severity_word(s: PointSeverity) -> &'static str {
     match s {
-        Severity::Breaking => "breaking",
-        Severity::AtRisk => "at-risk",
-        Severity::Info => "informational",
+        PointSeverity::Breaking => "breaking",
+        PointSeverity::AtRisk => "at-risk",
+        PointSeverity::Info => "informational",
     }
 }
 
@@ -102,7 +102,7 @@ pub fn severity_word(s: Severity) -> &'static str {
 #[derive(Debug)]
 pub struct Collector {
     caps: FindingCaps,
-    listed: Vec<Finding>,
+    listed: Vec<PointFinding>,
     counts: FindingCounts,
     listed_counts: FindingCounts,
     /// Listed per wrapper file and severity.
@@ -115,7 +115,7 @@ pub struct Collector {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Collected {
     /// In the order they came.
-    pub listed: Vec<Finding>,
+    pub listed: Vec<PointFinding>,
     /// Every finding, listed or not.
     pub counts: FindingCounts,
     /// Broken and at-risk first, then by file.
@@ -136,7 +136,7 @@ impl Collector {
 
     /// Counts `f`, and keeps it when its severity and its file are under
     /// their caps.
-    pub fn push(&mut self, f: Finding) {
+    pub fn push(&mut self, f: PointFinding) {
         let s = f.severity;
         *self.counts.slot(s) += 1;
         let in_file = self.per_file.get(&f.point.file).map_or(0, |c| c.get(s));
@@ -165,7 +165,11 @@ impl Collector {
 
     pub fn finish(self) -> Collected {
         let mut omitted = Vec::new();
-        for s in [Severity::Breaking, Severity::AtRisk, Severity::Info] {
+        for s in [
+            PointSeverity::Breaking,
+            PointSeverity::AtRisk,
+            PointSeverity::Info,
+        ] {
             for (file, c) in &self.omitted {
                 if c.get(s) > 0 {
                     omitted.push(OmittedFindings {
@@ -241,8 +245,8 @@ mod tests {
     use super::*;
     use crate::analysis::python::{IntegrationPoint, PointKind, Status};
 
-    fn finding(file: &str, line: usize, severity: Severity) -> Finding {
-        Finding {
+    fn finding(file: &str, line: usize, severity: PointSeverity) -> PointFinding {
+        PointFinding {
             point: IntegrationPoint {
                 file: file.into(),
                 line,
@@ -269,11 +273,11 @@ mod tests {
             per_file: 3,
         });
         for i in 0..1000 {
-            c.push(finding("big.py", i, Severity::Breaking));
+            c.push(finding("big.py", i, PointSeverity::Breaking));
         }
         for i in 0..4 {
-            c.push(finding("small.py", i, Severity::Breaking));
-            c.push(finding("small.py", i, Severity::Info));
+            c.push(finding("small.py", i, PointSeverity::Breaking));
+            c.push(finding("small.py", i, PointSeverity::Info));
         }
         let got = c.finish();
         assert_eq!(got.counts.breaking, 1004);
@@ -281,7 +285,7 @@ mod tests {
         let listed: Vec<(&str, usize)> = got
             .listed
             .iter()
-            .filter(|f| f.severity == Severity::Breaking)
+            .filter(|f| f.severity == PointSeverity::Breaking)
             .map(|f| (f.point.file.as_str(), f.point.line))
             .collect();
         // three of big.py (its file cap), then two of small.py (the kind cap)
@@ -299,7 +303,7 @@ mod tests {
         assert_eq!(
             got.listed
                 .iter()
-                .filter(|f| f.severity == Severity::Info)
+                .filter(|f| f.severity == PointSeverity::Info)
                 .count(),
             3
         );
@@ -326,7 +330,7 @@ mod tests {
     #[test]
     fn nothing_is_left_out_under_the_caps() {
         let mut c = Collector::new(FindingCaps::none());
-        c.push(finding("a.py", 1, Severity::AtRisk));
+        c.push(finding("a.py", 1, PointSeverity::AtRisk));
         let got = c.finish();
         assert_eq!(got.listed.len(), 1);
         assert!(got.omitted.is_empty());

@@ -3,12 +3,12 @@
 //! file, then the validation steps tether runs.
 
 use super::model::{Analysis, ChecklistCategory, ChecklistItem};
-use super::python::Severity;
+use super::python::PointSeverity;
 
 pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
     let mut items = Vec::new();
     for f in &a.integration.findings {
-        if f.severity == Severity::Info {
+        if f.severity == PointSeverity::Info {
             continue;
         }
         items.push(ChecklistItem {
@@ -19,7 +19,7 @@ pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
         });
     }
     for o in &a.integration.omitted {
-        if o.severity == Severity::Info {
+        if o.severity == PointSeverity::Info {
             continue;
         }
         items.push(ChecklistItem {
@@ -48,7 +48,7 @@ pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
                         "Protected package {what}: keep the installed version pinned and verify the GPU stack before adopting"
                     ),
                     location: Some(r.path.clone()),
-                    severity: Some(Severity::AtRisk),
+                    severity: Some(PointSeverity::AtRisk),
                 });
             } else {
                 items.push(ChecklistItem {

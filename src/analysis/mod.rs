@@ -20,5 +20,5 @@ pub mod run;
 pub mod upstream_python;
 pub mod wrapper_files;
 
-pub use model::{Analysis, Verdict};
-pub use run::{AnalysisError, AnalyzeOptions, Outcome, analyze};
+pub use model::{Analysis, AnalysisVerdict};
+pub use run::{AnalysisError, AnalyzeOptions, Analyzed, analyze};

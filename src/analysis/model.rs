@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::caps::{FindingCounts, OmittedFindings};
 use super::diff::TreeDiff;
 use super::json_config::ConfigFileChange;
-use super::python::{Finding, PartialParse, Severity};
+use super::python::{PartialParse, PointFinding, PointSeverity};
 use super::requirements::RequirementsDiff;
 use crate::upstream::CommitInfo;
 
@@ -45,7 +45,7 @@ pub struct Integration {
     /// The integration points listed, resolved; broken and at-risk ones
     /// first. At most `analysis.max_findings_per_kind` of each severity and
     /// `analysis.max_findings_per_file` of one severity per wrapper file.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<PointFinding>,
     /// Every finding per severity, listed or not.
     pub counts: FindingCounts,
     /// Findings counted but not listed, per wrapper file and severity.
@@ -64,7 +64,7 @@ pub struct PartialFile {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum AnalysisVerdict {
     /// No integration point is affected.
     Clear,
     /// Findings need review but nothing is known to break.
@@ -79,7 +79,7 @@ pub struct ChecklistItem {
     pub text: String,
     /// Where the item points, e.g. `headless_wgp.py:14` or `requirements.txt`.
     pub location: Option<String>,
-    pub severity: Option<Severity>,
+    pub severity: Option<PointSeverity>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,30 +93,30 @@ pub enum ChecklistCategory {
 }
 
 impl Analysis {
-    pub fn verdict(&self) -> Verdict {
+    pub fn verdict(&self) -> AnalysisVerdict {
         let counts = &self.integration.counts;
         if counts.breaking > 0 {
-            return Verdict::Breaking;
+            return AnalysisVerdict::Breaking;
         }
         let mut v = if counts.at_risk > 0 {
-            Verdict::AtRisk
+            AnalysisVerdict::AtRisk
         } else {
-            Verdict::Clear
+            AnalysisVerdict::Clear
         };
-        if v == Verdict::Clear
+        if v == AnalysisVerdict::Clear
             && self
                 .requirements
                 .iter()
                 .flat_map(|r| r.added.iter().chain(&r.removed).chain(&r.changed))
                 .any(|p| p.protected)
         {
-            v = Verdict::AtRisk;
+            v = AnalysisVerdict::AtRisk;
         }
         v
     }
 
     /// Every finding of `severity`, listed or not.
-    pub fn count(&self, severity: Severity) -> usize {
+    pub fn count(&self, severity: PointSeverity) -> usize {
         self.integration.counts.get(severity)
     }
 

@@ -11,7 +11,7 @@ use git2::Oid;
 use super::caps::{self, Collector, FindingCaps};
 use super::diff::{self, DiffOptions};
 use super::model::{Analysis, Integration, PartialFile};
-use super::python::{self, PointFacts, ResolveContext, ScanContext, Severity, SourceFile};
+use super::python::{self, PointFacts, PointSeverity, ResolveContext, ScanContext, SourceFile};
 use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
 use crate::config::{Config, UpstreamConfig};
 use crate::redact::redact;
@@ -43,7 +43,7 @@ pub struct AnalyzeOptions {
 }
 
 /// An analysis and the folder its reports were written to.
-pub struct Outcome {
+pub struct Analyzed {
     pub analysis: Analysis,
     pub dir: PathBuf,
 }
@@ -52,7 +52,7 @@ pub fn analyze(
     cfg: &Config,
     up: &UpstreamConfig,
     opts: &AnalyzeOptions,
-) -> Result<Outcome, AnalysisError> {
+) -> Result<Analyzed, AnalysisError> {
     let state = StateDir::new(&cfg.project.state_dir);
     let mirror = Mirror::open(&state, up, opts.fetch)?;
     let current = upstream::current_commit(&cfg.project, up, &mirror)?;
@@ -64,7 +64,7 @@ pub fn analyze(
     let mut notes = current.notes.clone();
     let analysis = analyze_range(cfg, up, &mirror, from, to, &mut notes)?;
     let dir = write_reports(cfg, &analysis)?;
-    Ok(Outcome { analysis, dir })
+    Ok(Analyzed { analysis, dir })
 }
 
 pub fn analyze_range(
@@ -311,11 +311,11 @@ pub fn analyze_range(
     Ok(analysis)
 }
 
-fn rank(s: Severity) -> u8 {
+fn rank(s: PointSeverity) -> u8 {
     match s {
-        Severity::Breaking => 0,
-        Severity::AtRisk => 1,
-        Severity::Info => 2,
+        PointSeverity::Breaking => 0,
+        PointSeverity::AtRisk => 1,
+        PointSeverity::Info => 2,
     }
 }
 

@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use super::hardware::settings_hash;
+use super::model::{CanaryOutcome, CaseResult, CaseStatus};
 use super::quality::WorkerSlot;
-use super::runner::CaseStatus;
+use super::reference_file::{read_reference, reference_path};
 use super::suite::EffectiveCase;
 use crate::config::{CanaryConfig, Config};
+use crate::gpu::VramPeak;
 use crate::gpu::protocol::{CanaryReport, CanaryRequest};
 use crate::gpu::{Worker, WorkerError};
 use crate::process::{self, Exit, ProcessSpec};
@@ -21,20 +22,62 @@ use crate::process::{self, Exit, ProcessSpec};
 /// Where tether keeps a canary's files in the case's output folder.
 pub const CANARY_DIR: &str = ".tether-canary";
 
-/// What a canary case produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CanaryOutcome {
-    pub module: PathBuf,
-    /// The worker's figures, when it ran.
-    pub report: Option<CanaryReport>,
-    /// The stored outputs (f32 safetensors), for `record`.
-    pub outputs_file: Option<PathBuf>,
-    pub max_abs_error: f64,
-    pub min_cosine: f64,
+/// Where and how one canary case runs.
+pub(super) struct CanaryContext<'a> {
+    pub cfg: &'a Config,
+    /// The tree under test.
+    pub tree: &'a Path,
+    /// The case's output folder.
+    pub case_dir: &'a Path,
+    pub case: &'a EffectiveCase,
+    /// The placeholders of the case's command templates.
+    pub vars: &'a BTreeMap<String, String>,
+    /// The hardware slug its reference is looked up under.
+    pub hardware: &'a str,
+}
+
+/// Runs a `runner = "torchscript"` case: its result, judged against its
+/// reference's outputs when there is one.
+pub(super) fn run_case(
+    ctx: &CanaryContext<'_>,
+    canary: &CanaryConfig,
+    worker: &mut WorkerSlot,
+) -> CaseResult {
+    let case = ctx.case;
+    let hash = settings_hash(&case.model, &case.params);
+    let ref_path = reference_path(ctx.cfg, ctx.hardware, &case.name, &hash);
+    let reference = read_reference(&ref_path)
+        .ok()
+        .flatten()
+        .and_then(|r| r.canary_outputs(&ref_path));
+    let clock = std::time::Instant::now();
+    let r = run(ctx, canary, worker, reference);
+    CaseResult {
+        name: case.name.clone(),
+        model: case.model.clone(),
+        params: case.params.clone(),
+        settings_hash: hash,
+        status: r.status,
+        exit: r.exit,
+        duration_s: clock.elapsed().as_secs_f64(),
+        peak_vram: VramPeak::Unavailable {
+            reason: "a canary measures its own peak memory".into(),
+        },
+        outputs: Vec::new(),
+        error: r.error.map(|e| crate::redact::redact(&e).into_owned()),
+        stdout_tail: r.stdout_tail,
+        stderr_tail: r.stderr_tail,
+        log_dir: ctx.case_dir.to_path_buf(),
+        log_truncated: false,
+        stray_writes: Vec::new(),
+        quality: Vec::new(),
+        thresholds: case.thresholds,
+        canary: Some(r.outcome),
+    }
 }
 
 /// How a canary case ended.
-pub struct CanaryRun {
+struct CanaryRun {
     pub status: CaseStatus,
     pub error: Option<String>,
     pub exit: Option<Exit>,
@@ -43,17 +86,20 @@ pub struct CanaryRun {
     pub stderr_tail: String,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    cfg: &Config,
-    tree: &Path,
-    case_dir: &Path,
-    case: &EffectiveCase,
+fn run(
+    ctx: &CanaryContext<'_>,
     canary: &CanaryConfig,
-    vars: &BTreeMap<String, String>,
     worker: &mut WorkerSlot,
     reference: Option<PathBuf>,
 ) -> CanaryRun {
+    let CanaryContext {
+        cfg,
+        tree,
+        case_dir,
+        case,
+        vars,
+        ..
+    } = *ctx;
     let dir = case_dir.join(CANARY_DIR);
     let module = match &canary.module {
         Some(m) => tree.join(m),

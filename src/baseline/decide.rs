@@ -7,13 +7,43 @@ use std::path::Path;
 use globset::Glob;
 use serde_json::Value;
 
-use super::runner::{CaseStatus, OutputFile};
+use super::model::{CaseStatus, OutputFile};
 use crate::process::Exit;
 
 /// Files tether itself writes into a case's folder.
 pub(super) const OWN_FILES: [&str; 3] = ["settings.json", "stdout.log", "stderr.log"];
 const MAX_WALK_DEPTH: usize = 8;
 const MAX_WALK_FILES: usize = 10_000;
+
+/// A status and, when the case did not pass, why.
+struct Judgement {
+    status: CaseStatus,
+    error: Option<String>,
+}
+
+impl Judgement {
+    fn passed() -> Judgement {
+        Judgement {
+            status: CaseStatus::Passed,
+            error: None,
+        }
+    }
+
+    fn failed(why: String) -> Judgement {
+        Judgement {
+            status: CaseStatus::Failed,
+            error: Some(why),
+        }
+    }
+}
+
+/// What the results file says of a case.
+struct ResultsEntry {
+    judgement: Judgement,
+    /// The entry's `output`, relative to the case folder, when it names one
+    /// inside it.
+    output: Option<String>,
+}
 
 pub(super) struct Decision {
     pub status: CaseStatus,
@@ -35,19 +65,27 @@ pub(super) fn decide(
         .filter(|f| matches_any(patterns, &f.path))
         .cloned()
         .collect();
-    let (status, error) = match exit {
-        Exit::TimedOut => (CaseStatus::TimedOut, Some("timed out".to_owned())),
-        Exit::Signal(_) => (CaseStatus::Crashed, Some(exit.to_string())),
-        Exit::Cancelled => (CaseStatus::Failed, Some("cancelled".to_owned())),
+    let Judgement { status, error } = match exit {
+        Exit::TimedOut => Judgement {
+            status: CaseStatus::TimedOut,
+            error: Some("timed out".to_owned()),
+        },
+        Exit::Signal(_) => Judgement {
+            status: CaseStatus::Crashed,
+            error: Some(exit.to_string()),
+        },
+        Exit::Cancelled => Judgement::failed("cancelled".to_owned()),
         Exit::Code(code) => match results_file {
             Some(rf) => {
-                let (status, error, output) = from_results_file(case, &case_dir.join(rf), rf, code);
-                if let Some(o) = output.and_then(|o| files.iter().find(|f| f.path == o))
+                let entry = from_results_file(case, &case_dir.join(rf), rf, code);
+                if let Some(o) = entry
+                    .output
+                    .and_then(|o| files.iter().find(|f| f.path == o))
                     && !outputs.iter().any(|x| x.path == o.path)
                 {
                     outputs.push(o.clone());
                 }
-                (status, error)
+                entry.judgement
             }
             None => from_exit_and_outputs(code, patterns, &outputs),
         },
@@ -59,13 +97,9 @@ pub(super) fn decide(
     }
 }
 
-fn from_exit_and_outputs(
-    code: i32,
-    patterns: &[String],
-    outputs: &[OutputFile],
-) -> (CaseStatus, Option<String>) {
+fn from_exit_and_outputs(code: i32, patterns: &[String], outputs: &[OutputFile]) -> Judgement {
     if code != 0 {
-        return (CaseStatus::Failed, Some(format!("exit code {code}")));
+        return Judgement::failed(format!("exit code {code}"));
     }
     let missing: Vec<&str> = patterns
         .iter()
@@ -77,29 +111,24 @@ fn from_exit_and_outputs(
         .map(String::as_str)
         .collect();
     if missing.is_empty() {
-        (CaseStatus::Passed, None)
+        Judgement::passed()
     } else {
-        (
-            CaseStatus::Failed,
-            Some(format!(
-                "exit code 0, but no file in the case's output folder matches the expected output{} {}",
-                if missing.len() == 1 { "" } else { "s" },
-                crate::text::cut_list(&missing, crate::text::MESSAGE_ITEMS)
-            )),
-        )
+        Judgement::failed(format!(
+            "exit code 0, but no file in the case's output folder matches the expected output{} {}",
+            if missing.len() == 1 { "" } else { "s" },
+            crate::text::cut_list(&missing, crate::text::MESSAGE_ITEMS)
+        ))
     }
 }
 
 /// Status from the results file: the entry whose `name` or `case` is this
 /// case, or the only entry. Returns the entry's `output` path (relative to
 /// the case folder) when it names one inside it.
-fn from_results_file(
-    case: &str,
-    path: &Path,
-    rel: &str,
-    code: i32,
-) -> (CaseStatus, Option<String>, Option<String>) {
-    let failed = |msg: String| (CaseStatus::Failed, Some(msg), None);
+fn from_results_file(case: &str, path: &Path, rel: &str, code: i32) -> ResultsEntry {
+    let failed = |msg: String| ResultsEntry {
+        judgement: Judgement::failed(msg),
+        output: None,
+    };
     let text = match fs_err::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -147,20 +176,16 @@ fn from_results_file(
         .and_then(Value::as_str)
         .and_then(|o| relative_inside(path.parent().unwrap_or(Path::new(".")), o));
     let status = match entry.get("status") {
-        Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
-        Some(Value::Bool(b)) => if *b { "passed" } else { "failed" }.to_owned(),
-        _ => String::new(),
+        Some(Value::String(s)) => Some(s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()),
+        Some(Value::Bool(b)) => Some(if *b { "passed" } else { "failed" }.to_owned()),
+        _ => None,
     };
-    match status.as_str() {
-        "passed" | "pass" | "success" | "succeeded" | "ok" => (CaseStatus::Passed, None, output),
-        "" => (
-            CaseStatus::Failed,
-            Some(format!(
-                "results file `{rel}` entry for `{case}` has no status"
-            )),
-            output,
-        ),
-        other => {
+    let judgement = match status.as_deref() {
+        Some("passed" | "pass" | "success" | "succeeded" | "ok") => Judgement::passed(),
+        None => Judgement::failed(format!(
+            "results file `{rel}` entry for `{case}` has no status"
+        )),
+        Some(other) => {
             let why = entry
                 .get("error")
                 .and_then(|e| match e {
@@ -169,13 +194,10 @@ fn from_results_file(
                     v => Some(v.to_string()),
                 })
                 .unwrap_or_else(|| format!("status `{other}`"));
-            (
-                CaseStatus::Failed,
-                Some(format!("results file says the case failed: {why}")),
-                output,
-            )
+            Judgement::failed(format!("results file says the case failed: {why}"))
         }
-    }
+    };
+    ResultsEntry { judgement, output }
 }
 
 /// `o` (absolute or relative to `dir`) as a path relative to `dir`, when it

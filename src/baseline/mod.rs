@@ -2,27 +2,38 @@
 //! wrapper's overrides file), running each case as a child process in the
 //! tree under test, deciding its status, and recording or comparing
 //! references keyed by hardware and settings.
+//!
+//! Inside, `model` (the run, case, reference and comparison types) is at the
+//! bottom; `decide`, `hardware`, `suite`, `stray` and `reference_file` use
+//! only it; `quality` and `canary` judge a case's outputs; `runner` runs the
+//! suite on them; `record` and `compare` read a finished run. Nothing below
+//! uses what is above it.
 
 pub mod canary;
+mod compare;
 mod decide;
 mod hardware;
+mod model;
 pub mod quality;
-mod reference;
+mod record;
+mod reference_file;
 mod runner;
 mod stray;
 mod suite;
 
 use std::path::PathBuf;
 
+pub use compare::{MIN_CANARY_DELTA_MS, MIN_DURATION_DELTA_S, compare, psnr_text};
 pub use hardware::{HardwareKey, hardware_key, settings_hash};
-pub use reference::{
-    CaseComparison, Comparison, OutputMetrics, Reference, ReferenceOutput, Verdict, compare,
-    psnr_text, record, reference_path,
+pub use model::{
+    BaselineRun, CanaryOutcome, CanaryReference, CaseComparison, CaseResult, CaseStatus,
+    Comparison, OutputFile, OutputMetrics, OutputQuality, RanOn, Reference, ReferenceOutput,
+    ReferenceVerdict, status_words,
 };
-pub use runner::{
-    BaselineRun, CaseResult, CaseStatus, OutputFile, RanOn, RunOptions, next_run_dir, reanalyze,
-    run_suite,
-};
+pub use quality::reanalyze;
+pub use record::record;
+pub use reference_file::reference_path;
+pub use runner::{RunOptions, next_run_dir, run_suite};
 pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
 
 #[derive(Debug, thiserror::Error)]

@@ -3,17 +3,20 @@
 //! what the case asked for (frames, size, fps; NaN, black, constant, frozen
 //! frames; flicker), stores its downsampled frames, and computes PSNR/SSIM
 //! against the reference's frames. The verdicts are made here, from the
-//! figures and the case's thresholds.
+//! figures and the case's thresholds. `tether baseline compare` analyses an
+//! earlier run's outputs again ([`reanalyze`]).
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::runner::OutputFile;
+pub use super::model::OutputQuality;
+use super::model::{BaselineRun, OutputFile};
+use super::reference_file::{read_reference, reference_path};
 use crate::config::Config;
 use crate::gpu::protocol::{AnalyzeReport, AnalyzeRequest};
 use crate::gpu::{Worker, WorkerError};
-use crate::media::{Expectation, Severity};
+use crate::media::Expectation;
 
 /// Extensions of outputs that are analysed.
 pub const MEDIA_EXTS: &[&str] = &[
@@ -23,34 +26,6 @@ pub const MEDIA_EXTS: &[&str] = &[
 /// Folder inside a case's output folder where tether keeps what the worker
 /// wrote (requests, responses, logs, downsampled frames).
 pub const QUALITY_DIR: &str = ".tether-quality";
-
-/// One analysed output of one case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutputQuality {
-    /// Relative to the case's output folder, `/`-separated.
-    pub path: String,
-    /// The downsampled frames the worker stored (absolute), for `record`.
-    pub frames_file: Option<PathBuf>,
-    pub report: Option<AnalyzeReport>,
-    /// Why there is no report (the worker failed).
-    pub error: Option<String>,
-}
-
-impl OutputQuality {
-    /// The failing checks of this output, in words.
-    pub fn failures(&self) -> Vec<String> {
-        match (&self.report, &self.error) {
-            (_, Some(e)) => vec![format!("output `{}` could not be checked: {e}", self.path)],
-            (Some(r), None) => r
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Fail)
-                .map(|f| format!("output `{}`: {}", self.path, f.message))
-                .collect(),
-            (None, None) => Vec::new(),
-        }
-    }
-}
 
 /// Whether `path` is an output the worker analyses.
 pub fn is_media(path: &str) -> bool {
@@ -126,6 +101,62 @@ pub fn analyze_outputs(
             }
         })
         .collect()
+}
+
+/// A case as its reference is keyed: name and settings.
+pub(super) struct CaseKey<'a> {
+    pub name: &'a str,
+    pub params: &'a Map<String, Value>,
+    pub settings_hash: &'a str,
+}
+
+/// Analyses a case's media outputs against its reference on `hardware`.
+pub(super) fn check_outputs(
+    cfg: &Config,
+    hardware: &str,
+    worker: &mut WorkerSlot,
+    case: &CaseKey<'_>,
+    case_dir: &Path,
+    outputs: &[OutputFile],
+) -> Vec<OutputQuality> {
+    let expect = crate::media::expectation_from_params(
+        case.params,
+        &cfg.fix.length_param,
+        &cfg.fix.resolution_param,
+    );
+    let ref_path = reference_path(cfg, hardware, case.name, case.settings_hash);
+    let reference = match read_reference(&ref_path) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "reference unreadable; outputs are not compared");
+            None
+        }
+    };
+    analyze_outputs(cfg, worker, case_dir, outputs, &expect, &|p| {
+        reference.as_ref().and_then(|r| r.frames_for(&ref_path, p))
+    })
+}
+
+/// Analyses the outputs of every passed case of an earlier run again, against
+/// the references as they are now (`tether baseline compare`).
+pub fn reanalyze(cfg: &Config, run: &mut BaselineRun) {
+    let mut worker: WorkerSlot = None;
+    let hardware = run.hardware.slug.clone();
+    for case in run.cases.iter_mut().filter(|c| c.passed()) {
+        let key = CaseKey {
+            name: &case.name,
+            params: &case.params,
+            settings_hash: &case.settings_hash,
+        };
+        case.quality = check_outputs(
+            cfg,
+            &hardware,
+            &mut worker,
+            &key,
+            &case.log_dir,
+            &case.outputs,
+        );
+    }
 }
 
 fn run_one(

@@ -1,23 +1,25 @@
-//! Running the suite: each case as one child process in the tree under test,
-//! its settings, logs and outputs in `<run_dir>/<case>/`, GPU memory sampled
-//! while it runs, and the whole run written to `<run_dir>/results.json`.
+//! The executor of the suite: each case as one child process in the tree
+//! under test (a canary through `canary`), its settings, logs and outputs in
+//! `<run_dir>/<case>/`, GPU memory sampled while it runs, its outputs
+//! checked (`quality`), and the whole run written to `<run_dir>/results.json`.
+//! The run's data types are in `model`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::BaselineError;
-use super::canary::CanaryOutcome;
+use super::canary::{self, CanaryContext};
 use super::decide::{self, Decision};
-use super::hardware::{HardwareKey, hardware_key, settings_hash};
-use super::quality::{OutputQuality, WorkerSlot, analyze_outputs};
-use super::reference::{read_reference, reference_path};
+use super::hardware::{hardware_key, settings_hash};
+use super::model::{BaselineRun, CaseResult, CaseStatus, RanOn};
+use super::quality::{CaseKey, WorkerSlot, check_outputs};
 use super::suite::{EffectiveCase, Overrides, effective_cases};
-use crate::config::{Config, Thresholds};
-use crate::gpu::{PreflightResult, VramPeak, VramSampler};
+use crate::config::Config;
+use crate::gpu::{VramPeak, VramSampler};
 use crate::process::{self, Exit, ProcessError, ProcessSpec};
 
 /// Which cases to run, and where.
@@ -34,144 +36,6 @@ pub struct RunOptions {
     pub preflight: bool,
     /// What the run is of, recorded in its `results.json`.
     pub ran_on: RanOn,
-}
-
-/// What a baseline run ran on. `tether health` judges the live wrapper by
-/// [`RanOn::Live`] runs only: a staged candidate that fails says nothing
-/// about the wrapper in use.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RanOn {
-    /// The live wrapper: `tether baseline run`/`record` or the service's
-    /// baseline job.
-    Live,
-    /// A tree given with `tether baseline run --staged PATH`.
-    Staged,
-    /// The staged candidate of update `update` (its initial run and the runs
-    /// after each fix attempt).
-    UpdateCandidate { update: String },
-    /// A step of bisect `bisect`: the wrapper staged at one upstream commit.
-    BisectStep { bisect: String },
-}
-
-impl RanOn {
-    pub fn is_live(&self) -> bool {
-        matches!(self, RanOn::Live)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
-    Passed,
-    Failed,
-    TimedOut,
-    Crashed,
-}
-
-impl CaseStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseStatus::Passed => "passed",
-            CaseStatus::Failed => "failed",
-            CaseStatus::TimedOut => "timed out",
-            CaseStatus::Crashed => "crashed",
-        }
-    }
-}
-
-impl std::fmt::Display for CaseStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A file a case wrote in its output folder.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OutputFile {
-    /// Relative to the case's output folder, `/`-separated.
-    pub path: String,
-    pub bytes: u64,
-}
-
-/// One case's result.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CaseResult {
-    pub name: String,
-    pub model: String,
-    pub params: Map<String, Value>,
-    /// [`settings_hash`] of `model` and `params`.
-    pub settings_hash: String,
-    pub status: CaseStatus,
-    /// How the process ended; `None` when it could not be started.
-    pub exit: Option<Exit>,
-    pub duration_s: f64,
-    pub peak_vram: VramPeak,
-    /// Files matching the case's expected outputs (and the results file's
-    /// `output`), inside its output folder.
-    pub outputs: Vec<OutputFile>,
-    /// Why the case did not pass.
-    pub error: Option<String>,
-    /// Last bytes of stdout and stderr (redacted).
-    pub stdout_tail: String,
-    pub stderr_tail: String,
-    /// The case's folder: `settings.json`, `stdout.log`, `stderr.log`, outputs.
-    pub log_dir: PathBuf,
-    /// Whether a log was cut at `baseline.max_log_bytes`.
-    pub log_truncated: bool,
-    /// Files the case created, changed or deleted in the tree under test
-    /// outside its output folder (a baseline should only write there).
-    #[serde(default)]
-    pub stray_writes: Vec<String>,
-    /// Each video or image output decoded, checked and measured against the
-    /// reference's frames (empty when `baseline.quality` is off or the case
-    /// did not pass before its outputs were checked).
-    #[serde(default)]
-    pub quality: Vec<OutputQuality>,
-    /// The limits this case is judged by against its reference.
-    #[serde(default)]
-    pub thresholds: Thresholds,
-    /// A canary case's module, figures and stored outputs.
-    #[serde(default)]
-    pub canary: Option<CanaryOutcome>,
-}
-
-impl CaseResult {
-    pub fn passed(&self) -> bool {
-        self.status == CaseStatus::Passed
-    }
-}
-
-/// One run of the suite.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct BaselineRun {
-    pub run_id: String,
-    /// The wrapper tree the cases ran in.
-    pub tree: PathBuf,
-    pub started: jiff::Timestamp,
-    pub finished: jiff::Timestamp,
-    pub hardware: HardwareKey,
-    /// Whether GPU memory could be measured.
-    pub vram_available: bool,
-    /// The GPU preflight run before the cases, when one ran.
-    #[serde(default)]
-    pub preflight: Option<PreflightResult>,
-    /// What the run is of; `None` in `results.json` files written before
-    /// tether recorded it.
-    #[serde(default)]
-    pub ran_on: Option<RanOn>,
-    pub cases: Vec<CaseResult>,
-}
-
-impl BaselineRun {
-    /// Whether every case passed (true for a run of no cases).
-    pub fn passed(&self) -> bool {
-        self.cases.iter().all(CaseResult::passed)
-    }
-
-    pub fn failing(&self) -> Vec<&CaseResult> {
-        self.cases.iter().filter(|c| !c.passed()).collect()
-    }
 }
 
 /// A new run id `<prefix>-<UTC time>` (with `-2`, `-3`, ... when taken) and
@@ -231,7 +95,15 @@ pub fn run_suite(
     } else {
         None
     };
-    let mut worker: WorkerSlot = None;
+    let mut ctx = RunContext {
+        cfg,
+        tree: &tree,
+        run_dir: &run_dir,
+        run_id: &opts.run_id,
+        cancel: opts.cancel.clone(),
+        hardware: &hardware.slug,
+        worker: None,
+    };
 
     // canaries first: when one fails hard, the expensive cases are skipped
     let mut cases = cases;
@@ -249,15 +121,7 @@ pub fn run_suite(
         } else if let (Some(why), None) = (&hard_failed, &case.canary) {
             not_run(case, &run_dir, why.clone())
         } else {
-            run_case(
-                cfg,
-                &tree,
-                &run_dir,
-                &opts.run_id,
-                case,
-                opts.cancel.clone(),
-                (&hardware.slug, &mut worker),
-            )?
+            ctx.run_case(case)?
         };
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
         if case.canary.is_some() && !result.passed() && hard_failed.is_none() {
@@ -306,215 +170,149 @@ fn select(
         .collect())
 }
 
-fn run_case(
-    cfg: &Config,
-    tree: &Path,
-    run_dir: &Path,
-    run_id: &str,
-    case: &EffectiveCase,
+/// What every case of one run shares.
+struct RunContext<'a> {
+    cfg: &'a Config,
+    tree: &'a Path,
+    run_dir: &'a Path,
+    run_id: &'a str,
+    /// Set to stop the running case.
     cancel: Option<Arc<AtomicBool>>,
-    (hardware, worker): (&str, &mut WorkerSlot),
-) -> Result<CaseResult, BaselineError> {
-    let case_dir = run_dir.join(&case.name);
-    let settings_json = case_dir.join("settings.json");
-    let settings = serde_json::json!({
-        "case": case.name,
-        "model": case.model,
-        "params": case.params,
-    });
-    write_pretty(&settings_json, &settings)?;
+    /// The slug references are looked up under.
+    hardware: &'a str,
+    /// The `tether-gpu` worker, looked up at its first use.
+    worker: WorkerSlot,
+}
 
-    let vars = template_vars(cfg, tree, &case_dir, &settings_json, run_id, case);
-    if let Some(canary) = &case.canary {
-        return Ok(run_canary(
-            cfg,
-            tree,
-            &case_dir,
-            case,
-            canary,
-            &vars,
-            (hardware, worker),
-        ));
-    }
-    let argv = match process::render_template(&case.command, &vars) {
-        Ok(a) => a,
-        Err(e) => {
-            return Ok(not_run(
+impl RunContext<'_> {
+    fn run_case(&mut self, case: &EffectiveCase) -> Result<CaseResult, BaselineError> {
+        let cfg = self.cfg;
+        let tree = self.tree;
+        let case_dir = self.run_dir.join(&case.name);
+        let settings_json = case_dir.join("settings.json");
+        let settings = serde_json::json!({
+            "case": case.name,
+            "model": case.model,
+            "params": case.params,
+        });
+        write_pretty(&settings_json, &settings)?;
+
+        let vars = template_vars(cfg, tree, &case_dir, &settings_json, self.run_id, case);
+        if let Some(canary) = &case.canary {
+            let ctx = CanaryContext {
+                cfg,
+                tree,
+                case_dir: &case_dir,
                 case,
-                run_dir,
-                format!("cannot build the command: {e}"),
+                vars: &vars,
+                hardware: self.hardware,
+            };
+            return Ok(canary::run_case(&ctx, canary, &mut self.worker));
+        }
+        let argv = match process::render_template(&case.command, &vars) {
+            Ok(a) => a,
+            Err(e) => {
+                return Ok(not_run(
+                    case,
+                    self.run_dir,
+                    format!("cannot build the command: {e}"),
+                ));
+            }
+        };
+        let spec = ProcessSpec {
+            argv,
+            cwd: tree.to_path_buf(),
+            env: vec![
+                ("TETHER_CASE".into(), case.name.clone()),
+                ("TETHER_OUTPUT_DIR".into(), case_dir.display().to_string()),
+                ("TETHER_RUN_ID".into(), self.run_id.to_owned()),
+            ],
+            timeout: case.timeout,
+            grace: cfg.baseline.grace_period,
+            stdout_path: case_dir.join("stdout.log"),
+            stderr_path: case_dir.join("stderr.log"),
+            max_log_bytes: cfg.baseline.max_log_bytes,
+            cancel: self.cancel.clone(),
+        };
+        let mut sampler = VramSampler::new().with_interval(cfg.baseline.vram_sample_interval);
+        let before = super::stray::TreeSnapshot::take(tree);
+        let outcome = match process::run(&spec, &mut || sampler.sample()) {
+            Ok(o) => o,
+            Err(e @ ProcessError::Spawn { .. }) => {
+                return Ok(not_run(case, self.run_dir, e.to_string()));
+            }
+            Err(source) => {
+                return Err(BaselineError::Process {
+                    case: case.name.clone(),
+                    source,
+                });
+            }
+        };
+        let Decision {
+            mut status,
+            mut error,
+            outputs,
+        } = decide::decide(
+            &case.name,
+            outcome.exit,
+            &case_dir,
+            &case.outputs,
+            cfg.baseline.results_file.as_deref(),
+        );
+        let stray_writes = before
+            .map(|b| b.changed_since(tree, &case_dir))
+            .unwrap_or_default();
+        if !stray_writes.is_empty() {
+            tracing::warn!(case = %case.name, files = ?stray_writes, "the case wrote into the tree under test, outside its output folder");
+        }
+        if outcome.exit == Exit::TimedOut {
+            error = Some(format!(
+                "timed out after {}",
+                humantime::format_duration(case.timeout)
             ));
         }
-    };
-    let spec = ProcessSpec {
-        argv,
-        cwd: tree.to_path_buf(),
-        env: vec![
-            ("TETHER_CASE".into(), case.name.clone()),
-            ("TETHER_OUTPUT_DIR".into(), case_dir.display().to_string()),
-            ("TETHER_RUN_ID".into(), run_id.to_owned()),
-        ],
-        timeout: case.timeout,
-        grace: cfg.baseline.grace_period,
-        stdout_path: case_dir.join("stdout.log"),
-        stderr_path: case_dir.join("stderr.log"),
-        max_log_bytes: cfg.baseline.max_log_bytes,
-        cancel,
-    };
-    let mut sampler = VramSampler::new().with_interval(cfg.baseline.vram_sample_interval);
-    let before = super::stray::TreeSnapshot::take(tree);
-    let outcome = match process::run(&spec, &mut || sampler.sample()) {
-        Ok(o) => o,
-        Err(e @ ProcessError::Spawn { .. }) => return Ok(not_run(case, run_dir, e.to_string())),
-        Err(source) => {
-            return Err(BaselineError::Process {
-                case: case.name.clone(),
-                source,
-            });
+        let hash = settings_hash(&case.model, &case.params);
+        let mut quality = Vec::new();
+        if status == CaseStatus::Passed && cfg.baseline.quality {
+            let key = CaseKey {
+                name: &case.name,
+                params: &case.params,
+                settings_hash: &hash,
+            };
+            quality = check_outputs(
+                cfg,
+                self.hardware,
+                &mut self.worker,
+                &key,
+                &case_dir,
+                &outputs,
+            );
+            let failures: Vec<String> = quality.iter().flat_map(|q| q.failures()).collect();
+            if !failures.is_empty() {
+                status = CaseStatus::Failed;
+                error = Some(failures.join("; "));
+            }
         }
-    };
-    let Decision {
-        mut status,
-        mut error,
-        outputs,
-    } = decide::decide(
-        &case.name,
-        outcome.exit,
-        &case_dir,
-        &case.outputs,
-        cfg.baseline.results_file.as_deref(),
-    );
-    let stray_writes = before
-        .map(|b| b.changed_since(tree, &case_dir))
-        .unwrap_or_default();
-    if !stray_writes.is_empty() {
-        tracing::warn!(case = %case.name, files = ?stray_writes, "the case wrote into the tree under test, outside its output folder");
-    }
-    if outcome.exit == Exit::TimedOut {
-        error = Some(format!(
-            "timed out after {}",
-            humantime::format_duration(case.timeout)
-        ));
-    }
-    let hash = settings_hash(&case.model, &case.params);
-    let mut quality = Vec::new();
-    if status == CaseStatus::Passed && cfg.baseline.quality {
-        quality = check_outputs(
-            cfg,
-            (hardware, worker),
-            (&case.name, &case.params, &hash),
-            &case_dir,
-            &outputs,
-        );
-        let failures: Vec<String> = quality.iter().flat_map(|q| q.failures()).collect();
-        if !failures.is_empty() {
-            status = CaseStatus::Failed;
-            error = Some(failures.join("; "));
-        }
-    }
-    Ok(CaseResult {
-        name: case.name.clone(),
-        model: case.model.clone(),
-        params: case.params.clone(),
-        settings_hash: hash,
-        status,
-        exit: Some(outcome.exit),
-        duration_s: outcome.duration.as_secs_f64(),
-        peak_vram: sampler.result(),
-        outputs,
-        error: error.map(|e| crate::redact::redact(&e).into_owned()),
-        stdout_tail: outcome.stdout_tail,
-        stderr_tail: outcome.stderr_tail,
-        log_dir: case_dir,
-        log_truncated: outcome.truncated,
-        stray_writes,
-        quality,
-        thresholds: case.thresholds,
-        canary: None,
-    })
-}
-
-/// A `runner = "torchscript"` case.
-fn run_canary(
-    cfg: &Config,
-    tree: &Path,
-    case_dir: &Path,
-    case: &EffectiveCase,
-    canary: &crate::config::CanaryConfig,
-    vars: &BTreeMap<String, String>,
-    (hardware, worker): (&str, &mut WorkerSlot),
-) -> CaseResult {
-    let hash = settings_hash(&case.model, &case.params);
-    let ref_path = reference_path(cfg, hardware, &case.name, &hash);
-    let reference = read_reference(&ref_path)
-        .ok()
-        .flatten()
-        .and_then(|r| r.canary_outputs(&ref_path));
-    let clock = std::time::Instant::now();
-    let r = super::canary::run(cfg, tree, case_dir, case, canary, vars, worker, reference);
-    CaseResult {
-        name: case.name.clone(),
-        model: case.model.clone(),
-        params: case.params.clone(),
-        settings_hash: hash,
-        status: r.status,
-        exit: r.exit,
-        duration_s: clock.elapsed().as_secs_f64(),
-        peak_vram: VramPeak::Unavailable {
-            reason: "a canary measures its own peak memory".into(),
-        },
-        outputs: Vec::new(),
-        error: r.error.map(|e| crate::redact::redact(&e).into_owned()),
-        stdout_tail: r.stdout_tail,
-        stderr_tail: r.stderr_tail,
-        log_dir: case_dir.to_path_buf(),
-        log_truncated: false,
-        stray_writes: Vec::new(),
-        quality: Vec::new(),
-        thresholds: case.thresholds,
-        canary: Some(r.outcome),
-    }
-}
-
-/// Analyses a case's media outputs against its reference on `hardware`.
-fn check_outputs(
-    cfg: &Config,
-    (hardware, worker): (&str, &mut WorkerSlot),
-    (name, params, hash): (&str, &Map<String, Value>, &str),
-    case_dir: &Path,
-    outputs: &[OutputFile],
-) -> Vec<OutputQuality> {
-    let expect = crate::media::expectation_from_params(
-        params,
-        &cfg.fix.length_param,
-        &cfg.fix.resolution_param,
-    );
-    let ref_path = reference_path(cfg, hardware, name, hash);
-    let reference = match read_reference(&ref_path) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "reference unreadable; outputs are not compared");
-            None
-        }
-    };
-    analyze_outputs(cfg, worker, case_dir, outputs, &expect, &|p| {
-        reference.as_ref().and_then(|r| r.frames_for(&ref_path, p))
-    })
-}
-
-/// Analyses the outputs of every passed case of an earlier run again, against
-/// the references as they are now (`tether baseline compare`).
-pub fn reanalyze(cfg: &Config, run: &mut BaselineRun) {
-    let mut worker: WorkerSlot = None;
-    let hardware = run.hardware.slug.clone();
-    for case in run.cases.iter_mut().filter(|c| c.passed()) {
-        case.quality = check_outputs(
-            cfg,
-            (&hardware, &mut worker),
-            (&case.name, &case.params, &case.settings_hash),
-            &case.log_dir,
-            &case.outputs,
-        );
+        Ok(CaseResult {
+            name: case.name.clone(),
+            model: case.model.clone(),
+            params: case.params.clone(),
+            settings_hash: hash,
+            status,
+            exit: Some(outcome.exit),
+            duration_s: outcome.duration.as_secs_f64(),
+            peak_vram: sampler.result(),
+            outputs,
+            error: error.map(|e| crate::redact::redact(&e).into_owned()),
+            stdout_tail: outcome.stdout_tail,
+            stderr_tail: outcome.stderr_tail,
+            log_dir: case_dir,
+            log_truncated: outcome.truncated,
+            stray_writes,
+            quality,
+            thresholds: case.thresholds,
+            canary: None,
+        })
     }
 }
 

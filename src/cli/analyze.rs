@@ -1,6 +1,6 @@
 //! `tether analyze`: what changed upstream and which integration points it touches.
 
-use tether::analysis::{self, AnalyzeOptions, Verdict};
+use tether::analysis::{self, AnalysisVerdict, AnalyzeOptions};
 use tether::config::Config;
 use tether::exit;
 use tether::report::analysis::AnalysisAt;
@@ -21,7 +21,7 @@ pub struct AnalyzeArgs {
     pub no_fetch: bool,
 }
 
-fn at(o: &analysis::Outcome) -> AnalysisAt<'_> {
+fn at(o: &analysis::Analyzed) -> AnalysisAt<'_> {
     AnalysisAt {
         analysis: &o.analysis,
         dir: &o.dir,
@@ -40,7 +40,7 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
         to: args.to.clone(),
         fetch: !args.no_fetch,
     };
-    let mut worst = Verdict::Clear;
+    let mut worst = AnalysisVerdict::Clear;
     let mut outcomes = Vec::new();
     for up in upstreams {
         let outcome = analysis::analyze(cfg, up, &opts).map_err(|e| {
@@ -59,8 +59,8 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
         super::print_report(&all, true)?;
     }
     Ok(match worst {
-        Verdict::Clear => exit::OK,
-        Verdict::AtRisk => exit::AT_RISK,
-        Verdict::Breaking => exit::BREAKING,
+        AnalysisVerdict::Clear => exit::OK,
+        AnalysisVerdict::AtRisk => exit::AT_RISK,
+        AnalysisVerdict::Breaking => exit::BREAKING,
     })
 }

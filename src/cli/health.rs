@@ -3,7 +3,7 @@
 
 use tether::config::Config;
 use tether::exit;
-use tether::health::{HealthOptions, Verdict};
+use tether::health::{HealthOptions, HealthVerdict};
 
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
@@ -24,8 +24,8 @@ pub fn run(args: &HealthArgs, cfg: &Config) -> anyhow::Result<u8> {
     );
     super::print_report(&[&report], args.json)?;
     Ok(match report.verdict {
-        Verdict::Healthy => exit::OK,
-        Verdict::Degraded => exit::HEALTH_DEGRADED,
-        Verdict::Failing => exit::HEALTH_FAILING,
+        HealthVerdict::Healthy => exit::OK,
+        HealthVerdict::Degraded => exit::HEALTH_DEGRADED,
+        HealthVerdict::Failing => exit::HEALTH_FAILING,
     })
 }

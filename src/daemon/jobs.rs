@@ -4,7 +4,7 @@
 //! notify. A job that fails returns the error; the caller records it and the
 //! next tick tries again.
 
-use crate::baseline::{self, RunOptions, Verdict};
+use crate::baseline::{self, ReferenceVerdict, RunOptions};
 use crate::config::{Config, JobKind};
 use crate::pipeline::{self as update, TransactionError, UpdateOptions, UpdateOutcome};
 use crate::state::StateDir;
@@ -238,7 +238,7 @@ fn run_baseline(
     state.last_baseline = summarise(&run, &comparisons);
     let regressed: Vec<&str> = comparisons
         .iter()
-        .filter(|c| c.verdict == Verdict::Regressed)
+        .filter(|c| c.verdict == ReferenceVerdict::Regressed)
         .map(|c| c.case.as_str())
         .collect();
     if !regressed.is_empty() {
@@ -297,11 +297,11 @@ fn summarise(
             });
             CaseSummary {
                 case: c.name.clone(),
-                status: c.status.as_str().to_owned(),
+                status: c.status,
                 duration_s: c.duration_s,
                 peak_vram_bytes: c.peak_vram.bytes(),
                 mean_ssim,
-                verdict: cmp.map(|x| x.verdict.as_str().to_owned()),
+                verdict: cmp.map(|x| x.verdict),
                 at: run.finished,
             }
         })

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::state::{Outcome, ServiceState};
+use super::state::{JobOutcome, ServiceState};
 
 pub fn render(state: &ServiceState) -> String {
     let mut o = String::new();
@@ -40,7 +40,7 @@ pub fn render(state: &ServiceState) -> String {
         "1 if the last run of the job succeeded, 0 if it failed or was skipped.",
         jobs().filter_map(|(l, j)| {
             j.last_outcome
-                .map(|x| (l, u8::from(x == Outcome::Ok).to_string()))
+                .map(|x| (l, u8::from(x == JobOutcome::Ok).to_string()))
         }),
     );
     family(
@@ -90,7 +90,7 @@ pub fn render(state: &ServiceState) -> String {
         "Duration of each case in the last baseline run.",
         cases().map(|(l, c)| {
             (
-                format!("{l},status=\"{}\"", label(&c.status)),
+                format!("{l},status=\"{}\"", label(c.status.as_str())),
                 c.duration_s.to_string(),
             )
         }),

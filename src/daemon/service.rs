@@ -16,7 +16,7 @@ use super::http::{Shared, Snapshot, StatusServer};
 use super::jobs;
 use super::notify::{Event, EventKind, Notifier};
 use super::schedule::{missed, next_after};
-use super::state::{Outcome, ServiceState};
+use super::state::{JobOutcome, ServiceState};
 use crate::config::{Config, JobKind};
 use crate::state::{LockError, StateLock};
 
@@ -316,7 +316,7 @@ fn run_job(cfg: &Config, job: JobKind, state: &mut ServiceState, notifier: &Noti
         .jobs
         .get(&job)
         .and_then(|j| j.last_outcome)
-        .is_none_or(|o| o != Outcome::Failed);
+        .is_none_or(|o| o != JobOutcome::Failed);
     let j = state.jobs.entry(job).or_default();
     j.last_run = Some(started);
     j.last_duration_s = duration;
@@ -329,11 +329,11 @@ fn run_job(cfg: &Config, job: JobKind, state: &mut ServiceState, notifier: &Noti
             match r.skipped {
                 Some(holder) => {
                     tracing::warn!(%holder, "skipped: another tether command holds the lock; next tick tries again");
-                    j.last_outcome = Some(Outcome::Skipped);
+                    j.last_outcome = Some(JobOutcome::Skipped);
                     j.last_error = Some(format!("skipped: the lock is held by {holder}"));
                 }
                 None => {
-                    j.last_outcome = Some(Outcome::Ok);
+                    j.last_outcome = Some(JobOutcome::Ok);
                     j.last_error = None;
                 }
             }
@@ -345,14 +345,14 @@ fn run_job(cfg: &Config, job: JobKind, state: &mut ServiceState, notifier: &Noti
         Err(error) if crate::process::interrupted() => {
             tracing::warn!(%error, "cycle stopped by the shutdown");
             let j = state.jobs.entry(job).or_default();
-            j.last_outcome = Some(Outcome::Cancelled);
+            j.last_outcome = Some(JobOutcome::Cancelled);
             j.last_error = Some(format!("stopped by the shutdown: {error}"));
         }
         Err(error) => {
             let error = crate::redact::redact(&error).into_owned();
             tracing::error!(%error, duration_s = duration, "cycle failed; the next tick tries again");
             let j = state.jobs.entry(job).or_default();
-            j.last_outcome = Some(Outcome::Failed);
+            j.last_outcome = Some(JobOutcome::Failed);
             j.last_error = Some(error.clone());
             j.failures += 1;
             state.record_failure(job, &run_id, &error);
@@ -379,7 +379,7 @@ fn publish(shared: &Shared, cfg: &Config, state: &mut ServiceState, sched: &Sche
     let healthy = state
         .jobs
         .values()
-        .all(|j| j.last_outcome != Some(Outcome::Failed));
+        .all(|j| j.last_outcome != Some(JobOutcome::Failed));
     if let Ok(mut s) = shared.lock() {
         *s = Snapshot {
             state: state.clone(),

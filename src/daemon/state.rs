@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{CaseStatus, ReferenceVerdict};
 use crate::config::{Config, JobKind};
 
 /// Failures kept in [`ServiceState::recent_failures`].
@@ -38,7 +39,7 @@ pub struct JobState {
     /// The cron expression it runs on.
     pub schedule: String,
     pub last_run: Option<jiff::Timestamp>,
-    pub last_outcome: Option<Outcome>,
+    pub last_outcome: Option<JobOutcome>,
     pub last_duration_s: f64,
     pub last_error: Option<String>,
     pub last_run_id: Option<String>,
@@ -49,7 +50,7 @@ pub struct JobState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum JobOutcome {
     Ok,
     Failed,
     /// Not run: another tether command held the lock.
@@ -58,13 +59,13 @@ pub enum Outcome {
     Cancelled,
 }
 
-impl Outcome {
+impl JobOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-            Outcome::Cancelled => "cancelled",
+            JobOutcome::Ok => "ok",
+            JobOutcome::Failed => "failed",
+            JobOutcome::Skipped => "skipped",
+            JobOutcome::Cancelled => "cancelled",
         }
     }
 }
@@ -97,11 +98,14 @@ pub struct FailureRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseSummary {
     pub case: String,
-    pub status: String,
+    /// Written in words (`timed out`), as state files always have been.
+    #[serde(with = "crate::baseline::status_words")]
+    pub status: CaseStatus,
     pub duration_s: f64,
     pub peak_vram_bytes: Option<u64>,
     pub mean_ssim: Option<f64>,
-    pub verdict: Option<String>,
+    /// Against the reference; `None` when the case was not compared.
+    pub verdict: Option<ReferenceVerdict>,
     pub at: jiff::Timestamp,
 }
 
@@ -141,5 +145,35 @@ impl ServiceState {
         });
         let extra = self.recent_failures.len().saturating_sub(RECENT);
         self.recent_failures.drain(..extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_last_baseline_written_with_string_statuses_loads_and_is_written_the_same() {
+        // as a service state file has held it since the first version
+        let old = serde_json::json!({
+            "case": "t2v",
+            "status": "timed out",
+            "duration_s": 12.5,
+            "peak_vram_bytes": null,
+            "mean_ssim": 0.98,
+            "verdict": "regressed",
+            "at": "2025-01-02T03:04:05Z"
+        });
+        let summary: CaseSummary = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(summary.status, CaseStatus::TimedOut);
+        assert_eq!(summary.verdict, Some(ReferenceVerdict::Regressed));
+        assert_eq!(serde_json::to_value(&summary).unwrap(), old);
+        let mut unknown = old;
+        unknown["status"] = "exploded".into();
+        let err = serde_json::from_value::<CaseSummary>(unknown).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown case status `exploded`"),
+            "{err}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{BaselineRun, RanOn};
+use crate::baseline::{BaselineRun, CaseStatus, RanOn};
 use crate::config::Config;
 
 /// Runs kept per case.
@@ -19,7 +19,9 @@ const KEEP: usize = 5;
 pub struct RunPoint {
     pub run_id: String,
     pub at: jiff::Timestamp,
-    pub status: String,
+    /// Written in words (`timed out`), as `tether health --json` always has.
+    #[serde(with = "crate::baseline::status_words")]
+    pub status: CaseStatus,
     pub duration_s: f64,
     pub peak_vram_bytes: Option<u64>,
     /// Lowest mean SSIM of its outputs against the reference, when compared.
@@ -73,7 +75,7 @@ pub fn trends(cfg: &Config) -> (Vec<CaseTrend>, usize) {
             by_case.entry(c.name.clone()).or_default().push(RunPoint {
                 run_id: run.run_id.clone(),
                 at: run.finished,
-                status: c.status.as_str().to_owned(),
+                status: c.status,
                 duration_s: c.duration_s,
                 peak_vram_bytes: c.peak_vram.bytes(),
                 mean_ssim,

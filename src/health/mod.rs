@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
-pub use python::{PythonInfo, TorchView};
+pub use python::{ProtectedPackageChange, PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
 pub use updates::{LastUpdate, UpdateStatus};
 
@@ -34,28 +34,55 @@ const HOT_GPU_C: u32 = 87;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum HealthVerdict {
     Healthy,
     Degraded,
     Failing,
 }
 
-impl Verdict {
+impl HealthVerdict {
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Healthy => "healthy",
-            Verdict::Degraded => "degraded",
-            Verdict::Failing => "failing",
+            HealthVerdict::Healthy => "healthy",
+            HealthVerdict::Degraded => "degraded",
+            HealthVerdict::Failing => "failing",
         }
+    }
+}
+
+/// One reason the verdict is not healthy. Serialised as the
+/// `[verdict, message]` pair it has always been in `tether health --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "(HealthVerdict, String)", from = "(HealthVerdict, String)")]
+pub struct HealthReason {
+    pub verdict: HealthVerdict,
+    pub message: String,
+}
+
+impl HealthReason {
+    pub fn new(verdict: HealthVerdict, message: String) -> HealthReason {
+        HealthReason { verdict, message }
+    }
+}
+
+impl From<HealthReason> for (HealthVerdict, String) {
+    fn from(r: HealthReason) -> Self {
+        (r.verdict, r.message)
+    }
+}
+
+impl From<(HealthVerdict, String)> for HealthReason {
+    fn from((verdict, message): (HealthVerdict, String)) -> Self {
+        HealthReason { verdict, message }
     }
 }
 
 /// Everything `tether health` reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthReport {
-    pub verdict: Verdict,
+    pub verdict: HealthVerdict,
     /// Why the verdict is not healthy, worst first.
-    pub reasons: Vec<(Verdict, String)>,
+    pub reasons: Vec<HealthReason>,
     pub generated: jiff::Timestamp,
     pub system: SystemInfo,
     /// The driver and each GPU, or why NVML gives none.
@@ -169,7 +196,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
     };
     let (baseline, baseline_not_live) = baseline::trends(cfg);
     let mut report = HealthReport {
-        verdict: Verdict::Healthy,
+        verdict: HealthVerdict::Healthy,
         reasons: Vec::new(),
         generated: crate::env::now(),
         system,
@@ -187,21 +214,21 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
 
 /// The verdict and its reasons.
 fn judge(r: &mut HealthReport) {
-    let mut reasons: Vec<(Verdict, String)> = Vec::new();
+    let mut reasons: Vec<HealthReason> = Vec::new();
     if let Some(t) = &r.torch
         && !t.passed
     {
-        reasons.push((
-            Verdict::Failing,
+        reasons.push(HealthReason::new(
+            HealthVerdict::Failing,
             format!("GPU preflight failed: {}", t.problems.join("; ")),
         ));
     }
     for c in &r.baseline {
         if let Some(last) = c.runs.last()
-            && last.status != "passed"
+            && last.status != crate::baseline::CaseStatus::Passed
         {
-            reasons.push((
-                Verdict::Failing,
+            reasons.push(HealthReason::new(
+                HealthVerdict::Failing,
                 format!(
                     "baseline case `{}` {} in the live wrapper's last run `{}`",
                     c.case, last.status, last.run_id
@@ -210,8 +237,8 @@ fn judge(r: &mut HealthReport) {
         }
     }
     if let Err(problems) = &r.python.pip_check {
-        reasons.push((
-            Verdict::Degraded,
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
             format!(
                 "`pip check` reports: {}",
                 crate::text::cut_list(problems, crate::text::MESSAGE_ITEMS)
@@ -219,17 +246,17 @@ fn judge(r: &mut HealthReport) {
         ));
     }
     if let Err(e) = &r.python.torch {
-        reasons.push((
-            Verdict::Degraded,
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
             format!("the wrapper's interpreter cannot import torch: {e}"),
         ));
     }
     if let Some(changed) = &r.python.changed_since_good
         && !changed.is_empty()
     {
-        let names: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
-        reasons.push((
-            Verdict::Degraded,
+        let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
             format!(
                 "protected packages changed since the last good run: {}",
                 crate::text::cut_list(&names, crate::text::MESSAGE_ITEMS)
@@ -238,8 +265,8 @@ fn judge(r: &mut HealthReport) {
     }
     for u in &r.upstreams {
         if let Some(h) = &u.held_back {
-            reasons.push((
-                Verdict::Degraded,
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
                 format!(
                     "upstream `{}` is held back at {}: the first bad commit is {} ({})",
                     u.name, h.at.short, h.first_bad.short, h.first_bad.subject
@@ -247,13 +274,16 @@ fn judge(r: &mut HealthReport) {
             ));
         }
         if let Some(e) = &u.error {
-            reasons.push((Verdict::Degraded, format!("upstream `{}`: {e}", u.name)));
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
+                format!("upstream `{}`: {e}", u.name),
+            ));
         }
         if let Some(l) = &u.last_update
             && l.status == UpdateStatus::Interrupted
         {
-            reasons.push((
-                Verdict::Degraded,
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
                 format!(
                     "the update of `{}` to {} was {}",
                     u.name,
@@ -264,9 +294,9 @@ fn judge(r: &mut HealthReport) {
         }
     }
     for (job, j) in &r.service.state.jobs {
-        if j.last_outcome == Some(crate::daemon::state::Outcome::Failed) {
-            reasons.push((
-                Verdict::Degraded,
+        if j.last_outcome == Some(crate::daemon::state::JobOutcome::Failed) {
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
                 format!(
                     "service job `{job}` failed last time: {}",
                     j.last_error.as_deref().unwrap_or("")
@@ -278,8 +308,8 @@ fn judge(r: &mut HealthReport) {
         if let Some(f) = d.free_fraction()
             && f < LOW_DISK
         {
-            reasons.push((
-                Verdict::Degraded,
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
                 format!(
                     "little free disk for {} ({:.1}% free on {})",
                     d.role,
@@ -292,8 +322,8 @@ fn judge(r: &mut HealthReport) {
     if let Ok((_, gpus)) = &r.gpu {
         for g in gpus {
             if g.temperature_c.is_some_and(|t| t > HOT_GPU_C) {
-                reasons.push((
-                    Verdict::Degraded,
+                reasons.push(HealthReason::new(
+                    HealthVerdict::Degraded,
                     format!(
                         "GPU {} runs at {} °C",
                         g.index,
@@ -302,8 +332,8 @@ fn judge(r: &mut HealthReport) {
                 ));
             }
             if g.ecc_uncorrected.is_some_and(|e| e > 0) {
-                reasons.push((
-                    Verdict::Failing,
+                reasons.push(HealthReason::new(
+                    HealthVerdict::Failing,
                     format!(
                         "GPU {} has {} uncorrected ECC error(s)",
                         g.index,
@@ -313,8 +343,10 @@ fn judge(r: &mut HealthReport) {
             }
         }
     }
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
-    r.verdict = reasons.first().map_or(Verdict::Healthy, |(v, _)| *v);
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
+    r.verdict = reasons
+        .first()
+        .map_or(HealthVerdict::Healthy, |r| r.verdict);
     r.reasons = reasons;
 }
 
@@ -343,4 +375,32 @@ fn du(dir: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_and_a_trend_point_keep_their_json_spelling() {
+        let reason = HealthReason::new(HealthVerdict::Failing, "GPU 0 has 1 error".into());
+        let json = serde_json::to_value(&reason).unwrap();
+        assert_eq!(json, serde_json::json!(["failing", "GPU 0 has 1 error"]));
+        assert_eq!(
+            serde_json::from_value::<HealthReason>(json).unwrap(),
+            reason
+        );
+
+        let point = RunPoint {
+            run_id: "baseline-1".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            status: crate::baseline::CaseStatus::TimedOut,
+            duration_s: 1.0,
+            peak_vram_bytes: None,
+            mean_ssim: None,
+        };
+        let json = serde_json::to_value(&point).unwrap();
+        assert_eq!(json["status"], "timed out");
+        assert_eq!(serde_json::from_value::<RunPoint>(json).unwrap(), point);
+    }
 }

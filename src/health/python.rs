@@ -29,14 +29,36 @@ pub struct PythonInfo {
     pub protected: BTreeMap<String, String>,
     /// Protected packages that changed since the last good run; `None` when
     /// no good run was recorded yet.
-    pub changed_since_good: Option<Vec<PackageChange>>,
+    pub changed_since_good: Option<Vec<ProtectedPackageChange>>,
     /// Why the installed packages could not be listed, when so.
     pub freeze_unavailable: Option<String>,
 }
 
-/// `(name, then, now)`: a protected package's freeze line at the last good
-/// run and now (`None`: not installed).
-pub type PackageChange = (String, Option<String>, Option<String>);
+/// A protected package's freeze line at the last good run and now (`None`:
+/// not installed). Serialised as the `[name, then, now]` array it has always
+/// been in `tether health --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    into = "(String, Option<String>, Option<String>)",
+    from = "(String, Option<String>, Option<String>)"
+)]
+pub struct ProtectedPackageChange {
+    pub name: String,
+    pub then: Option<String>,
+    pub now: Option<String>,
+}
+
+impl From<ProtectedPackageChange> for (String, Option<String>, Option<String>) {
+    fn from(c: ProtectedPackageChange) -> Self {
+        (c.name, c.then, c.now)
+    }
+}
+
+impl From<(String, Option<String>, Option<String>)> for ProtectedPackageChange {
+    fn from((name, then, now): (String, Option<String>, Option<String>)) -> Self {
+        ProtectedPackageChange { name, then, now }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TorchView {
@@ -100,12 +122,10 @@ pub fn read(cfg: &Config, dir: &Path) -> PythonInfo {
         names
             .into_iter()
             .filter(|n| then.get(*n) != protected.get(*n))
-            .map(|n| {
-                (
-                    (*n).clone(),
-                    then.get(n).cloned(),
-                    protected.get(n).cloned(),
-                )
+            .map(|n| ProtectedPackageChange {
+                name: (*n).clone(),
+                then: then.get(n).cloned(),
+                now: protected.get(n).cloned(),
             })
             .collect()
     });
@@ -156,4 +176,24 @@ fn last_line(text: &str) -> String {
         .unwrap_or("no output")
         .trim()
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_change_is_the_name_then_now_array_it_always_was() {
+        let change = ProtectedPackageChange {
+            name: "torch".into(),
+            then: Some("torch==2.4.0".into()),
+            now: None,
+        };
+        let json = serde_json::to_value(&change).unwrap();
+        assert_eq!(json, serde_json::json!(["torch", "torch==2.4.0", null]));
+        assert_eq!(
+            serde_json::from_value::<ProtectedPackageChange>(json).unwrap(),
+            change
+        );
+    }
 }

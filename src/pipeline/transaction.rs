@@ -137,7 +137,7 @@ pub fn update_locked(
     report.commits = a.commits.len();
     report.analysis_dir = Some(analysed.dir.clone());
     report.analysis_verdict = Some(a.verdict());
-    report.breaking_points = a.count(analysis::python::Severity::Breaking);
+    report.breaking_points = a.count(analysis::python::PointSeverity::Breaking);
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::analysis::Verdict;
+use crate::analysis::AnalysisVerdict;
 use crate::baseline::{self, BaselineRun};
 use crate::fix::{AppliedFix, AttemptRecord};
 use crate::update::{PromotionPlan, RollbackReport};
@@ -48,7 +48,7 @@ pub struct UpdateReport {
     /// What crash recovery did before this update, if anything.
     pub recovery: Option<String>,
     pub analysis_dir: Option<PathBuf>,
-    pub analysis_verdict: Option<Verdict>,
+    pub analysis_verdict: Option<AnalysisVerdict>,
     pub breaking_points: usize,
     pub staged_commit: Option<String>,
     pub conflicts: Vec<String>,

@@ -8,14 +8,14 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::caps::OmittedFindings;
-use crate::analysis::model::{Analysis, ChecklistCategory, Verdict};
-use crate::analysis::python::Severity;
+use crate::analysis::model::{Analysis, AnalysisVerdict, ChecklistCategory};
+use crate::analysis::python::PointSeverity;
 use crate::text::thousands;
 
 /// Syntax-error lines listed per partially parsed file.
 const ERROR_LINES: usize = 20;
 
-fn omitted(a: &Analysis, sev: Severity) -> impl Iterator<Item = &OmittedFindings> {
+fn omitted(a: &Analysis, sev: PointSeverity) -> impl Iterator<Item = &OmittedFindings> {
     a.integration
         .omitted
         .iter()
@@ -261,9 +261,9 @@ pub fn integration_markdown(a: &Analysis) -> String {
         o,
         "**Verdict: {}** — {} breaking, {} at risk, {} unchanged or informational, across {} wrapper file(s).\n",
         verdict_word(a.verdict()),
-        thousands(a.count(Severity::Breaking)),
-        thousands(a.count(Severity::AtRisk)),
-        thousands(a.count(Severity::Info)),
+        thousands(a.count(PointSeverity::Breaking)),
+        thousands(a.count(PointSeverity::AtRisk)),
+        thousands(a.count(PointSeverity::Info)),
         a.integration.scanned_files.len()
     );
     if let Some(t) = &a.truncated {
@@ -280,9 +280,9 @@ pub fn integration_markdown(a: &Analysis) -> String {
             .join(", ")
     );
     for (sev, title) in [
-        (Severity::Breaking, "Breaking"),
-        (Severity::AtRisk, "At risk"),
-        (Severity::Info, "Unchanged and informational"),
+        (PointSeverity::Breaking, "Breaking"),
+        (PointSeverity::AtRisk, "At risk"),
+        (PointSeverity::Info, "Unchanged and informational"),
     ] {
         let rows: Vec<_> = a
             .integration
@@ -328,7 +328,7 @@ pub fn integration_markdown(a: &Analysis) -> String {
         if !left_out.is_empty() {
             o.push('\n');
         }
-        if sev != Severity::Info {
+        if sev != PointSeverity::Info {
             for f in &rows {
                 let _ = writeln!(
                     o,
@@ -410,8 +410,8 @@ pub fn checklist_markdown(a: &Analysis) -> String {
         let _ = writeln!(o, "## {title}\n");
         for i in items {
             let sev = match i.severity {
-                Some(Severity::Breaking) => "**breaking** ",
-                Some(Severity::AtRisk) => "*at risk* ",
+                Some(PointSeverity::Breaking) => "**breaking** ",
+                Some(PointSeverity::AtRisk) => "*at risk* ",
                 _ => "",
             };
             match &i.location {
@@ -439,11 +439,11 @@ fn notes(o: &mut String, a: &Analysis) {
     o.push('\n');
 }
 
-pub fn verdict_word(v: Verdict) -> &'static str {
+pub fn verdict_word(v: AnalysisVerdict) -> &'static str {
     match v {
-        Verdict::Clear => "clear",
-        Verdict::AtRisk => "at risk",
-        Verdict::Breaking => "breaking",
+        AnalysisVerdict::Clear => "clear",
+        AnalysisVerdict::AtRisk => "at risk",
+        AnalysisVerdict::Breaking => "breaking",
     }
 }
 
@@ -481,17 +481,17 @@ fn summary(a: &Analysis, dir: &Path) -> String {
         o,
         "verdict: {} — {} breaking, {} at risk, {} unchanged",
         verdict_word(a.verdict()),
-        thousands(a.count(Severity::Breaking)),
-        thousands(a.count(Severity::AtRisk)),
-        thousands(a.count(Severity::Info))
+        thousands(a.count(PointSeverity::Breaking)),
+        thousands(a.count(PointSeverity::AtRisk)),
+        thousands(a.count(PointSeverity::Info))
     );
     for f in a
         .integration
         .findings
         .iter()
-        .filter(|f| f.severity != Severity::Info)
+        .filter(|f| f.severity != PointSeverity::Info)
     {
-        let tag = if f.severity == Severity::Breaking {
+        let tag = if f.severity == PointSeverity::Breaking {
             "BREAKING"
         } else {
             "at risk "
@@ -502,9 +502,9 @@ fn summary(a: &Analysis, dir: &Path) -> String {
             f.point.file, f.point.line, f.message
         );
     }
-    for sev in [Severity::Breaking, Severity::AtRisk] {
+    for sev in [PointSeverity::Breaking, PointSeverity::AtRisk] {
         for x in omitted(a, sev) {
-            let tag = if sev == Severity::Breaking {
+            let tag = if sev == PointSeverity::Breaking {
                 "BREAKING"
             } else {
                 "at-risk"

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::baseline::{BaselineRun, CaseComparison, Comparison, Verdict, psnr_text};
+use crate::baseline::{BaselineRun, CaseComparison, Comparison, ReferenceVerdict, psnr_text};
 use crate::gpu::PreflightResult;
 use crate::media::Severity;
 
@@ -250,7 +250,7 @@ pub fn quality(run: &BaselineRun, comparisons: &[CaseComparison]) -> String {
                 }
             };
             let verdict = match c.verdict {
-                Verdict::Pass | Verdict::New => c.verdict.as_str().to_owned(),
+                ReferenceVerdict::Pass | ReferenceVerdict::New => c.verdict.as_str().to_owned(),
                 v => format!("**{}**", v.as_str()),
             };
             let _ = writeln!(o, "| {} | {} | {} |", c.case, verdict, cell(&detail));

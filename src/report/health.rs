@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::health::{HealthReport, Verdict};
+use crate::health::{HealthReport, HealthVerdict};
 
 use super::Summary;
 use super::markdown::{cell, code, date};
@@ -27,13 +27,13 @@ pub fn markdown(r: &HealthReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# tether health: **{}**\n", r.verdict.as_str());
     let _ = writeln!(o, "Generated {} on {}\n", date(r.generated), r.system.host);
-    for (v, why) in &r.reasons {
-        let tag = match v {
-            Verdict::Failing => "FAILING",
-            Verdict::Degraded => "degraded",
-            Verdict::Healthy => "ok",
+    for reason in &r.reasons {
+        let tag = match reason.verdict {
+            HealthVerdict::Failing => "FAILING",
+            HealthVerdict::Degraded => "degraded",
+            HealthVerdict::Healthy => "ok",
         };
-        let _ = writeln!(o, "- {tag}: {}", why);
+        let _ = writeln!(o, "- {tag}: {}", reason.message);
     }
     if !r.reasons.is_empty() {
         o.push('\n');
@@ -154,7 +154,7 @@ pub fn markdown(r: &HealthReport) -> String {
             let _ = writeln!(o, "- unchanged since the last good run");
         }
         Some(c) => {
-            for (name, then, now) in c {
+            for crate::health::ProtectedPackageChange { name, then, now } in c {
                 let _ = writeln!(
                     o,
                     "- CHANGED since the last good run: {name}: {} -> {}",

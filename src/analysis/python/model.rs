@@ -235,7 +235,7 @@ pub struct ResolveContext {
 /// How bad a finding is. Ordered: `Info < AtRisk < Breaking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Severity {
+pub enum PointSeverity {
     Info,
     AtRisk,
     Breaking,
@@ -310,10 +310,10 @@ pub struct DefSummary {
 
 /// One resolved integration point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
+pub struct PointFinding {
     pub point: IntegrationPoint,
     pub status: Status,
-    pub severity: Severity,
+    pub severity: PointSeverity,
     /// One human sentence.
     pub message: String,
     pub old: Option<DefSummary>,

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::index::module_name;
 use super::lookup::{Found, Lookup, lookup};
 use super::model::{
-    DefKind, DefSummary, Definition, Finding, IntegrationPoint, KeyRead, PointKind, ResolveContext,
-    Severity, SignatureChange, Status, UpstreamIndex,
+    DefKind, DefSummary, Definition, IntegrationPoint, KeyRead, PointFinding, PointKind,
+    PointSeverity, ResolveContext, SignatureChange, Status, UpstreamIndex,
 };
 use super::search::{Candidates, full_name};
 use super::signature::{CallShape, compare, render};
@@ -21,7 +21,7 @@ pub fn resolve(
     old: &UpstreamIndex,
     new: &UpstreamIndex,
     ctx: &ResolveContext,
-) -> Vec<Finding> {
+) -> Vec<PointFinding> {
     let mut out = Vec::new();
     resolve_each(points, key_reads, old, new, ctx, &mut |f| out.push(f));
     out
@@ -35,7 +35,7 @@ pub fn resolve_each(
     old: &UpstreamIndex,
     new: &UpstreamIndex,
     ctx: &ResolveContext,
-    sink: &mut dyn FnMut(Finding),
+    sink: &mut dyn FnMut(PointFinding),
 ) {
     let mut facts = PointFacts::default();
     for p in points {
@@ -107,8 +107,13 @@ pub struct Resolver<'a> {
     missing: HashMap<String, (Status, Option<DefSummary>)>,
 }
 
-fn finding(p: &IntegrationPoint, status: Status, severity: Severity, message: String) -> Finding {
-    Finding {
+fn finding(
+    p: &IntegrationPoint,
+    status: Status,
+    severity: PointSeverity,
+    message: String,
+) -> PointFinding {
+    PointFinding {
         point: p.clone(),
         status,
         severity,
@@ -137,21 +142,21 @@ impl<'a> Resolver<'a> {
     }
 
     /// The finding of one point.
-    pub fn point(&mut self, p: &IntegrationPoint) -> Finding {
+    pub fn point(&mut self, p: &IntegrationPoint) -> PointFinding {
         match p.kind {
             PointKind::FileReference | PointKind::ModelConfigReference => self.file(p),
             PointKind::SysPathInsert | PointKind::Chdir => self.setup(p),
             PointKind::ConfigKeyRead => finding(
                 p,
                 Status::Unresolved,
-                Severity::Info,
+                PointSeverity::Info,
                 format!("Config key `{}` is read here.", p.target),
             ),
             _ => self.name(p),
         }
     }
 
-    fn file(&self, p: &IntegrationPoint) -> Finding {
+    fn file(&self, p: &IntegrationPoint) -> PointFinding {
         let config = p.kind == PointKind::ModelConfigReference;
         let what = if config {
             "Model config"
@@ -163,7 +168,7 @@ impl<'a> Resolver<'a> {
             return finding(
                 p,
                 Status::Unchanged,
-                Severity::Info,
+                PointSeverity::Info,
                 format!("{what} `{t}` still exists."),
             );
         }
@@ -171,7 +176,7 @@ impl<'a> Resolver<'a> {
             return finding(
                 p,
                 Status::Unresolved,
-                Severity::Info,
+                PointSeverity::Info,
                 format!("{what} `{t}` exists in neither the old nor the new upstream."),
             );
         }
@@ -179,36 +184,36 @@ impl<'a> Resolver<'a> {
             (Some(to), true) => finding(
                 p,
                 Status::ConfigRenamed { to: to.clone() },
-                Severity::Breaking,
+                PointSeverity::Breaking,
                 format!("Model config `{t}` was renamed to `{to}`."),
             ),
             (Some(to), false) => finding(
                 p,
                 Status::FileRenamed { to: to.clone() },
-                Severity::Breaking,
+                PointSeverity::Breaking,
                 format!("Upstream file `{t}` was renamed to `{to}`."),
             ),
             (None, true) => finding(
                 p,
                 Status::ConfigRemoved,
-                Severity::Breaking,
+                PointSeverity::Breaking,
                 format!("Model config `{t}` was removed upstream."),
             ),
             (None, false) => finding(
                 p,
                 Status::FileRemoved,
-                Severity::Breaking,
+                PointSeverity::Breaking,
                 format!("Upstream file `{t}` was removed."),
             ),
         }
     }
 
-    fn setup(&self, p: &IntegrationPoint) -> Finding {
+    fn setup(&self, p: &IntegrationPoint) -> PointFinding {
         if self.ctx.new_files.is_empty() {
             return finding(
                 p,
                 Status::FileRemoved,
-                Severity::Breaking,
+                PointSeverity::Breaking,
                 format!(
                     "The upstream folder `{}` is empty at the new commit.",
                     p.target
@@ -218,7 +223,7 @@ impl<'a> Resolver<'a> {
         finding(
             p,
             Status::Unchanged,
-            Severity::Info,
+            PointSeverity::Info,
             format!("Environment set-up for the upstream folder `{}`.", p.target),
         )
     }
@@ -232,7 +237,7 @@ impl<'a> Resolver<'a> {
         l
     }
 
-    fn name(&mut self, p: &IntegrationPoint) -> Finding {
+    fn name(&mut self, p: &IntegrationPoint) -> PointFinding {
         let t = p.target.as_str();
         let (lo, ln) = self.lookups(t);
         let old_sum = summary(&lo);
@@ -241,7 +246,7 @@ impl<'a> Resolver<'a> {
             finding(
                 p,
                 Status::Unresolved,
-                Severity::Info,
+                PointSeverity::Info,
                 format!(
                     "`{t}` is not defined in the old upstream (dynamic, or not part of its API)."
                 ),
@@ -259,7 +264,7 @@ impl<'a> Resolver<'a> {
                 }
                 _ => format!("`{t}` no longer exists upstream."),
             };
-            let mut f = finding(p, status, Severity::Breaking, message);
+            let mut f = finding(p, status, PointSeverity::Breaking, message);
             f.new = moved_to;
             f.old = old_sum;
             return f;
@@ -271,13 +276,13 @@ impl<'a> Resolver<'a> {
         f
     }
 
-    fn compare(&self, p: &IntegrationPoint, lo: &Lookup<'_>, ln: &Lookup<'_>) -> Finding {
+    fn compare(&self, p: &IntegrationPoint, lo: &Lookup<'_>, ln: &Lookup<'_>) -> PointFinding {
         let t = p.target.as_str();
         let unchanged = || {
             finding(
                 p,
                 Status::Unchanged,
-                Severity::Info,
+                PointSeverity::Info,
                 format!("`{t}` is unchanged."),
             )
         };
@@ -290,9 +295,9 @@ impl<'a> Resolver<'a> {
         if kinds_differ {
             let callable = matches!(ln.found, Found::Def { def, .. } if def.kind.is_callable());
             let severity = if p.kind == PointKind::Call && !callable {
-                Severity::Breaking
+                PointSeverity::Breaking
             } else {
-                Severity::AtRisk
+                PointSeverity::AtRisk
             };
             return finding(
                 p,
@@ -332,14 +337,14 @@ impl<'a> Resolver<'a> {
             .iter()
             .map(|(_, s)| *s)
             .max()
-            .unwrap_or(Severity::Info);
+            .unwrap_or(PointSeverity::Info);
         // An import whose calls are findings of their own only informs.
         let is_import = matches!(
             p.kind,
             PointKind::Import | PointKind::FromImport | PointKind::DynamicImport
         );
         if is_import && self.facts.calls(&p.file, t) {
-            severity = Severity::Info;
+            severity = PointSeverity::Info;
         }
         let text = changes
             .iter()
@@ -459,7 +464,7 @@ pub fn key_findings(
     facts: &PointFacts,
     key_reads: &[KeyRead],
     ctx: &ResolveContext,
-    sink: &mut dyn FnMut(Finding),
+    sink: &mut dyn FnMut(PointFinding),
 ) {
     let mut by_last: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for (config, key) in &ctx.removed_config_keys {
@@ -480,15 +485,15 @@ pub fn key_findings(
             let referenced_config = configs.iter().find(|c| facts.references(&read.file, c));
             let config = referenced_config.or(configs.first()).copied().unwrap_or("");
             let severity = if referenced_config.is_some() {
-                Severity::Breaking
+                PointSeverity::Breaking
             } else {
-                Severity::AtRisk
+                PointSeverity::AtRisk
             };
             let others = match configs.len() {
                 1 => String::new(),
                 n => format!(" (and {} other configs)", n - 1),
             };
-            sink(Finding {
+            sink(PointFinding {
                 point: IntegrationPoint {
                     file: read.file.clone(),
                     line: read.line,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::model::{Param, ParamKind, Severity, SignatureChange};
+use super::model::{Param, ParamKind, PointSeverity, SignatureChange};
 use super::parse::{named_children, text};
 
 /// Parameters of a `parameters` node, in order, kinds resolved from the `/`
@@ -181,7 +181,7 @@ pub(crate) fn compare(
     old: &[Param],
     new: &[Param],
     call: Option<CallShape<'_>>,
-) -> Vec<(SignatureChange, Severity)> {
+) -> Vec<(SignatureChange, PointSeverity)> {
     let old_named: Vec<&Param> = old.iter().filter(|p| !is_var(p)).collect();
     let new_named: Vec<&Param> = new.iter().filter(|p| !is_var(p)).collect();
     let old_names: HashSet<&str> = old_named.iter().map(|p| p.name.as_str()).collect();
@@ -196,9 +196,9 @@ pub(crate) fn compare(
     };
     let passes_by_keyword = |name: &str| call.is_some_and(|c| c.keywords.iter().any(|k| k == name));
     let not_call = if call.is_some() {
-        Severity::Breaking
+        PointSeverity::Breaking
     } else {
-        Severity::AtRisk
+        PointSeverity::AtRisk
     };
 
     let mut changes = Vec::new();
@@ -215,9 +215,9 @@ pub(crate) fn compare(
             continue;
         }
         let sev = if passes(i, p) {
-            Severity::Breaking
+            PointSeverity::Breaking
         } else {
-            Severity::AtRisk
+            PointSeverity::AtRisk
         };
         if let Some((j, to)) = added.iter().find(|(j, _)| *j == i && !paired.contains(j)) {
             paired.insert(*j);
@@ -227,9 +227,9 @@ pub(crate) fn compare(
                     to: to.name.clone(),
                 },
                 if passes_by_keyword(&p.name) {
-                    Severity::Breaking
+                    PointSeverity::Breaking
                 } else {
-                    Severity::AtRisk
+                    PointSeverity::AtRisk
                 },
             ));
         } else {
@@ -247,7 +247,7 @@ pub(crate) fn compare(
             continue;
         }
         let sev = if passes_by_keyword(&p.name) {
-            Severity::Info
+            PointSeverity::Info
         } else {
             not_call
         };
@@ -265,11 +265,11 @@ pub(crate) fn compare(
         };
         if o.default != n.default {
             let sev = if passes(i, o) {
-                Severity::Info
+                PointSeverity::Info
             } else if n.default.is_none() {
                 not_call
             } else {
-                Severity::AtRisk
+                PointSeverity::AtRisk
             };
             changes.push((
                 SignatureChange::DefaultChanged {
@@ -287,7 +287,7 @@ pub(crate) fn compare(
                     from: o.kind,
                     to: n.kind,
                 },
-                Severity::AtRisk,
+                PointSeverity::AtRisk,
             ));
         }
     }
@@ -295,17 +295,17 @@ pub(crate) fn compare(
     let has = |ps: &[Param], k: ParamKind| ps.iter().any(|p| p.kind == k);
     if has(old, ParamKind::VarArgs) && !has(new, ParamKind::VarArgs) {
         let sev = if call.is_some_and(|c| c.star_args) {
-            Severity::Breaking
+            PointSeverity::Breaking
         } else {
-            Severity::AtRisk
+            PointSeverity::AtRisk
         };
         changes.push((SignatureChange::VarArgsRemoved, sev));
     }
     if has(old, ParamKind::VarKwargs) && !has(new, ParamKind::VarKwargs) {
         let sev = if call.is_some_and(|c| c.star_kwargs) {
-            Severity::Breaking
+            PointSeverity::Breaking
         } else {
-            Severity::AtRisk
+            PointSeverity::AtRisk
         };
         changes.push((SignatureChange::VarKwargsRemoved, sev));
     }
@@ -315,7 +315,7 @@ pub(crate) fn compare(
             if accepts_keyword(old, kw) && !accepts_keyword(new, kw) {
                 changes.push((
                     SignatureChange::KeywordNotAccepted { name: kw.clone() },
-                    Severity::Breaking,
+                    PointSeverity::Breaking,
                 ));
             }
         }
@@ -328,7 +328,7 @@ pub(crate) fn compare(
                         passed: c.positional,
                         accepted: m,
                     },
-                    Severity::Breaking,
+                    PointSeverity::Breaking,
                 ));
             }
         }
@@ -399,11 +399,11 @@ mod tests {
                 passed: 3,
                 accepted: 2
             },
-            Severity::Breaking
+            PointSeverity::Breaking
         )));
         assert!(changes.contains(&(
             SignatureChange::ParameterRemoved { name: "c".into() },
-            Severity::Breaking
+            PointSeverity::Breaking
         )));
     }
 
@@ -426,7 +426,7 @@ mod tests {
                     from: Some("30".into()),
                     to: Some("50".into())
                 },
-                Severity::Info
+                PointSeverity::Info
             )]
         );
     }

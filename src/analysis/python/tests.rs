@@ -41,7 +41,7 @@ impl Case {
         }
     }
 
-    fn run(mut self) -> Vec<Finding> {
+    fn run(mut self) -> Vec<PointFinding> {
         let paths = |l: &[(&str, &str)]| {
             l.iter()
                 .map(|(p, _)| p.to_string())
@@ -63,8 +63,8 @@ impl Case {
     }
 }
 
-fn get<'a>(findings: &'a [Finding], kind: PointKind, target: &str) -> &'a Finding {
-    let found: Vec<&Finding> = findings
+fn get<'a>(findings: &'a [PointFinding], kind: PointKind, target: &str) -> &'a PointFinding {
+    let found: Vec<&PointFinding> = findings
         .iter()
         .filter(|f| f.point.kind == kind && f.point.target == target)
         .collect();
@@ -72,7 +72,7 @@ fn get<'a>(findings: &'a [Finding], kind: PointKind, target: &str) -> &'a Findin
     found[0]
 }
 
-fn changes(f: &Finding) -> &[SignatureChange] {
+fn changes(f: &PointFinding) -> &[SignatureChange] {
     match &f.status {
         Status::SignatureChanged { changes } => changes,
         other => panic!("expected a signature change, got {other:?}"),
@@ -97,7 +97,7 @@ fn unchanged_point_is_info_with_both_signatures() {
     .run();
     let call = get(&f, PointKind::Call, "wgp.generate_video");
     assert_eq!(call.status, Status::Unchanged);
-    assert_eq!(call.severity, Severity::Info);
+    assert_eq!(call.severity, PointSeverity::Info);
     assert_eq!(call.point.line, 2);
     let old = call.old.as_ref().unwrap();
     assert_eq!(
@@ -119,7 +119,7 @@ fn function_removed() {
     .run();
     let call = get(&f, PointKind::Call, "wgp.legacy_helper");
     assert_eq!(call.status, Status::Removed);
-    assert_eq!(call.severity, Severity::Breaking);
+    assert_eq!(call.severity, PointSeverity::Breaking);
     assert_eq!(call.point.line, 2);
     assert!(
         call.message.contains("no longer exists"),
@@ -148,7 +148,7 @@ fn function_moved_to_another_module() {
             to: "shared.video.generate_video".into()
         }
     );
-    assert_eq!(call.severity, Severity::Breaking);
+    assert_eq!(call.severity, PointSeverity::Breaking);
     assert_eq!(call.new.as_ref().unwrap().module, "shared.video");
 }
 
@@ -163,7 +163,7 @@ fn function_renamed_with_similar_body() {
     };
     assert_eq!(to, "wgp.encode_prompts");
     assert!(*similarity >= 0.6 && *similarity <= 1.0, "{similarity}");
-    assert_eq!(call.severity, Severity::Breaking);
+    assert_eq!(call.severity, PointSeverity::Breaking);
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn renamed_keyword_the_wrapper_passes_breaks() {
     let wrapper = "import wgp\nwgp.generate_video(t, 'p', video_length=81, steps=30)\n";
     let f = Case::new(old_no_kwargs, new_no_kwargs, wrapper).run();
     let call = get(&f, PointKind::Call, "wgp.generate_video");
-    assert_eq!(call.severity, Severity::Breaking);
+    assert_eq!(call.severity, PointSeverity::Breaking);
     let c = changes(call);
     assert!(c.contains(&SignatureChange::ParameterRenamed {
         from: "video_length".into(),
@@ -196,7 +196,7 @@ fn renamed_keyword_the_wrapper_passes_breaks() {
             to: "frame_num".into()
         }]
     );
-    assert_eq!(call.severity, Severity::Breaking); // passed by keyword
+    assert_eq!(call.severity, PointSeverity::Breaking); // passed by keyword
 }
 
 #[test]
@@ -211,7 +211,7 @@ fn new_required_parameter() {
             name: "device".into()
         }]
     );
-    assert_eq!(call.severity, Severity::Breaking);
+    assert_eq!(call.severity, PointSeverity::Breaking);
     // The import alone is only at risk when nothing calls it in that file.
     let f = Case::new(
         old,
@@ -220,7 +220,7 @@ fn new_required_parameter() {
     )
     .run();
     let import = get(&f, PointKind::FromImport, "wgp.load_models");
-    assert_eq!(import.severity, Severity::AtRisk);
+    assert_eq!(import.severity, PointSeverity::AtRisk);
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn default_changed_is_at_risk() {
             to: Some("2".into())
         }]
     );
-    assert_eq!(call.severity, Severity::AtRisk);
+    assert_eq!(call.severity, PointSeverity::AtRisk);
 }
 
 #[test]
@@ -245,12 +245,12 @@ fn var_kwargs_removed() {
     let no_kwargs: &'static str = Box::leak(GENERATE.replace(", **kwargs", "").into_boxed_str());
     let wrapper = "import wgp\nwgp.generate_video(t, 'p', steps=3)\nwgp.generate_video(t, 'p', guidance=5.0)\n";
     let f = Case::new(GENERATE, no_kwargs, wrapper).run();
-    let calls: Vec<&Finding> = f
+    let calls: Vec<&PointFinding> = f
         .iter()
         .filter(|f| f.point.kind == PointKind::Call)
         .collect();
     assert_eq!(changes(calls[0]), &[SignatureChange::VarKwargsRemoved]);
-    assert_eq!(calls[0].severity, Severity::AtRisk);
+    assert_eq!(calls[0].severity, PointSeverity::AtRisk);
     assert_eq!(
         changes(calls[1]),
         &[
@@ -260,7 +260,7 @@ fn var_kwargs_removed() {
             }
         ]
     );
-    assert_eq!(calls[1].severity, Severity::Breaking);
+    assert_eq!(calls[1].severity, PointSeverity::Breaking);
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn parameter_removed_not_passed_is_at_risk() {
     let old = "def f(a, b=1, c=2):\n    pass\n";
     let new = "def f(a, b=1):\n    pass\n";
     let f = Case::new(old, new, "import wgp\nwgp.f(1)\nwgp.f(1, 2, 3)\n").run();
-    let calls: Vec<&Finding> = f
+    let calls: Vec<&PointFinding> = f
         .iter()
         .filter(|f| f.point.kind == PointKind::Call)
         .collect();
@@ -276,14 +276,14 @@ fn parameter_removed_not_passed_is_at_risk() {
         changes(calls[0]),
         &[SignatureChange::ParameterRemoved { name: "c".into() }]
     );
-    assert_eq!(calls[0].severity, Severity::AtRisk);
+    assert_eq!(calls[0].severity, PointSeverity::AtRisk);
     assert!(
         changes(calls[1]).contains(&SignatureChange::TooManyPositional {
             passed: 3,
             accepted: 2
         })
     );
-    assert_eq!(calls[1].severity, Severity::Breaking);
+    assert_eq!(calls[1].severity, PointSeverity::Breaking);
 }
 
 #[test]
@@ -304,12 +304,12 @@ fn kind_changed_and_unresolved() {
             to: "variable".into()
         }
     );
-    assert_eq!(pipe.severity, Severity::Breaking);
+    assert_eq!(pipe.severity, PointSeverity::Breaking);
     let read = get(&f, PointKind::AttributeRead, "wgp.server_config");
-    assert_eq!(read.severity, Severity::AtRisk);
+    assert_eq!(read.severity, PointSeverity::AtRisk);
     let nowhere = get(&f, PointKind::Call, "wgp.nowhere");
     assert_eq!(nowhere.status, Status::Unresolved);
-    assert_eq!(nowhere.severity, Severity::Info);
+    assert_eq!(nowhere.severity, PointSeverity::Info);
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn module_removed_or_moved_by_rename() {
     );
     let gone = get(&f, PointKind::Import, "models.old_thing");
     assert_eq!(gone.status, Status::ModuleRemoved);
-    assert_eq!(gone.severity, Severity::Breaking);
+    assert_eq!(gone.severity, PointSeverity::Breaking);
 }
 
 #[test]
@@ -394,11 +394,11 @@ fn config_renamed_and_file_removed() {
             to: "defaults/vace_14B_2_1.json".into()
         }
     );
-    assert_eq!(model.severity, Severity::Breaking);
+    assert_eq!(model.severity, PointSeverity::Breaking);
     assert_eq!(model.point.line, 2);
     let file = get(&f, PointKind::FileReference, "defaults/t2v.json");
     assert_eq!(file.status, Status::FileRemoved);
-    assert_eq!(file.severity, Severity::Breaking);
+    assert_eq!(file.severity, PointSeverity::Breaking);
     assert_eq!(file.point.line, 3);
 }
 
@@ -420,7 +420,7 @@ fn removed_config_key_read_by_the_wrapper() {
         "model.flow_shift".to_owned(),
     )];
     let f = case.run();
-    let reads: Vec<&Finding> = f
+    let reads: Vec<&PointFinding> = f
         .iter()
         .filter(|f| f.point.kind == PointKind::ConfigKeyRead)
         .collect();
@@ -435,13 +435,13 @@ fn removed_config_key_read_by_the_wrapper() {
         ("worker.py", 2)
     );
     assert_eq!(reads[0].status, expected);
-    assert_eq!(reads[0].severity, Severity::Breaking);
+    assert_eq!(reads[0].severity, PointSeverity::Breaking);
     assert_eq!(
         (reads[1].point.file.as_str(), reads[1].point.line),
         ("other.py", 2)
     );
     assert_eq!(reads[1].status, expected);
-    assert_eq!(reads[1].severity, Severity::AtRisk);
+    assert_eq!(reads[1].severity, PointSeverity::AtRisk);
 }
 
 #[test]
@@ -476,7 +476,7 @@ fn setup_points_are_info() {
     .run();
     let p = get(&f, PointKind::SysPathInsert, "Wan2GP");
     assert_eq!(p.status, Status::Unchanged);
-    assert_eq!(p.severity, Severity::Info);
+    assert_eq!(p.severity, PointSeverity::Info);
 }
 
 #[test]
@@ -525,7 +525,7 @@ fn large_upstream_resolves_every_change() {
     );
     assert_eq!(
         get(&f, PointKind::Call, "wgp.func_30").severity,
-        Severity::AtRisk
+        PointSeverity::AtRisk
     );
     assert_eq!(
         get(&f, PointKind::Call, "wgp.func_3").status,
@@ -549,7 +549,7 @@ fn config_removed_and_file_renamed() {
     let f = case.run();
     let model = get(&f, PointKind::ModelConfigReference, "defaults/t2v.json");
     assert_eq!(model.status, Status::ConfigRemoved);
-    assert_eq!(model.severity, Severity::Breaking);
+    assert_eq!(model.severity, PointSeverity::Breaking);
     let file = get(&f, PointKind::FileReference, "loras/README.md");
     assert_eq!(
         file.status,
@@ -570,7 +570,7 @@ fn parameter_kind_changed_and_var_args_removed() {
         "import wgp\nwgp.run(t, 'slow')\nwgp.run(t, *xs)\n",
     )
     .run();
-    let calls: Vec<&Finding> = f
+    let calls: Vec<&PointFinding> = f
         .iter()
         .filter(|f| f.point.kind == PointKind::Call)
         .collect();
@@ -584,9 +584,9 @@ fn parameter_kind_changed_and_var_args_removed() {
         passed: 2,
         accepted: 1
     }));
-    assert_eq!(calls[0].severity, Severity::Breaking);
+    assert_eq!(calls[0].severity, PointSeverity::Breaking);
     assert!(changes(calls[1]).contains(&SignatureChange::VarArgsRemoved));
-    assert_eq!(calls[1].severity, Severity::Breaking);
+    assert_eq!(calls[1].severity, PointSeverity::Breaking);
 }
 
 #[test]
@@ -599,7 +599,7 @@ fn monkeypatch_of_removed_function_breaks() {
     .run();
     let patch = get(&f, PointKind::Monkeypatch, "wgp.notify_done");
     assert_eq!(patch.status, Status::Removed);
-    assert_eq!(patch.severity, Severity::Breaking);
+    assert_eq!(patch.severity, PointSeverity::Breaking);
     assert_eq!(patch.point.line, 2);
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{AppliedFix, FixContext, Strategy, write_file};
-use crate::analysis::python::{Finding, PointKind, SignatureChange, Status};
+use crate::analysis::python::{PointFinding, PointKind, SignatureChange, Status};
 use crate::config::StrategyKind;
 use crate::fix::classify::{DriftKind, Failure, FailureClass};
 use crate::fix::error::FixError;
@@ -40,8 +40,8 @@ fn ends_with_dotted(long: &str, short: &str) -> bool {
 /// The rewrites of the findings that explain `drift`.
 pub(crate) fn actions_for<'a>(
     drift: &DriftKind,
-    findings: &'a [Finding],
-) -> Vec<(&'a Finding, Action)> {
+    findings: &'a [PointFinding],
+) -> Vec<(&'a PointFinding, Action)> {
     let mut out = Vec::new();
     for f in findings {
         let target = f.point.target.as_str();
@@ -93,7 +93,7 @@ pub(crate) fn actions_for<'a>(
 }
 
 /// The edits one action needs at its finding's line.
-pub(crate) fn edits_for(src: &str, f: &Finding, action: &Action) -> Result<Vec<Edit>, String> {
+pub(crate) fn edits_for(src: &str, f: &PointFinding, action: &Action) -> Result<Vec<Edit>, String> {
     let line = f.point.line;
     match action {
         Action::Keyword { func, from, to } => {
@@ -149,7 +149,7 @@ impl Strategy for ApiDrift {
             )));
         }
         // Group by file; every file is edited once, all or nothing.
-        let mut by_file: BTreeMap<&str, Vec<(&Finding, &Action)>> = BTreeMap::new();
+        let mut by_file: BTreeMap<&str, Vec<(&PointFinding, &Action)>> = BTreeMap::new();
         for (finding, action) in &actions {
             by_file
                 .entry(finding.point.file.as_str())

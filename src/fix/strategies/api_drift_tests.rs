@@ -1,5 +1,5 @@
 use super::*;
-use crate::analysis::python::{IntegrationPoint, Severity};
+use crate::analysis::python::{IntegrationPoint, PointSeverity};
 
 const SRC: &str = r#"import wgp
 from wgp import get_default_settings
@@ -12,8 +12,8 @@ def run(task):
     return WanT2V(out)
 "#;
 
-fn finding(line: usize, kind: PointKind, target: &str, status: Status) -> Finding {
-    Finding {
+fn finding(line: usize, kind: PointKind, target: &str, status: Status) -> PointFinding {
+    PointFinding {
         point: IntegrationPoint {
             file: "headless_wgp.py".into(),
             line,
@@ -26,14 +26,14 @@ fn finding(line: usize, kind: PointKind, target: &str, status: Status) -> Findin
             snippet: SRC.lines().nth(line - 1).unwrap_or("").trim().into(),
         },
         status,
-        severity: Severity::Breaking,
+        severity: PointSeverity::Breaking,
         message: String::new(),
         old: None,
         new: None,
     }
 }
 
-fn rewrite(drift: DriftKind, findings: &[Finding]) -> Result<String, String> {
+fn rewrite(drift: DriftKind, findings: &[PointFinding]) -> Result<String, String> {
     let actions = actions_for(&drift, findings);
     if actions.is_empty() {
         return Err("no actions".into());

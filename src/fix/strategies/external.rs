@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::{AppliedFix, FixContext, Strategy};
 use crate::analysis::Analysis;
-use crate::analysis::python::Severity;
+use crate::analysis::python::PointSeverity;
 use crate::config::StrategyKind;
 use crate::fix::classify::Failure;
 use crate::fix::error::FixError;
@@ -84,7 +84,7 @@ pub fn context_markdown(f: &Failure, analysis: Option<&Analysis>, tree: &Path) -
     s.push_str("\n## Wrapper integration findings\n\n");
     let mut any = false;
     for f in &a.integration.findings {
-        if f.severity == Severity::Info {
+        if f.severity == PointSeverity::Info {
             continue;
         }
         any = true;

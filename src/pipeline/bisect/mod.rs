@@ -338,11 +338,11 @@ fn culprit_files(
     let to = mirror.resolve_rev(&commit.id)?;
     let mut notes = Vec::new();
     let a = crate::analysis::run::analyze_range(cfg, up, mirror, from, to, &mut notes)?;
-    let touched: Vec<&crate::analysis::python::Finding> = a
+    let touched: Vec<&crate::analysis::python::PointFinding> = a
         .integration
         .findings
         .iter()
-        .filter(|f| f.severity != crate::analysis::python::Severity::Info)
+        .filter(|f| f.severity != crate::analysis::python::PointSeverity::Info)
         .collect();
     let modules: BTreeSet<String> = touched
         .iter()
