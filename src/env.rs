@@ -1,4 +1,9 @@
-//! Every environment variable tether reads, declared in one place.
+//! Every environment variable tether reads, declared in one place, and the
+//! only module that reads the environment (`clippy.toml` bans
+//! `std::env::var` and `var_os` everywhere else).
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::OsString;
 
 /// Log filter for tether's own logs (`tracing` env-filter syntax), e.g.
 /// `TETHER_LOG=tether=debug`. Default: `info`.
@@ -44,4 +49,23 @@ pub fn token_var(upstream: &str) -> String {
         })
         .collect();
     format!("{TETHER_TOKEN_PREFIX}{name}")
+}
+
+/// The search path for programs (`ffmpeg`, `tether-gpu`, a case's command).
+pub const PATH: &str = "PATH";
+
+/// Set (to anything) to turn colour off in the terminal logs.
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// The host name when `/proc/sys/kernel/hostname` cannot be read.
+pub const HOSTNAME: &str = "HOSTNAME";
+
+/// The value of `name`, when set and valid Unicode.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The value of `name`, when set.
+pub fn var_os(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
 }

@@ -27,7 +27,7 @@ pub fn init(verbose: u8, json: Option<(&Path, u32)>) -> Guard {
         EnvFilter::try_from_env(crate::env::TETHER_LOG).unwrap_or_else(|_| EnvFilter::new(default))
     };
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
+        && crate::env::var_os(crate::env::NO_COLOR).is_none();
     let human = tracing_subscriber::fmt::layer()
         .with_writer(Redacting(std::io::stderr))
         .with_ansi(color)
@@ -179,15 +179,15 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("state/logs");
-        std::fs::create_dir_all(&dir).unwrap();
+        fs_err::create_dir_all(&dir).unwrap();
         for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
-            std::fs::write(dir.join(format!("tether.{day}.jsonl")), "{}\n").unwrap();
+            fs_err::write(dir.join(format!("tether.{day}.jsonl")), "{}\n").unwrap();
         }
-        std::fs::write(dir.join("other.txt"), "kept").unwrap();
+        fs_err::write(dir.join("other.txt"), "kept").unwrap();
         let mut files = DailyFiles::open(&dir, 2).unwrap();
         files.write_all(b"{\"msg\":1}\n").unwrap();
         files.flush().unwrap();
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
+        let mut names: Vec<String> = fs_err::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
@@ -197,13 +197,13 @@ mod tests {
             names,
             ["other.txt", "tether.2020-01-03.jsonl", today.as_str()]
         );
-        let mode = std::fs::metadata(dir.join(&today))
+        let mode = fs_err::metadata(dir.join(&today))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(
-            std::fs::read_to_string(dir.join(&today)).unwrap(),
+            fs_err::read_to_string(dir.join(&today)).unwrap(),
             "{\"msg\":1}\n"
         );
     }

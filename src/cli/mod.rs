@@ -95,7 +95,7 @@ pub fn recovered_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config
 /// The config file path: `--config`, else `$TETHER_CONFIG`, else `./tether.toml`.
 pub fn config_path(flag: Option<&std::path::Path>) -> PathBuf {
     flag.map(PathBuf::from)
-        .or_else(|| std::env::var_os(env::TETHER_CONFIG).map(PathBuf::from))
+        .or_else(|| env::var_os(env::TETHER_CONFIG).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("tether.toml"))
 }
 

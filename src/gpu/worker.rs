@@ -78,7 +78,7 @@ impl Worker {
     /// `target/*/deps`), else on `PATH`.
     pub fn locate(configured: Option<&Path>, timeout: Duration) -> Result<Worker, WorkerError> {
         let mut looked = Vec::new();
-        let env = std::env::var_os(crate::env::TETHER_GPU_WORKER).map(PathBuf::from);
+        let env = crate::env::var_os(crate::env::TETHER_GPU_WORKER).map(PathBuf::from);
         let explicit = env.or_else(|| configured.map(Path::to_path_buf));
         if let Some(p) = explicit {
             if p.is_file() {
@@ -102,7 +102,7 @@ impl Worker {
                 looked.push(format!("`{}`", p.display()));
             }
         }
-        if let Some(path) = std::env::var_os("PATH") {
+        if let Some(path) = crate::env::var_os(crate::env::PATH) {
             for d in std::env::split_paths(&path) {
                 let p = d.join(WORKER_NAME);
                 if p.is_file() {
@@ -228,7 +228,7 @@ mod tests {
             Some(Path::new("/nonexistent/tether-gpu")),
             Duration::from_secs(1),
         );
-        if std::env::var_os(crate::env::TETHER_GPU_WORKER).is_none() {
+        if crate::env::var_os(crate::env::TETHER_GPU_WORKER).is_none() {
             let msg = err.unwrap_err().to_string();
             assert!(msg.contains("/nonexistent/tether-gpu"), "{msg}");
             assert!(msg.contains("install-torch.sh"), "{msg}");

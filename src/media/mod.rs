@@ -89,7 +89,7 @@ pub fn decode(path: &Path, ffmpeg_log_dir: &Path) -> Result<Video, MediaError> {
         "y4m" => y4m::decode_file(path),
         "png" => image::decode_png(path),
         e if FFMPEG_EXTS.contains(&e) => {
-            let search = std::env::var_os("PATH").unwrap_or_default();
+            let search = crate::env::var_os(crate::env::PATH).unwrap_or_default();
             ffmpeg::decode_with_path(path, ffmpeg_log_dir, &search)
         }
         _ => Err(MediaError::Unsupported {

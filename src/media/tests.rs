@@ -503,7 +503,7 @@ fn ffmpeg_missing_from_path_is_reported() {
 fn ffmpeg_decode_or_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let search = std::env::var_os("PATH").unwrap_or_default();
+    let search = crate::env::var_os(crate::env::PATH).unwrap_or_default();
     let p = dir.path().join("out.mkv");
     let have = ffmpeg::find_on_path("ffmpeg", &search).is_some()
         && ffmpeg::find_on_path("ffprobe", &search).is_some();

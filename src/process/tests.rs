@@ -28,7 +28,7 @@ fn sh(dir: &Path, script: &str) -> ProcessSpec {
 
 /// Whether `pid` is gone or a zombie (dead, not yet reaped by its new parent).
 fn dead(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+    match fs_err::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
             .rsplit_once(')')
@@ -62,20 +62,20 @@ fn exit_code_logs_tails_and_env() {
     assert_eq!(o.stdout_bytes, 14);
     assert!(!o.truncated);
     assert_eq!(
-        std::fs::read_to_string(&s.stdout_path).unwrap(),
+        fs_err::read_to_string(&s.stdout_path).unwrap(),
         "out hello env\n"
     );
     // The file is redacted as it is written, and private.
     assert_eq!(
-        std::fs::read_to_string(&s.stderr_path).unwrap(),
+        fs_err::read_to_string(&s.stderr_path).unwrap(),
         "err token=[REDACTED]\n"
     );
     for p in [&s.stdout_path, &s.stderr_path] {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = fs_err::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", p.display());
     }
-    let dir_mode = std::fs::metadata(s.stdout_path.parent().unwrap()).unwrap();
+    let dir_mode = fs_err::metadata(s.stdout_path.parent().unwrap()).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&dir_mode.permissions()) & 0o777,
         0o700
@@ -105,8 +105,8 @@ say(sys.stdout, "last line hf_ZZZZ", "YYYYXXXX")
     let s = spec(dir.path(), &["python3", "-c", script]);
     let o = run(&s, &mut || {}).unwrap();
     assert_eq!(o.exit, Exit::Code(0), "{}", o.stderr_tail);
-    let out = std::fs::read_to_string(&s.stdout_path).unwrap();
-    let err = std::fs::read_to_string(&s.stderr_path).unwrap();
+    let out = fs_err::read_to_string(&s.stdout_path).unwrap();
+    let err = fs_err::read_to_string(&s.stderr_path).unwrap();
     assert_eq!(
         out,
         "model [REDACTED] loaded\nkey [REDACTED]\nlast line [REDACTED]"
@@ -123,7 +123,7 @@ say(sys.stdout, "last line hf_ZZZZ", "YYYYXXXX")
 fn runs_in_cwd() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(&sh(dir.path(), "pwd"), &mut || {}).unwrap();
-    let cwd = std::fs::canonicalize(dir.path()).unwrap();
+    let cwd = fs_err::canonicalize(dir.path()).unwrap();
     assert_eq!(o.stdout_tail.trim(), cwd.to_str().unwrap());
 }
 
@@ -142,7 +142,7 @@ fn timeout_kills_the_whole_group() {
     assert_eq!(o.exit, Exit::TimedOut);
     assert!(o.duration >= Duration::from_millis(500), "{:?}", o.duration);
     assert!(started.elapsed() < Duration::from_secs(5));
-    let pid: u32 = std::fs::read_to_string(&pidfile)
+    let pid: u32 = fs_err::read_to_string(&pidfile)
         .unwrap()
         .trim()
         .parse()
@@ -163,7 +163,7 @@ fn normal_exit_kills_leftover_grandchildren() {
     );
     let o = run(&s, &mut || {}).unwrap();
     assert_eq!(o.exit, Exit::Code(0));
-    let pid: u32 = std::fs::read_to_string(&pidfile)
+    let pid: u32 = fs_err::read_to_string(&pidfile)
         .unwrap()
         .trim()
         .parse()
@@ -225,7 +225,7 @@ fn output_flood_is_cut_and_the_child_completes() {
     assert!(o.truncated);
     assert_eq!(o.stdout_bytes, 50 * 1024 * 1024 + 4);
     assert_eq!(
-        std::fs::metadata(&s.stdout_path).unwrap().len(),
+        fs_err::metadata(&s.stdout_path).unwrap().len(),
         1024 * 1024
     );
     // The tail is the end of the stream, past the cut.

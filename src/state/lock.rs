@@ -170,6 +170,6 @@ pub fn hostname() -> String {
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| crate::env::var(crate::env::HOSTNAME))
         .unwrap_or_else(|| "unknown".into())
 }

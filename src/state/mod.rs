@@ -173,7 +173,7 @@ fn write_atomic_as(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> 
         f.sync_all()?;
     }
     fs_err::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
+    if let Ok(d) = fs_err::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -257,22 +257,22 @@ mod tests {
         let p = dir.path().join("a/b.json");
         write_json(&p, &vec![1, 2, 3]).unwrap();
         assert_eq!(read_json::<Vec<i32>>(&p).unwrap(), Some(vec![1, 2, 3]));
-        std::fs::write(&p, b"{not json").unwrap();
+        fs_err::write(&p, b"{not json").unwrap();
         assert_eq!(read_json::<Vec<i32>>(&p).unwrap(), None);
         assert!(!p.exists());
-        let aside: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        let aside: Vec<_> = fs_err::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(aside.len(), 1);
     }
 
     fn mode(p: &Path) -> u32 {
-        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        fs_err::metadata(p).unwrap().permissions().mode() & 0o777
     }
 
     #[test]
     fn private_files_and_folders_are_the_users_alone() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        fs_err::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
         write_json(&root.join("state/a/b.json"), &1).unwrap();
         for d in ["state", "state/a"] {
             assert_eq!(mode(&root.join(d)), 0o700, "{d}");
@@ -282,21 +282,21 @@ mod tests {
 
         // a file an older tether left readable becomes private when reopened
         let log = root.join("state/a/log.txt");
-        std::fs::write(&log, "old\n").unwrap();
-        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+        fs_err::write(&log, "old\n").unwrap();
+        fs_err::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
         append_private_file(&log)
             .unwrap()
             .write_all(b"new\n")
             .unwrap();
         assert_eq!(mode(&log), 0o600);
-        assert_eq!(std::fs::read_to_string(&log).unwrap(), "old\nnew\n");
+        assert_eq!(fs_err::read_to_string(&log).unwrap(), "old\nnew\n");
         create_private_file(&log).unwrap();
-        assert_eq!(std::fs::read_to_string(&log).unwrap(), "");
+        assert_eq!(fs_err::read_to_string(&log).unwrap(), "");
 
         // a file of the tree keeps the usual mode, also when replaced
         let tree = root.join("tree/overrides.json");
-        std::fs::create_dir_all(tree.parent().unwrap()).unwrap();
-        std::fs::write(&tree, "{}").unwrap();
+        fs_err::create_dir_all(tree.parent().unwrap()).unwrap();
+        fs_err::write(&tree, "{}").unwrap();
         let before = mode(&tree);
         write_atomic_shared(&tree, b"{\"a\": 1}").unwrap();
         assert_eq!(

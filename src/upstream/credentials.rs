@@ -133,7 +133,7 @@ pub fn from_env_value(value: &str, user: Option<&str>) -> Option<UserPass> {
 
 /// The credentials in the upstream's variable, if it is set.
 pub fn from_env(upstream: &str, user: Option<&str>) -> Option<UserPass> {
-    let value = std::env::var(crate::env::token_var(upstream)).ok()?;
+    let value = crate::env::var(&crate::env::token_var(upstream))?;
     from_env_value(&value, user)
 }
 

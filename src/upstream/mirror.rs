@@ -437,10 +437,10 @@ mod tests {
     /// and a config naming it `u`.
     fn upstream_with(dir: &Path, commits: usize) -> (PathBuf, Config) {
         let up = dir.join("up");
-        std::fs::create_dir(&up).unwrap();
+        fs_err::create_dir(&up).unwrap();
         git(&up, &["init", "-q", "-b", "trunk"]);
         for i in 0..commits {
-            std::fs::write(up.join("f.txt"), i.to_string()).unwrap();
+            fs_err::write(up.join("f.txt"), i.to_string()).unwrap();
             git(&up, &["add", "-A"]);
             git(&up, &["commit", "-q", "-m", &format!("c{i}")]);
         }
@@ -462,14 +462,14 @@ mod tests {
         let state = StateDir::new(dir.path().join("state"));
         let m = Mirror::open_or_init(&state, &cfg.upstreams[0]).unwrap();
         m.fetch().unwrap();
-        std::fs::write(up.join("f.txt"), "new").unwrap();
+        fs_err::write(up.join("f.txt"), "new").unwrap();
         git(&up, &["commit", "-q", "-am", "c1"]);
         let stale = [
             m.path().join("refs/heads/trunk.lock"),
             m.path().join("packed-refs.lock"),
         ];
         for p in &stale {
-            std::fs::write(p, "").unwrap();
+            fs_err::write(p, "").unwrap();
         }
         m.fetch().unwrap();
         assert_eq!(

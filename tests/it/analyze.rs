@@ -141,12 +141,12 @@ fn submodule_layout_finds_every_break() {
             &a["to"]["id"].as_str().unwrap()[..7]
         )
     );
-    let diff_md = std::fs::read_to_string(dir.join("diff_analysis.md")).unwrap();
+    let diff_md = fs_err::read_to_string(dir.join("diff_analysis.md")).unwrap();
     assert!(
         diff_md.contains("-torch==2.6.0") && diff_md.contains("+torch==2.7.1"),
         "key file diff of requirements.txt"
     );
-    let checklist = std::fs::read_to_string(dir.join("update_checklist.md")).unwrap();
+    let checklist = fs_err::read_to_string(dir.join("update_checklist.md")).unwrap();
     assert!(
         checklist.contains("Protected package `torch` changed"),
         "{checklist}"
@@ -246,7 +246,7 @@ fn analyze_touches_nothing_outside_its_own_dirs() {
         s.upstream.git(&["status", "--porcelain", "--ignored"]),
         before_up
     );
-    let mut top: Vec<_> = std::fs::read_dir(&s.root)
+    let mut top: Vec<_> = fs_err::read_dir(&s.root)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -292,8 +292,8 @@ fn committed_source_ignores_uncommitted_edits() {
         "headless_wgp.py",
         format!("{text}\n\ndef extra():\n    return wgp.get_default_settings('t2v_1.3B')\n"),
     );
-    let cfg = std::fs::read_to_string(s.root.join("tether.toml")).unwrap();
-    std::fs::write(
+    let cfg = fs_err::read_to_string(s.root.join("tether.toml")).unwrap();
+    fs_err::write(
         s.root.join("tether.toml"),
         cfg.replace(
             "outputs_dir = \"outputs\"",
@@ -328,7 +328,7 @@ fn unparsable_python_is_partially_analysed_not_skipped() {
         "wgp.generate_video",
         "signature-changed",
     );
-    let md = std::fs::read_to_string(s.analysis_dir().join("integration_analysis.md")).unwrap();
+    let md = fs_err::read_to_string(s.analysis_dir().join("integration_analysis.md")).unwrap();
     assert!(md.contains("Partially analysed files"), "{md}");
 }
 
@@ -370,7 +370,7 @@ fn malformed_json_binary_and_huge_files_do_not_stop_the_analysis() {
 #[test]
 fn missing_upstream_path_is_a_clear_error() {
     let s = Sample::new("clone");
-    std::fs::remove_dir_all(s.root.join("wrapper/Wan2GP")).unwrap();
+    fs_err::remove_dir_all(s.root.join("wrapper/Wan2GP")).unwrap();
     let out = s.tether().run(&["analyze"]);
     out.assert_code(1);
     assert!(out.stderr.contains("Wan2GP"), "{}", out.stderr);
@@ -386,7 +386,7 @@ fn summary_snapshot() {
         insta::assert_snapshot!("analyze_summary", out.stdout);
         insta::assert_snapshot!(
             "integration_analysis_md",
-            std::fs::read_to_string(s.analysis_dir().join("integration_analysis.md")).unwrap()
+            fs_err::read_to_string(s.analysis_dir().join("integration_analysis.md")).unwrap()
         );
     });
 }

@@ -35,13 +35,13 @@ fn big_file() -> String {
 
 fn set_analysis(s: &Sample, table: &str) {
     let cfg = s.root.join("tether.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = fs_err::read_to_string(&cfg).unwrap();
     let base = text.split("\n[analysis]\n").next().unwrap().to_owned();
-    std::fs::write(&cfg, format!("{base}\n[analysis]\n{table}")).unwrap();
+    fs_err::write(&cfg, format!("{base}\n[analysis]\n{table}")).unwrap();
 }
 
 fn read(s: &Sample, name: &str) -> String {
-    std::fs::read_to_string(s.analysis_dir().join(name)).unwrap()
+    fs_err::read_to_string(s.analysis_dir().join(name)).unwrap()
 }
 
 fn omitted(a: &Value, file: &str, severity: &str) -> u64 {
@@ -190,7 +190,7 @@ fn a_huge_generated_file_is_skipped_then_capped_when_the_cap_is_raised() {
 
     // a report over max_report_bytes is cut with a note; the JSON stays
     // JSON (the sample's own reports are over the smallest cap)
-    std::fs::remove_file(s.wrapper.path.join(BIG)).unwrap();
+    fs_err::remove_file(s.wrapper.path.join(BIG)).unwrap();
     set_analysis(&s, "max_report_bytes = 4096\n");
     s.tether().run(&["analyze", "--no-fetch"]).assert_code(3);
     let md = read(&s, "integration_analysis.md");

@@ -164,7 +164,7 @@ fn passing_suite_writes_settings_logs_outputs_and_results() {
     assert!(case_dir.join("stdout.log").is_file());
     assert!(case_dir.join("stderr.log").is_file());
     let settings: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(case_dir.join("settings.json")).unwrap())
+        serde_json::from_str(&fs_err::read_to_string(case_dir.join("settings.json")).unwrap())
             .unwrap();
     assert_eq!(settings["case"], "short");
     assert_eq!(settings["model"], "vace_14B");
@@ -180,7 +180,7 @@ fn passing_suite_writes_settings_logs_outputs_and_results() {
         );
     }
     let back: BaselineRun = serde_json::from_str(
-        &std::fs::read_to_string(p.dir.join("outputs/test-run/results.json")).unwrap(),
+        &fs_err::read_to_string(p.dir.join("outputs/test-run/results.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(back.cases.len(), 2);
@@ -309,7 +309,7 @@ fn the_overrides_file_changes_params_and_model() {
     let path = o.save(&p.tree, &p.cfg).unwrap();
     assert_eq!(path, p.tree.join("tether_baseline.json"));
     assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
+        fs_err::read_to_string(&path).unwrap(),
         r#"{
   "format_version": 1,
   "cases": {
@@ -332,7 +332,7 @@ fn the_overrides_file_changes_params_and_model() {
     assert_eq!(short.params["resolution"], "832x480");
     assert!(short.stdout_tail.contains("video_length=65"));
     let settings: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.dir.join("outputs/test-run/short/settings.json")).unwrap(),
+        &fs_err::read_to_string(p.dir.join("outputs/test-run/short/settings.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(settings["params"]["video_length"], 65);
@@ -345,7 +345,7 @@ fn the_overrides_file_changes_params_and_model() {
 #[test]
 fn a_malformed_overrides_file_is_an_error_naming_it() {
     let p = project(&case("short", "ok"));
-    std::fs::write(
+    fs_err::write(
         p.tree.join("tether_baseline.json"),
         r#"{"format_version": 1, "cases": {"short": {"parms": {}}}}"#,
     )
@@ -388,20 +388,20 @@ fn cli_run_record_and_compare() {
         "{}",
         out.stdout
     );
-    let runs: Vec<PathBuf> = std::fs::read_dir(p.dir.join("outputs"))
+    let runs: Vec<PathBuf> = fs_err::read_dir(p.dir.join("outputs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let run: BaselineRun =
-        serde_json::from_str(&std::fs::read_to_string(runs[0].join("results.json")).unwrap())
+        serde_json::from_str(&fs_err::read_to_string(runs[0].join("results.json")).unwrap())
             .unwrap();
     assert_eq!(run.cases.len(), 2);
     assert!(run.run_id.starts_with("baseline-"), "{}", run.run_id);
 
     let out = t.run(&["baseline", "record", "--cases", "alpha,beta"]);
     out.assert_code(0);
-    let refs: Vec<PathBuf> = std::fs::read_dir(p.dir.join("baselines").join(&run.hardware.slug))
+    let refs: Vec<PathBuf> = fs_err::read_dir(p.dir.join("baselines").join(&run.hardware.slug))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -423,7 +423,7 @@ fn cli_run_record_and_compare() {
         out.stdout
     );
     let reference: baseline::Reference =
-        serde_json::from_str(&std::fs::read_to_string(alpha).unwrap()).unwrap();
+        serde_json::from_str(&fs_err::read_to_string(alpha).unwrap()).unwrap();
     assert_eq!(reference.case, "alpha");
     assert_eq!(reference.status, CaseStatus::Passed);
     assert_eq!(reference.outputs.len(), 1);
@@ -492,10 +492,10 @@ fn baseline_json_stdout_holds_no_secret_from_a_case() {
         }
     }
     // nor does any report file of the runs
-    for run in std::fs::read_dir(p.dir.join("outputs")).unwrap() {
+    for run in fs_err::read_dir(p.dir.join("outputs")).unwrap() {
         let run = run.unwrap().path();
         for name in ["results.json", "comparison.json", "baseline_report.md"] {
-            let text = std::fs::read_to_string(run.join(name)).unwrap();
+            let text = fs_err::read_to_string(run.join(name)).unwrap();
             for s in secrets {
                 assert!(
                     !text.contains(s),

@@ -115,7 +115,7 @@ preflight = "never"
 "#,
             upstream.path.display()
         );
-        std::fs::write(root.join("tether.toml"), toml).unwrap();
+        fs_err::write(root.join("tether.toml"), toml).unwrap();
         World {
             _tmp: tmp,
             root,
@@ -200,18 +200,18 @@ fn finds_the_culprit_at_the_start_middle_and_end_within_log2_steps() {
                 // the report names the culprit, the files it changed that
                 // matter, and what it breaks in the wrapper
                 let dir = PathBuf::from(v["report_dir"].as_str().unwrap());
-                let md = std::fs::read_to_string(dir.join("bisect_report.md")).unwrap();
+                let md = fs_err::read_to_string(dir.join("bisect_report.md")).unwrap();
                 let short = &w.commits[8][..7];
                 assert!(
                     md.contains(&format!("**First bad commit: `{short}` ")),
                     "{md}"
                 );
                 assert!(md.contains("| api.py | modified | key file"), "{md}");
-                let log = std::fs::read_to_string(dir.join("debug_log.txt")).unwrap();
+                let log = fs_err::read_to_string(dir.join("debug_log.txt")).unwrap();
                 assert_eq!(log.matches("=== Bisect Step ").count(), steps, "{log}");
                 assert!(log.contains("Result: BAD") && log.contains("Result: GOOD"));
                 assert_eq!(
-                    std::fs::read_to_string(dir.join("bisect.jsonl"))
+                    fs_err::read_to_string(dir.join("bisect.jsonl"))
                         .unwrap()
                         .lines()
                         .count(),
@@ -325,7 +325,7 @@ fn merges_are_searched_along_the_first_parent_line() {
 }
 
 fn journal(root: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(root.join(".tether/bisect/journal.json")).ok()?;
+    let text = fs_err::read_to_string(root.join(".tether/bisect/journal.json")).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -359,11 +359,11 @@ fn an_interrupted_bisect_resumes_from_its_journal() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // the next step hangs; kill tether mid-step
-    std::fs::write(&marker, "").unwrap();
+    fs_err::write(&marker, "").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     child.kill().unwrap();
     child.wait().unwrap();
-    std::fs::remove_file(&marker).unwrap();
+    fs_err::remove_file(&marker).unwrap();
     let before = journal(&w.root).unwrap()["data"]["steps"]
         .as_array()
         .unwrap()
@@ -408,7 +408,7 @@ fn an_unfixable_update_adopts_the_newest_good_commit_and_holds_back() {
         crate::support::git::git(&sub, &["rev-parse", "HEAD"]),
         w.commits[4]
     );
-    let report = std::fs::read_to_string(
+    let report = fs_err::read_to_string(
         PathBuf::from(v["report_dir"].as_str().unwrap()).join("update_report.md"),
     )
     .unwrap();

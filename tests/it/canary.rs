@@ -117,7 +117,7 @@ iterations = 3
     }
 
     fn mode(&self, m: &str) {
-        std::fs::write(self.dir.join("wrapper/mode.txt"), m).unwrap();
+        fs_err::write(self.dir.join("wrapper/mode.txt"), m).unwrap();
     }
 
     fn json(&self, args: &[&str], code: i32) -> Value {
@@ -257,10 +257,10 @@ fn inputs_of_the_wrong_shape_described_in_the_config_fail_with_the_cause() {
         "",
     );
     let cfg = w.dir.join("tether.toml");
-    let text = std::fs::read_to_string(&cfg)
+    let text = fs_err::read_to_string(&cfg)
         .unwrap()
         .replace(" --inputs {inputs_path}", "");
-    std::fs::write(&cfg, text).unwrap();
+    fs_err::write(&cfg, text).unwrap();
     let v = w.json(&["baseline", "run", "--json"], 6);
     let e = case(&v, "decoder")["error"].as_str().unwrap().to_owned();
     assert!(e.contains("running `forward` of the module failed"), "{e}");
@@ -301,7 +301,7 @@ fn a_canary_that_fails_hard_runs_first_and_skips_the_expensive_cases() {
 #[test]
 fn canary_keys_on_a_command_case_are_config_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(
+    fs_err::write(
         tmp.path().join("tether.toml"),
         "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n\n[[baseline.case]]\nname = \"c\"\nexport = \"x\"\n\n[[baseline.case]]\nname = \"d\"\nrunner = \"torchscript\"\n",
     )
@@ -341,7 +341,7 @@ fn the_demo_with_torch_runs_its_canary_first_and_promotes() {
         .next()
         .unwrap();
     let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(report_dir.join("update.json")).unwrap())
+        serde_json::from_str(&fs_err::read_to_string(report_dir.join("update.json")).unwrap())
             .unwrap();
     let first = &v["final_run"]["cases"][0];
     assert_eq!(first["name"], "vae_canary");
@@ -350,7 +350,7 @@ fn the_demo_with_torch_runs_its_canary_first_and_promotes() {
         first["canary"]["report"]["outputs"][0]["shape"],
         serde_json::json!([1, 3, 48, 64])
     );
-    let md = std::fs::read_to_string(report_dir.join("update_report.md")).unwrap();
+    let md = fs_err::read_to_string(report_dir.join("update_report.md")).unwrap();
     assert!(md.contains("- `vae_canary`: canary on "), "{md}");
 }
 

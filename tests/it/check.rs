@@ -62,7 +62,7 @@ impl Fixture {
     }
 
     fn config_url(&self, url: &str, layout: &str, extra: &str) {
-        std::fs::write(
+        fs_err::write(
             self.path().join("tether.toml"),
             format!(
                 "[project]\nroot = \"wrapper\"\n\n[[upstream]]\nname = \"wan2gp\"\nurl = \"{url}\"\npath = \"Wan2GP\"\nlayout = \"{layout}\"\n{extra}"
@@ -105,8 +105,8 @@ fn submodule_fixture(at: usize) -> Fixture {
 fn submodule_behind_lists_pending_commits_newest_first() {
     let f = submodule_fixture(1);
     let index = f.path().join("wrapper/.git/index");
-    let index_before = std::fs::read(&index).unwrap();
-    let mtime_before = std::fs::metadata(&index).unwrap().modified().unwrap();
+    let index_before = fs_err::read(&index).unwrap();
+    let mtime_before = fs_err::metadata(&index).unwrap().modified().unwrap();
 
     let r = f.json(&f.tether(), &[], 0);
     assert_eq!(r["name"], "wan2gp");
@@ -126,9 +126,9 @@ fn submodule_behind_lists_pending_commits_newest_first() {
     assert!(r["checked_at"].is_string());
 
     // the wrapper's own repository was not written
-    assert_eq!(std::fs::read(&index).unwrap(), index_before);
+    assert_eq!(fs_err::read(&index).unwrap(), index_before);
     assert_eq!(
-        std::fs::metadata(&index).unwrap().modified().unwrap(),
+        fs_err::metadata(&index).unwrap().modified().unwrap(),
         mtime_before
     );
     assert!(f.path().join(".tether/mirrors/wan2gp.git/HEAD").is_file());
@@ -173,10 +173,10 @@ fn submodule_checkout_differing_from_gitlink_is_reported() {
     assert!(warnings.contains("records"), "{warnings}");
 
     let cfg = f.path().join("tether.toml");
-    let text = std::fs::read_to_string(&cfg)
+    let text = fs_err::read_to_string(&cfg)
         .unwrap()
         .replace("[project]\n", "[project]\nwrapper_source = \"committed\"\n");
-    std::fs::write(&cfg, text).unwrap();
+    fs_err::write(&cfg, text).unwrap();
     let r = f.json(&f.tether(), &[], 0);
     assert_eq!(
         r["current"]["id"],
@@ -249,7 +249,7 @@ fn vendored_local_modifications_are_reported() {
     );
     w.write("Wan2GP/local_patch.py", "x = 1\n");
     w.write("Wan2GP/__pycache__/wgp.cpython-311.pyc", "bytecode");
-    std::fs::remove_file(w.path.join("Wan2GP/defaults/t2v.json")).unwrap();
+    fs_err::remove_file(w.path.join("Wan2GP/defaults/t2v.json")).unwrap();
     f.config("vendored", "");
     let r = f.json(&f.tether(), &[], 0);
     let m = &r["local_modifications"];
@@ -291,10 +291,10 @@ fn vendored_local_modifications_are_reported() {
 
     // committed: the wrapper's HEAD is the unmodified copy
     let cfg = f.path().join("tether.toml");
-    let text = std::fs::read_to_string(&cfg)
+    let text = fs_err::read_to_string(&cfg)
         .unwrap()
         .replace("[project]\n", "[project]\nwrapper_source = \"committed\"\n");
-    std::fs::write(&cfg, text).unwrap();
+    fs_err::write(&cfg, text).unwrap();
     let r = f.json(&f.tether(), &[], 0);
     assert_eq!(r["local_modifications"]["files"], serde_json::json!([]));
 }
@@ -435,7 +435,7 @@ fn soak_counts_from_first_seen_and_persists() {
         human.stdout
     );
     let seen =
-        std::fs::read_to_string(f.path().join(".tether/upstreams/wan2gp/seen.json")).unwrap();
+        fs_err::read_to_string(f.path().join(".tether/upstreams/wan2gp/seen.json")).unwrap();
     assert!(seen.contains(&f.c[4]), "{seen}");
 
     // a day later the first-seen time from the first run still counts
@@ -586,7 +586,7 @@ fn several_upstreams_give_a_json_array() {
     w.add_submodule(&f.up, "Wan2GP", &f.c[1]);
     w.add_clone(&f.up, "Other", &f.c[3]);
     let url = f.up.url();
-    std::fs::write(
+    fs_err::write(
         f.path().join("tether.toml"),
         format!(
             "[project]\nroot = \"wrapper\"\n\n[[upstream]]\nname = \"wan2gp\"\nurl = \"{url}\"\npath = \"Wan2GP\"\nlayout = \"submodule\"\n\n[[upstream]]\nname = \"other\"\nurl = \"{url}\"\npath = \"Other\"\nlayout = \"clone\"\n"

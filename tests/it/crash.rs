@@ -34,9 +34,9 @@ enum End {
 fn world(layout: &str) -> Sample {
     let s = Sample::new(layout);
     let cfg = s.root.join("tether.toml");
-    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
     toml.push_str(NEEDS_REF_BASELINE);
-    std::fs::write(&cfg, toml).unwrap();
+    fs_err::write(&cfg, toml).unwrap();
     s.wrapper.write("needs_ref.py", NEEDS_REF_PY);
     s.wrapper.commit("test: baseline script");
     s.wrapper.write("README.md", DIRTY_README);
@@ -152,12 +152,12 @@ fn killed_at(t: &Tether, args: &[&str], fp: &str) {
 fn assert_tidy(s: &Sample, context: &str) {
     let w = &s.wrapper.path;
     assert_eq!(
-        std::fs::read_to_string(w.join("README.md")).unwrap(),
+        fs_err::read_to_string(w.join("README.md")).unwrap(),
         DIRTY_README,
         "{context}: the user's modified README"
     );
     assert_eq!(
-        std::fs::read_to_string(w.join(UNTRACKED)).unwrap(),
+        fs_err::read_to_string(w.join(UNTRACKED)).unwrap(),
         "remember the milk\n",
         "{context}: the user's untracked file"
     );
@@ -350,12 +350,12 @@ fn without_a_wrapper_commit_the_checkout_head_is_the_commit_point() {
     let make = || {
         let s = Sample::new("clone");
         let cfg = s.root.join("tether.toml");
-        let mut toml = std::fs::read_to_string(&cfg).unwrap();
+        let mut toml = fs_err::read_to_string(&cfg).unwrap();
         toml.push_str(
             "\n[baseline]\ncommand = \"{python} ok.py\"\ntimeout = \"60s\"\n\n\
              [[baseline.case]]\nname = \"ok\"\nmodel = \"m\"\n",
         );
-        std::fs::write(&cfg, toml).unwrap();
+        fs_err::write(&cfg, toml).unwrap();
         s.wrapper.write("ok.py", "print('ok')\n");
         s.wrapper.commit("test: baseline script");
         s.wrapper.write("README.md", DIRTY_README);
@@ -403,7 +403,7 @@ fn a_user_edit_in_a_file_the_crash_left_half_moved_is_kept_and_named() {
     killed_at(&t, &["update"], "promote.upstream.files-done");
     let wgp = s.wrapper.path.join("Wan2GP/wgp.py");
     let mine = "# my own experiment, written after the crash\n";
-    std::fs::write(&wgp, mine).unwrap();
+    fs_err::write(&wgp, mine).unwrap();
     let out = t.run(&["check", "--no-fetch"]);
     out.assert_code(15);
     assert!(
@@ -411,10 +411,10 @@ fn a_user_edit_in_a_file_the_crash_left_half_moved_is_kept_and_named() {
         "{}",
         out.stderr
     );
-    assert_eq!(std::fs::read_to_string(&wgp).unwrap(), mine, "kept");
+    assert_eq!(fs_err::read_to_string(&wgp).unwrap(), mine, "kept");
     assert!(s.root.join(".tether/update/journal.json").exists());
     // the user keeps their version elsewhere; the next command finishes
-    std::fs::rename(&wgp, s.root.join("my-wgp.py")).unwrap();
+    fs_err::rename(&wgp, s.root.join("my-wgp.py")).unwrap();
     t.run(&["check", "--no-fetch"]).assert_code(0);
     assert!(differences(&before, &live(&s)).is_empty());
     assert_tidy(&s, "after the user moved the file away");
@@ -428,7 +428,7 @@ fn a_corrupt_journal_is_moved_aside_and_refused() {
     let t = s.tether();
     killed_at(&t, &["update"], "update.stage.staged");
     let journal = s.root.join(".tether/update/journal.json");
-    std::fs::write(&journal, "{\"format_version\": 1, \"data\": {\"id\": ").unwrap();
+    fs_err::write(&journal, "{\"format_version\": 1, \"data\": {\"id\": ").unwrap();
     let out = t.run(&["check", "--no-fetch"]);
     out.assert_code(15);
     assert!(out.stderr.contains("is unreadable"), "{}", out.stderr);
@@ -438,7 +438,7 @@ fn a_corrupt_journal_is_moved_aside_and_refused() {
         out.stderr
     );
     assert!(!journal.exists());
-    let aside: Vec<_> = std::fs::read_dir(journal.parent().unwrap())
+    let aside: Vec<_> = fs_err::read_dir(journal.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("journal.corrupt-"))
@@ -454,8 +454,8 @@ fn a_journal_from_a_newer_version_is_refused() {
     let t = s.tether();
     killed_at(&t, &["update"], "update.stage.staged");
     let journal = s.root.join(".tether/update/journal.json");
-    let text = std::fs::read_to_string(&journal).unwrap();
-    std::fs::write(
+    let text = fs_err::read_to_string(&journal).unwrap();
+    fs_err::write(
         &journal,
         text.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
     )

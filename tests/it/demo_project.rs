@@ -91,13 +91,13 @@ impl Demo {
         for (k, v) in params.as_object().unwrap() {
             p.insert(k.clone(), v.clone());
         }
-        let n = std::fs::read_dir(&self.runs).map_or(0, |d| d.count());
+        let n = fs_err::read_dir(&self.runs).map_or(0, |d| d.count());
         let out_dir = self.runs.join(format!("{n:02}-{case}"));
-        std::fs::create_dir_all(&out_dir).unwrap();
+        fs_err::create_dir_all(&out_dir).unwrap();
         let settings = out_dir.join("settings.json");
         let model = model.unwrap_or(&cfg_case.model);
         let settings_json = json!({"case": case, "model": model, "params": p});
-        std::fs::write(&settings, settings_json.to_string()).unwrap();
+        fs_err::write(&settings, settings_json.to_string()).unwrap();
         // The configured template, split into words first, then filled in.
         let argv: Vec<String> = shell_words::split(&self.cfg.baseline.command)
             .unwrap()
@@ -115,7 +115,7 @@ impl Demo {
             .output()
             .expect("python runs");
         let results: Value = serde_json::from_str(
-            &std::fs::read_to_string(out_dir.join("results.json")).expect("results.json written"),
+            &fs_err::read_to_string(out_dir.join("results.json")).expect("results.json written"),
         )
         .unwrap();
         assert_eq!(results.as_array().unwrap().len(), 1, "{results}");
@@ -130,9 +130,9 @@ impl Demo {
 
     fn edit_wrapper(&self, rel: &str, old: &str, new: &str) {
         let path = self.wrapper().join(rel);
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = fs_err::read_to_string(&path).unwrap();
         assert_eq!(text.matches(old).count(), 1, "`{old}` in {rel}");
-        std::fs::write(&path, text.replace(old, new)).unwrap();
+        fs_err::write(&path, text.replace(old, new)).unwrap();
     }
 }
 
@@ -285,7 +285,7 @@ fn demo_upstream_breaks_the_baseline_one_way_per_commit() {
             json!({"video_length": frames}),
         );
         run.assert_passed();
-        let (_, _, _, n) = parse_y4m(&std::fs::read(&run.video).unwrap());
+        let (_, _, _, n) = parse_y4m(&fs_err::read(&run.video).unwrap());
         assert_eq!(n, frames);
     }
 
@@ -321,8 +321,8 @@ fn demo_videos_are_valid_y4m_and_deterministic() {
     a.assert_passed();
     let b = demo.run_case("vace_long", None, json!({}));
     b.assert_passed();
-    let bytes = std::fs::read(&a.video).unwrap();
-    assert_eq!(bytes, std::fs::read(&b.video).unwrap(), "two runs differ");
+    let bytes = fs_err::read(&a.video).unwrap();
+    assert_eq!(bytes, fs_err::read(&b.video).unwrap(), "two runs differ");
     assert!(bytes.starts_with(b"YUV4MPEG2 W128 H96 F16:1 Ip A1:1 C420jpeg\n"));
     assert_eq!(parse_y4m(&bytes), (128, 96, "16:1".to_owned(), 81));
     assert_eq!(a.entry["output"], a.video.to_str().unwrap());
@@ -336,7 +336,7 @@ fn demo_videos_are_valid_y4m_and_deterministic() {
     // Another seed gives another video of the same shape.
     let c = demo.run_case("vace_long", None, json!({"seed": 7, "video_length": 17}));
     c.assert_passed();
-    let other = std::fs::read(&c.video).unwrap();
+    let other = fs_err::read(&c.video).unwrap();
     assert_eq!(parse_y4m(&other), (128, 96, "16:1".to_owned(), 17));
     assert_ne!(&other[start..start + frame_len], frame(0));
 }
@@ -369,11 +369,11 @@ fn demo_upstream_hashes_are_the_same_on_every_build() {
 #[test]
 fn demo_refuses_a_folder_that_is_not_empty() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), "mine").unwrap();
+    fs_err::write(tmp.path().join("keep.txt"), "mine").unwrap();
     let err = tether::demo::create(tmp.path(), "python3").unwrap_err();
     assert!(matches!(err, DemoError::NotEmpty { .. }), "{err}");
     assert_eq!(
-        std::fs::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+        fs_err::read_to_string(tmp.path().join("keep.txt")).unwrap(),
         "mine"
     );
 

@@ -69,7 +69,7 @@ fn read_until_closed(s: &mut TcpStream) -> (String, bool) {
 }
 
 fn count(dir: &str) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    fs_err::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
 /// The service's threads and open descriptors.

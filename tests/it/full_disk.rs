@@ -14,7 +14,7 @@ fn full_disk_while_staging_rolls_back_and_loses_nothing() {
     tether::demo::create(&root, "python3").expect("demo project");
     let wrapper = root.join("wrapper");
     let before = tree_digest(&wrapper);
-    std::fs::create_dir_all(root.join(".tether")).unwrap();
+    fs_err::create_dir_all(root.join(".tether")).unwrap();
 
     let tether = env!("CARGO_BIN_EXE_tether");
     let script = format!("mount -t tmpfs -o size=220k tmpfs .tether && exec {tether} update");

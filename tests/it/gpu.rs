@@ -83,7 +83,7 @@ params = {{ video_length = 9, fps = 16 }}
     }
 
     fn mode(&self, mode: &str) {
-        std::fs::write(self.dir.join("wrapper/mode.txt"), mode).unwrap();
+        fs_err::write(self.dir.join("wrapper/mode.txt"), mode).unwrap();
     }
 
     fn tether(&self) -> Tether {
@@ -173,7 +173,7 @@ fn record_then_identical_run_passes_with_ssim_one() {
     let rec = w.json(&["baseline", "record", "--json"], 0);
     let recorded = rec["recorded"][0].as_str().unwrap();
     let reference: Value =
-        serde_json::from_str(&std::fs::read_to_string(recorded).unwrap()).unwrap();
+        serde_json::from_str(&fs_err::read_to_string(recorded).unwrap()).unwrap();
     let q = &reference["quality"][0];
     assert_eq!(q["path"], "video.y4m");
     assert_eq!(
@@ -185,7 +185,7 @@ fn record_then_identical_run_passes_with_ssim_one() {
         .unwrap()
         .join(q["frames_file"].as_str().unwrap());
     // u8 [9, 3, 32, 48] plus the safetensors header.
-    assert!(std::fs::metadata(&frames).unwrap().len() > 9 * 3 * 32 * 48);
+    assert!(fs_err::metadata(&frames).unwrap().len() > 9 * 3 * 32 * 48);
 
     let v = w.json(&["baseline", "run", "--json"], 0);
     let c = comparison(&v, "clip");
@@ -203,7 +203,7 @@ fn record_then_identical_run_passes_with_ssim_one() {
     assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
     // The Markdown report holds the same figures.
     let run_id = v["run"]["run_id"].as_str().unwrap();
-    let md = std::fs::read_to_string(
+    let md = fs_err::read_to_string(
         w.dir
             .join("outputs")
             .join(run_id)
@@ -327,9 +327,9 @@ fn broken_worker(dir: &Path, mode: &str) -> PathBuf {
         )
     };
     let path = dir.join(format!("worker-{mode}.sh"));
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs_err::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 
@@ -343,9 +343,9 @@ fn a_broken_worker_stops_the_preflight_and_the_run_with_the_reason() {
     ] {
         let w = World::new("");
         let worker = broken_worker(&w.dir, mode);
-        std::fs::write(
+        fs_err::write(
             w.dir.join("tether.toml"),
-            std::fs::read_to_string(w.dir.join("tether.toml")).unwrap()
+            fs_err::read_to_string(w.dir.join("tether.toml")).unwrap()
                 + &format!(
                     "\n[gpu]\npreflight = \"always\"\ntimeout = \"3s\"\nworker = \"{}\"\n",
                     worker.display()
@@ -403,7 +403,7 @@ fn a_reference_from_other_hardware_is_not_compared_but_reported() {
     let w = World::new("");
     w.json(&["baseline", "record", "--json"], 0);
     let refs = w.dir.join("baselines");
-    std::fs::rename(
+    fs_err::rename(
         refs.join("cpu"),
         refs.join("nvidia-h200-drv-580-torch-2.11.0-cu130"),
     )
@@ -430,9 +430,9 @@ fn install_torch_refuses_a_wrong_torch_version_and_says_how_to_fix_it() {
     let tmp = tempfile::tempdir().unwrap();
     // An interpreter whose torch is 2.10.0 (it answers every -c with that).
     let py = tmp.path().join("python");
-    std::fs::write(&py, "#!/bin/sh\nprintf 2.10.0\n").unwrap();
+    fs_err::write(&py, "#!/bin/sh\nprintf 2.10.0\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&py, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fs_err::set_permissions(&py, std::fs::Permissions::from_mode(0o755)).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-torch.sh");
     let out = std::process::Command::new("bash")
         .arg(&script)

@@ -31,10 +31,10 @@ model = "m"
 fn sample(extra: &str) -> Sample {
     let s = Sample::new("vendored");
     let cfg = s.root.join("tether.toml");
-    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
     toml.push_str(PROBE_BASELINE);
     toml.push_str(extra);
-    std::fs::write(&cfg, toml).unwrap();
+    fs_err::write(&cfg, toml).unwrap();
     s.wrapper.write("probe.py", PROBE_PY);
     s.wrapper.commit("test: baseline probe");
     s
@@ -91,7 +91,7 @@ fn health_judges_the_live_wrapper_not_a_rolled_back_candidate() {
         .next()
         .expect("an update folder")
         .join("baseline-initial/results.json");
-    let run: Value = serde_json::from_str(&std::fs::read_to_string(&candidate).unwrap()).unwrap();
+    let run: Value = serde_json::from_str(&fs_err::read_to_string(&candidate).unwrap()).unwrap();
     assert_eq!(
         run["ran_on"]["kind"], "update_candidate",
         "{}",
@@ -136,9 +136,9 @@ fn health_judges_the_live_wrapper_not_a_rolled_back_candidate() {
     // run folders written before tether recorded `ran_on` are judged the
     // same way: by their folder and their tree
     for f in [candidate.clone(), live_results(&s.root)] {
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let mut v: Value = serde_json::from_str(&fs_err::read_to_string(&f).unwrap()).unwrap();
         v.as_object_mut().unwrap().remove("ran_on").unwrap();
-        std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+        fs_err::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
     }
     let (code, h) = health_json(&s.root, 120);
     assert_not_failing_for_the_candidate(code, &h);
@@ -159,7 +159,7 @@ fn health_judges_the_live_wrapper_not_a_rolled_back_candidate() {
 
 /// The `results.json` of the one top-level `baseline-*` run.
 fn live_results(root: &Path) -> std::path::PathBuf {
-    let mut found: Vec<_> = std::fs::read_dir(root.join("outputs"))
+    let mut found: Vec<_> = fs_err::read_dir(root.join("outputs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {

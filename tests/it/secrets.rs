@@ -25,19 +25,19 @@ fn sample_behind(server_auth: Option<&str>) -> (Sample, GitHttp) {
 
 fn set_url(s: &Sample, url: &str, extra: &str) {
     let cfg = s.root.join("tether.toml");
-    let toml = std::fs::read_to_string(&cfg).unwrap();
+    let toml = fs_err::read_to_string(&cfg).unwrap();
     let from = format!("url = \"{}\"", s.upstream.path.display());
     assert!(toml.contains(&from), "{toml}");
     let mut toml = toml.replace(&from, &format!("url = \"{url}\""));
     toml.push_str(extra);
-    std::fs::write(&cfg, toml).unwrap();
+    fs_err::write(&cfg, toml).unwrap();
 }
 
 /// Every file under `dir` that holds one of `secrets`, with the secret.
 fn leaks(dir: &Path, secrets: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for f in files_under(dir) {
-        let bytes = std::fs::read(&f).unwrap();
+        let bytes = fs_err::read(&f).unwrap();
         for s in secrets {
             if bytes.windows(s.len()).any(|w| w == s.as_bytes()) {
                 out.push(format!("{} holds `{s}`", f.display()));
@@ -48,7 +48,7 @@ fn leaks(dir: &Path, secrets: &[&str]) -> Vec<String> {
 }
 
 fn mirror_config(s: &Sample) -> String {
-    std::fs::read_to_string(s.root.join(".tether/mirrors/sample.git/config")).unwrap()
+    fs_err::read_to_string(s.root.join(".tether/mirrors/sample.git/config")).unwrap()
 }
 
 #[test]
@@ -85,8 +85,8 @@ fn credentials_in_the_url_fetch_but_never_reach_the_mirror() {
     assert!(!out.stdout.contains(URL_TOKEN) && !out.stderr.contains(URL_TOKEN));
 
     // the same URL without credentials: refused, and said so
-    let cfg = std::fs::read_to_string(s.root.join("tether.toml")).unwrap();
-    std::fs::write(
+    let cfg = fs_err::read_to_string(s.root.join("tether.toml")).unwrap();
+    fs_err::write(
         s.root.join("tether.toml"),
         cfg.replace(&url, &server.url(None, "upstream")),
     )
@@ -133,7 +133,7 @@ fn a_mirror_an_older_tether_wrote_with_credentials_is_rewritten() {
     // what an older tether left: the URL with credentials, and FETCH_HEAD
     let old = format!("https://user:{URL_TOKEN}@example.com/x.git");
     crate::support::git::git(&mirror, &["config", "remote.origin.url", &old]);
-    std::fs::write(
+    fs_err::write(
         mirror.join("FETCH_HEAD"),
         format!("{}\t\tbranch 'main' of {old}\n", s.upstream.head()),
     )
@@ -159,7 +159,7 @@ fn a_hanging_credential_helper_is_stopped_and_the_fetch_says_why() {
     );
     let pid_file = s.root.join("helper.pid");
     let gitconfig = s.root.join("gitconfig");
-    std::fs::write(
+    fs_err::write(
         &gitconfig,
         format!(
             "[credential]\n\thelper = \"!f() {{ echo $$ > '{}'; exec sleep 600; }}; f\"\n",
@@ -183,10 +183,10 @@ fn a_hanging_credential_helper_is_stopped_and_the_fetch_says_why() {
     );
     assert!(started.elapsed() < Duration::from_secs(120), "liveness");
     // the helper (its `sleep`, through `exec`) was stopped
-    let pid = std::fs::read_to_string(&pid_file).expect("the helper ran");
+    let pid = fs_err::read_to_string(&pid_file).expect("the helper ran");
     let pid = pid.trim();
     let gone = (0..100).any(|_| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        let stat = fs_err::read_to_string(format!("/proc/{pid}/stat"));
         let dead = stat.map_or(true, |s| {
             s.rsplit_once(')')
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
@@ -242,11 +242,11 @@ fn not_private(dir: &Path, ours: &dyn Fn(&Path) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        let mode = fs_err::metadata(&d).unwrap().permissions().mode() & 0o777;
         if mode != 0o700 {
             out.push(format!("{} {mode:o}", d.display()));
         }
-        for e in std::fs::read_dir(&d).unwrap() {
+        for e in fs_err::read_dir(&d).unwrap() {
             let e = e.unwrap();
             let p = e.path();
             let ft = e.file_type().unwrap();
@@ -314,7 +314,7 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
         files_under(&outputs)
     );
     for log in &stdout_logs {
-        let text = std::fs::read_to_string(log).unwrap();
+        let text = fs_err::read_to_string(log).unwrap();
         assert_eq!(
             text,
             "token variable passed on: False\n\
@@ -324,7 +324,7 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
         );
     }
     for log in &stderr_logs {
-        let text = std::fs::read_to_string(log).unwrap();
+        let text = fs_err::read_to_string(log).unwrap();
         assert_eq!(
             text,
             "retry with token=[REDACTED]&page=2\nAuthorization: [REDACTED]\nlast words [REDACTED]",
@@ -356,7 +356,7 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
     assert_eq!(loose, Vec::<String>::new());
     // what the promotion checked out in the live wrapper keeps the usual
     // modes: no umask was changed on the way
-    let wgp = std::fs::metadata(s.wrapper.path.join("Wan2GP/wgp.py")).unwrap();
+    let wgp = fs_err::metadata(s.wrapper.path.join("Wan2GP/wgp.py")).unwrap();
     assert_ne!(
         wgp.permissions().mode() & 0o044,
         0,

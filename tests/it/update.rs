@@ -49,7 +49,7 @@ fn assert_unchanged(dir: &Path, before: &Digest) {
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fs_err::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The only `outputs/update-*` folder under `root`.
@@ -193,7 +193,7 @@ fn demo_update_repairs_three_breaks_and_promotes() {
 
     // the journal was filed
     assert!(!journal_path(&d.p.root).exists());
-    let history: Vec<_> = std::fs::read_dir(d.p.root.join(".tether/update/history"))
+    let history: Vec<_> = fs_err::read_dir(d.p.root.join(".tether/update/history"))
         .unwrap()
         .collect();
     assert_eq!(history.len(), 1);
@@ -265,7 +265,7 @@ fn exhausted_fix_loop_rolls_back_after_max_attempts() {
     let d = Demo::new();
     let toml = read(&d.p.config_path);
     assert_eq!(toml.matches("max_attempts = 10").count(), 1, "{toml}");
-    std::fs::write(
+    fs_err::write(
         &d.p.config_path,
         toml.replace("max_attempts = 10", "max_attempts = 2"),
     )
@@ -303,7 +303,7 @@ fn vendored_sample(baseline: &str, files: &[(&str, &str)]) -> Sample {
     let cfg = s.root.join("tether.toml");
     let mut toml = read(&cfg);
     toml.push_str(baseline);
-    std::fs::write(&cfg, toml).unwrap();
+    fs_err::write(&cfg, toml).unwrap();
     for (rel, text) in files {
         s.wrapper.write(rel, text);
     }
@@ -421,7 +421,7 @@ fn wait_for_slow_case(root: &Path, run: &mut Running) -> u32 {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("tether update exited early: {status}");
         }
-        let journal = std::fs::read_to_string(journal_path(root))
+        let journal = fs_err::read_to_string(journal_path(root))
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok());
         let state = journal
@@ -429,7 +429,7 @@ fn wait_for_slow_case(root: &Path, run: &mut Running) -> u32 {
             .and_then(|j| j["data"]["state"].as_str().map(str::to_owned));
         let pid = update_dirs(root)
             .first()
-            .and_then(|d| std::fs::read_to_string(d.join("baseline-initial/slow/sleeper.pid")).ok())
+            .and_then(|d| fs_err::read_to_string(d.join("baseline-initial/slow/sleeper.pid")).ok())
             .and_then(|t| t.trim().parse::<u32>().ok());
         if let (Some(state), Some(pid)) = (&state, pid)
             && (state == "staged" || state == "tested")
@@ -448,7 +448,7 @@ fn wait_for_slow_case(root: &Path, run: &mut Running) -> u32 {
 /// Whether a process runs (a zombie waiting to be reaped does not count).
 fn alive(pid: u32) -> bool {
     for _ in 0..60 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        match fs_err::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return false,
             Ok(stat) => {
                 let state = stat
@@ -637,7 +637,7 @@ fn missing_input_is_written_committed_and_promoted() {
         "inputs/ref.y4m",
         "the fix commit changes only the new input"
     );
-    let y4m = std::fs::read(w.join("inputs/ref.y4m")).unwrap();
+    let y4m = fs_err::read(w.join("inputs/ref.y4m")).unwrap();
     assert!(y4m.starts_with(b"YUV4MPEG2 W64 H48 "), "{:?}", &y4m[..40]);
     assert_eq!(y4m.windows(6).filter(|w| w == b"FRAME\n").count(), 5);
     // the record file keeps the bump's new hash after the fix commit
@@ -653,7 +653,7 @@ fn missing_input_is_written_committed_and_promoted() {
 fn external_fixer_change_is_committed_and_promoted() {
     let s0 = tempfile::tempdir().unwrap();
     let fixer = s0.path().join("fixer.py");
-    std::fs::write(
+    fs_err::write(
         &fixer,
         r#"import os, shutil, sys
 here = os.path.dirname(os.path.abspath(__file__))

@@ -91,7 +91,7 @@ impl Fixture {
 /// -> blob hash of its bytes (a symlink's target).
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
+        for entry in fs_err::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
             let ft = entry.file_type().unwrap();
@@ -101,13 +101,13 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
                 walk(root, &path, out);
             } else {
                 let bytes = if ft.is_symlink() {
-                    std::fs::read_link(&path)
+                    fs_err::read_link(&path)
                         .unwrap()
                         .to_string_lossy()
                         .into_owned()
                         .into_bytes()
                 } else {
-                    std::fs::read(&path).unwrap()
+                    fs_err::read(&path).unwrap()
                 };
                 let id = Oid::hash_object(git2::ObjectType::Blob, &bytes).unwrap();
                 out.insert(rel, id.to_string());
@@ -135,7 +135,7 @@ fn assert_same(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, Str
 }
 
 fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
+    fs_err::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
 }
 
 #[test]

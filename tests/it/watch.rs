@@ -31,9 +31,9 @@ model = "m"
 pub(crate) fn sample(extra: &str, files: &[(&str, &str)]) -> Sample {
     let s = Sample::new("vendored");
     let cfg = s.root.join("tether.toml");
-    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
     toml.push_str(extra);
-    std::fs::write(&cfg, toml).unwrap();
+    fs_err::write(&cfg, toml).unwrap();
     s.wrapper.write("ok.py", "print('ok')\n");
     for (rel, text) in files {
         s.wrapper.write(rel, text);
@@ -100,7 +100,7 @@ impl Watch {
     }
 
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        fs_err::read_to_string(&self.stderr).unwrap_or_default()
     }
 }
 
@@ -112,7 +112,7 @@ impl Drop for Watch {
 }
 
 pub(crate) fn state(root: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(root.join(".tether/service/state.json")).ok()?;
+    let text = fs_err::read_to_string(root.join(".tether/service/state.json")).ok()?;
     serde_json::from_str::<Value>(&text)
         .ok()
         .map(|v| v["data"].clone())
@@ -316,12 +316,12 @@ fn cycles_run_the_endpoint_answers_and_the_webhook_hears_the_stop() {
     // the state was kept, the pid cleared; the JSON log correlates by run_id
     let st = state(&s.root).unwrap();
     assert_eq!(st["pid"], Value::Null);
-    let logs: Vec<PathBuf> = std::fs::read_dir(s.root.join(".tether/logs"))
+    let logs: Vec<PathBuf> = fs_err::read_dir(s.root.join(".tether/logs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(logs.len(), 1, "{logs:?}");
-    let text = std::fs::read_to_string(&logs[0]).unwrap();
+    let text = fs_err::read_to_string(&logs[0]).unwrap();
     let cycle: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -366,7 +366,7 @@ fn a_cycle_that_outlasts_its_interval_never_overlaps_the_next() {
     });
     let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(w.stop(Duration::from_secs(20)), 0, "{}", w.log());
-    let mut spans: Vec<(f64, f64)> = std::fs::read_to_string(&spans)
+    let mut spans: Vec<(f64, f64)> = fs_err::read_to_string(&spans)
         .unwrap()
         .lines()
         .map(|l| {
@@ -399,8 +399,8 @@ fn a_job_missed_during_downtime_runs_once_at_start() {
         "format_version": 1,
         "data": {"jobs": {"check": {"schedule": "0 0 * * * *", "last_run": three_hours_ago, "runs": 7}}}
     });
-    std::fs::create_dir_all(s.root.join(".tether/service")).unwrap();
-    std::fs::write(s.root.join(".tether/service/state.json"), saved.to_string()).unwrap();
+    fs_err::create_dir_all(s.root.join(".tether/service")).unwrap();
+    fs_err::write(s.root.join(".tether/service/state.json"), saved.to_string()).unwrap();
     let mut w = Watch::start(&s.root);
     wait_for(Duration::from_secs(20), "the catch-up run", || {
         runs(&s.root, "check") >= 8
@@ -437,13 +437,13 @@ fn sigterm_mid_update_rolls_back_and_leaves_the_live_tree_intact() {
     let mut w = Watch::start(&s.root);
     let mut sleeper = None;
     wait_for(Duration::from_secs(60), "the update's slow case", || {
-        sleeper = std::fs::read_dir(s.root.join("outputs"))
+        sleeper = fs_err::read_dir(s.root.join("outputs"))
             .ok()
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
             .map(|e| e.path().join("baseline-initial/slow/sleeper.pid"))
-            .find_map(|p| std::fs::read_to_string(p).ok())
+            .find_map(|p| fs_err::read_to_string(p).ok())
             .and_then(|t| t.trim().parse::<u32>().ok());
         sleeper.is_some()
     });
@@ -451,7 +451,7 @@ fn sigterm_mid_update_rolls_back_and_leaves_the_live_tree_intact() {
     let pid = sleeper.unwrap();
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            || fs_err::read_to_string(format!("/proc/{pid}/stat"))
                 .is_ok_and(|s| s.contains(") Z")),
         "the case still runs"
     );
@@ -481,8 +481,8 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
         runs(&s.root, "check") >= 1
     });
     let cfg = s.root.join("tether.toml");
-    let good = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, format!("{good}\n[schedule]\nbogus = 1\n")).unwrap();
+    let good = fs_err::read_to_string(&cfg).unwrap();
+    fs_err::write(&cfg, format!("{good}\n[schedule]\nbogus = 1\n")).unwrap();
     w.signal("-HUP");
     let n = runs(&s.root, "check");
     wait_for(Duration::from_secs(30), "cycles after the reload", || {
@@ -527,14 +527,14 @@ fn housekeeping_removes_old_runs_rotates_debug_logs_and_never_follows_links() {
     let outputs = s.root.join("outputs");
     let old = outputs.join("baseline-old");
     let fresh = outputs.join("update-fresh");
-    std::fs::create_dir_all(&old).unwrap();
-    std::fs::create_dir_all(&fresh).unwrap();
-    std::fs::write(old.join("results.json"), "{}").unwrap();
+    fs_err::create_dir_all(&old).unwrap();
+    fs_err::create_dir_all(&fresh).unwrap();
+    fs_err::write(old.join("results.json"), "{}").unwrap();
     let lines: String = (0..1500).map(|i| format!("line {i}\n")).collect();
-    std::fs::write(fresh.join("debug_log.txt"), &lines).unwrap();
+    fs_err::write(fresh.join("debug_log.txt"), &lines).unwrap();
     // an old symlink to a folder outside the outputs dir
     let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("keep.txt"), "mine").unwrap();
+    fs_err::write(outside.path().join("keep.txt"), "mine").unwrap();
     std::os::unix::fs::symlink(outside.path(), outputs.join("link")).unwrap();
     for (p, h) in [(&old, false), (&outputs.join("link"), true)] {
         let mut c = Command::new("touch");
@@ -553,14 +553,14 @@ fn housekeeping_removes_old_runs_rotates_debug_logs_and_never_follows_links() {
     out.assert_code(0);
     assert!(!old.exists(), "the old run folder is still there");
     assert!(fresh.is_dir());
-    let kept = std::fs::read_to_string(fresh.join("debug_log.txt")).unwrap();
+    let kept = fs_err::read_to_string(fresh.join("debug_log.txt")).unwrap();
     assert_eq!(kept.lines().count(), 1000);
     assert!(kept.starts_with("line 500\n"));
-    let archived = std::fs::read_to_string(fresh.join("debug_log.1.txt")).unwrap();
+    let archived = fs_err::read_to_string(fresh.join("debug_log.1.txt")).unwrap();
     assert_eq!(archived.lines().count(), 500);
     assert!(outputs.join("link").symlink_metadata().is_ok());
     assert_eq!(
-        std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(),
+        fs_err::read_to_string(outside.path().join("keep.txt")).unwrap(),
         "mine"
     );
     assert!(outputs.join("README.md").is_file() || !s.root.join("outputs/README.md").exists());
@@ -588,8 +588,8 @@ fn health_reports_every_section_and_exits_with_its_verdict() {
     assert!(!s.root.join(".tether/mirrors").exists());
     tether(&s.root).run(&["check"]);
     // a corrupt service state is moved aside, not fatal
-    std::fs::create_dir_all(s.root.join(".tether/service")).unwrap();
-    std::fs::write(s.root.join(".tether/service/state.json"), "{garbage").unwrap();
+    fs_err::create_dir_all(s.root.join(".tether/service")).unwrap();
+    fs_err::write(s.root.join(".tether/service/state.json"), "{garbage").unwrap();
     let out = tether(&s.root).run(&["health", "--json"]);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     let verdict = v["verdict"].as_str().unwrap();
@@ -619,7 +619,7 @@ fn health_reports_every_section_and_exits_with_its_verdict() {
     let trend = &v["baseline"][0];
     assert_eq!(trend["case"], "ok");
     assert_eq!(trend["runs"][0]["status"], "passed");
-    let moved = std::fs::read_dir(s.root.join(".tether/service"))
+    let moved = fs_err::read_dir(s.root.join(".tether/service"))
         .unwrap()
         .any(|e| e.unwrap().file_name().to_string_lossy().contains("corrupt"));
     assert!(moved, "the corrupt state was not moved aside");
@@ -652,13 +652,13 @@ fn a_webhook_that_hangs_never_holds_up_the_scheduler() {
     );
     // a check that fails: every cycle notifies
     let cfg = s.root.join("tether.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = fs_err::read_to_string(&cfg).unwrap();
     let url = text
         .lines()
         .find(|l| l.starts_with("url = "))
         .unwrap()
         .to_owned();
-    std::fs::write(
+    fs_err::write(
         &cfg,
         text.replace(&url, "url = \"/nonexistent/upstream.git\""),
     )
@@ -689,7 +689,7 @@ fn a_state_dir_deleted_while_running_is_recreated_and_the_service_goes_on() {
     wait_for(Duration::from_secs(30), "a cycle", || {
         runs(&s.root, "check") >= 1
     });
-    std::fs::remove_dir_all(s.root.join(".tether")).unwrap();
+    fs_err::remove_dir_all(s.root.join(".tether")).unwrap();
     wait_for(Duration::from_secs(30), "cycles after the deletion", || {
         runs(&s.root, "check") >= 3
     });

@@ -79,7 +79,7 @@ fn real_path(p: &Path) -> PathBuf {
 /// An executable named `name` on PATH.
 pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
+    let path = crate::env::var_os(crate::env::PATH)?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| {

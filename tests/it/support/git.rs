@@ -53,7 +53,7 @@ impl GitRepo {
     /// `git init` a new repository at `path` (created if needed) on branch `main`.
     pub fn init(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        std::fs::create_dir_all(&path).unwrap();
+        fs_err::create_dir_all(&path).unwrap();
         git(&path, &["init", "-q", "-b", "main"]);
         Self {
             path,
@@ -76,13 +76,13 @@ impl GitRepo {
     /// Writes a file (creating folders).
     pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
         let p = self.path.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        fs_err::write(p, content).unwrap();
         self
     }
 
     pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path.join(rel)).unwrap()
+        fs_err::read_to_string(self.path.join(rel)).unwrap()
     }
 
     pub fn remove(&self, rel: &str) -> &Self {
@@ -92,7 +92,7 @@ impl GitRepo {
 
     pub fn rename(&self, from: &str, to: &str) -> &Self {
         if let Some(parent) = Path::new(to).parent() {
-            std::fs::create_dir_all(self.path.join(parent)).unwrap();
+            fs_err::create_dir_all(self.path.join(parent)).unwrap();
         }
         self.git(&["mv", from, to]);
         self
@@ -146,16 +146,16 @@ impl GitRepo {
         git(&self.path, &["clone", "-q", &upstream.url(), rel]);
         git(&self.path.join(rel), &["checkout", "-q", commit]);
         let ignore = self.path.join(".gitignore");
-        let mut text = std::fs::read_to_string(&ignore).unwrap_or_default();
+        let mut text = fs_err::read_to_string(&ignore).unwrap_or_default();
         text.push_str(&format!("/{rel}/\n"));
-        std::fs::write(ignore, text).unwrap();
+        fs_err::write(ignore, text).unwrap();
     }
 
     /// Copies `upstream`'s tree at `commit` into `rel` (no `.git`) and writes
     /// `STRUCTURE.md` recording the commit. Does not commit.
     pub fn add_vendored(&self, upstream: &GitRepo, rel: &str, commit: &str) {
         let dest = self.path.join(rel);
-        std::fs::create_dir_all(&dest).unwrap();
+        fs_err::create_dir_all(&dest).unwrap();
         let archive = git_cmd(&upstream.path)
             .args(["archive", "--format=tar", commit])
             .output()

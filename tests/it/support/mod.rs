@@ -18,7 +18,7 @@ pub use tether::Tether;
 /// trees.
 /// The `outputs/update-*` folders under the project `root`, sorted.
 pub fn update_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("outputs"))
+    let mut dirs: Vec<std::path::PathBuf> = fs_err::read_dir(root.join("outputs"))
         .map(|d| {
             d.map(|e| e.unwrap().path())
                 .filter(|p| {
@@ -34,7 +34,7 @@ pub fn update_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
+        for entry in fs_err::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
             let rel = path
@@ -44,13 +44,13 @@ pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
                 .into_owned();
             let ft = entry.file_type().unwrap();
             if ft.is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
+                let target = fs_err::read_link(&path).unwrap();
                 out.push((rel, target.to_string_lossy().as_bytes().to_vec()));
             } else if ft.is_dir() {
                 out.push((format!("{rel}/"), Vec::new()));
                 walk(base, &path, out);
             } else {
-                out.push((rel, std::fs::read(&path).unwrap()));
+                out.push((rel, fs_err::read(&path).unwrap()));
             }
         }
     }
@@ -77,7 +77,7 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
+        let Ok(entries) = fs_err::read_dir(&d) else {
             continue;
         };
         for e in entries {

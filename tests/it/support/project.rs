@@ -15,9 +15,9 @@ pub fn temp_project(python: &str, files: &[(&str, &str)], rest: &str) -> TempPro
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
     let tree = dir.join("wrapper");
-    std::fs::create_dir_all(&tree).unwrap();
+    fs_err::create_dir_all(&tree).unwrap();
     for (rel, text) in files {
-        std::fs::write(tree.join(rel), text).unwrap();
+        fs_err::write(tree.join(rel), text).unwrap();
     }
     let toml = format!(
         r#"[project]
@@ -31,6 +31,6 @@ path = "up"
 layout = "clone"
 {rest}"#
     );
-    std::fs::write(dir.join("tether.toml"), toml).unwrap();
+    fs_err::write(dir.join("tether.toml"), toml).unwrap();
     TempProject { _tmp: tmp, dir }
 }

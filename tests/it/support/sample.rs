@@ -64,7 +64,7 @@ impl Sample {
     /// Path of the analysis folder written for the only analysed range.
     pub fn analysis_dir(&self) -> PathBuf {
         let base = self.root.join("maintenance_analysis/sample");
-        let mut dirs: Vec<_> = std::fs::read_dir(&base)
+        let mut dirs: Vec<_> = fs_err::read_dir(&base)
             .unwrap_or_else(|e| panic!("{}: {e}", base.display()))
             .map(|e| e.unwrap().path())
             .collect();
@@ -74,7 +74,7 @@ impl Sample {
     }
 
     pub fn analysis_json(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.analysis_dir().join("analysis.json")).unwrap();
+        let text = fs_err::read_to_string(self.analysis_dir().join("analysis.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 }
