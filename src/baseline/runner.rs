@@ -393,7 +393,7 @@ fn run_case(
     if outcome.exit == Exit::TimedOut {
         error = Some(format!(
             "timed out after {}",
-            humantime::format_duration(case.timeout)
+            crate::duration::format(case.timeout)
         ));
     }
     let hash = settings_hash(&case.model, &case.params);
