@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod document;
+pub mod duration;
 pub mod env;
 pub mod exit;
 pub mod failpoint;

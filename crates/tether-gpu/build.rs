@@ -3,6 +3,9 @@
 //! `libtorch_cuda.so` linked with `--no-as-needed` (the linker otherwise drops
 //! it as unneeded, since no symbol of it is referenced, and libtorch then
 //! reports CUDA unavailable on a GPU machine). Also embeds libtorch's version.
+// A build script's inputs are cargo's environment variables and libtorch's
+// files; it has no crate::env and no fs_err (one fewer build dependency).
+#![allow(clippy::disallowed_methods)]
 
 use std::path::Path;
 

@@ -268,7 +268,7 @@ impl RunContext<'_> {
         if outcome.exit == Exit::TimedOut {
             error = Some(format!(
                 "timed out after {}",
-                humantime::format_duration(case.timeout)
+                crate::duration::format(case.timeout)
             ));
         }
         let hash = settings_hash(&case.model, &case.params);

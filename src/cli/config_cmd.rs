@@ -34,7 +34,7 @@ pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
                     u.path.display(),
                     u.layout,
                     u.track,
-                    humantime::format_duration(u.soak)
+                    tether::duration::format(u.soak)
                 );
             }
             for warning in tether::config::warnings(&cfg) {

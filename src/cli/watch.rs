@@ -6,7 +6,7 @@ use tether::exit;
 pub struct WatchArgs {
     /// Run every configured job at this interval instead of its cron
     /// schedule, e.g. `50ms` (soak benchmarks and tests).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = tether::duration::parse)]
     pub every: Option<std::time::Duration>,
     /// Stop after this many job runs.
     #[arg(long, value_name = "N")]

@@ -114,15 +114,38 @@ fn walk_table(table: &Table, prefix: String, offset: usize, found: &mut Option<S
                     walk_table(t, p, offset, found);
                 }
             }
-            Item::Value(Value::InlineTable(t)) => {
-                for (k, v) in t.iter() {
-                    if v.span().is_some_and(|s| s.contains(&offset)) {
-                        *found = Some(join(&path, k));
-                    }
-                }
-            }
+            Item::Value(v) => walk_value(v, &path, offset, found),
             _ => {}
         }
+    }
+}
+
+/// Inside a value: the entries of inline tables (`a.b`) and the elements of
+/// arrays (`a[1]`), as deep as they go.
+fn walk_value(value: &Value, path: &str, offset: usize, found: &mut Option<String>) {
+    match value {
+        Value::InlineTable(t) => {
+            for (k, v) in t.iter() {
+                let p = join(path, k);
+                let key_span = t.key(k).and_then(|k| k.span());
+                if key_span.is_some_and(|s| s.contains(&offset))
+                    || v.span().is_some_and(|s| s.contains(&offset))
+                {
+                    *found = Some(p.clone());
+                }
+                walk_value(v, &p, offset, found);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                if v.span().is_some_and(|s| s.contains(&offset)) {
+                    *found = Some(p.clone());
+                }
+                walk_value(v, &p, offset, found);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -143,12 +166,15 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-enum Segment<'a> {
+/// One step of a dotted key: a table key or an array index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
     Key(&'a str),
     Index(usize),
 }
 
-fn split_key(dotted: &str) -> Vec<Segment<'_>> {
+/// Splits `a.b[2].c` into its steps.
+pub fn split_key(dotted: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     for part in dotted.split('.') {
         match part.split_once('[') {
@@ -178,6 +204,20 @@ mod tests {
         assert_eq!(loc.line_of_key("project.root"), Some(2));
         assert_eq!(loc.line_of_key("upstream[1].track"), Some(9));
         assert_eq!(loc.line_of_key("upstream[0].name"), Some(5));
+    }
+
+    #[test]
+    fn finds_array_elements_and_inline_table_keys() {
+        let text = "[update]\nstrategies = [\"oom\", \"magic\"]\n[x]\ninputs = [{ name = \"a\", fill = \"bad\" }]\n";
+        let loc = Locator::new(text);
+        let off = text.find("\"magic\"").unwrap();
+        assert_eq!(
+            loc.key_at_offset(off).as_deref(),
+            Some("update.strategies[1]")
+        );
+        let off = text.find("\"bad\"").unwrap();
+        assert_eq!(loc.key_at_offset(off).as_deref(), Some("x.inputs[0].fill"));
+        assert_eq!(loc.line_of_key("update.strategies[1]"), Some(2));
     }
 
     #[test]

@@ -2,18 +2,21 @@
 //! reporting every problem with its dotted key and line. Does not own what
 //! the settings mean at run time; each module reads its own section.
 
+mod defaults;
 mod locate;
 mod model;
+mod parse;
 mod raw;
 mod validate;
+mod value;
 
 use std::path::{Path, PathBuf};
 
+pub use defaults::PROTECTED as DEFAULT_PROTECTED;
 pub use locate::Locator;
 pub use model::*;
-pub use validate::{
-    DEFAULT_PROTECTED, PLACEHOLDERS, normalize_path, parse_resolution, parse_track,
-};
+pub use validate::normalize_path;
+pub use value::{PLACEHOLDERS, parse_resolution};
 
 /// The documented example config, embedded so `tether config example` can
 /// print it and tests can parse it.
@@ -79,35 +82,17 @@ impl Config {
     }
 
     /// Parses and validates config text; relative paths resolve against `base`.
+    /// Every problem is returned, each with its dotted key and line, in two
+    /// stages: first every value that does not parse (wrong type, unknown
+    /// key, value out of its range); when all parse, every rule between
+    /// keys (a required key missing, two names the same).
     pub fn parse(text: &str, base: &Path) -> Result<Config, Vec<ConfigProblem>> {
-        let locator = Locator::new(text);
-        let raw: raw::RawConfig = match toml::from_str(text) {
-            Ok(r) => r,
-            Err(e) => {
-                let (line, key) = match e.span() {
-                    Some(span) => (
-                        Some(locator.line_of_offset(span.start)),
-                        locator.key_at_offset(span.start),
-                    ),
-                    None => (None, None),
-                };
-                let message = e.message().trim().to_owned();
-                let key = key.unwrap_or_else(|| "(document)".into());
-                // serde names an unknown field; add it to the key when the span
-                // points at the enclosing table.
-                let key = match unknown_field(&message) {
-                    Some(f) if !key.ends_with(&f) => {
-                        if key == "(document)" {
-                            f
-                        } else {
-                            format!("{key}.{f}")
-                        }
-                    }
-                    _ => key,
-                };
-                return Err(vec![ConfigProblem { key, line, message }]);
-            }
+        let parsed = parse::parse(text);
+        let raw = match parsed.raw {
+            Some(raw) if parsed.problems.is_empty() => raw,
+            _ => return Err(parsed.problems),
         };
+        let locator = Locator::new(text);
         validate::validate(raw, base).map_err(|problems| {
             problems
                 .into_iter()
@@ -119,11 +104,6 @@ impl Config {
                 .collect()
         })
     }
-}
-
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    Some(rest.split('`').next()?.to_owned())
 }
 
 /// Things that are valid but probably not meant, checked against the disk
@@ -155,6 +135,9 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
 }
 
 #[cfg(test)]
+mod example_test;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -163,119 +146,26 @@ mod tests {
     }
 
     #[test]
-    fn example_parses_and_documents_every_key() {
+    fn example_parses() {
         let cfg = Config::parse(EXAMPLE, Path::new("/base")).expect("example config is valid");
         assert_eq!(cfg.upstreams.len(), 1);
         assert_eq!(cfg.upstreams[0].name, "wan2gp");
-        // every key of the raw structs appears in the example, commented
-        for key in [
-            "name",
-            "root",
-            "python",
-            "state_dir",
-            "analysis_dir",
-            "outputs_dir",
-            "wrapper_source",
-            "url",
-            "path",
-            "layout",
-            "track",
-            "soak",
-            "key_files",
-            "record_file",
-            "record_pattern",
-            "credential_timeout",
-            "scan",
-            "exclude",
-            "api_modules",
-            "config_dirs",
-            "protected_packages",
-            "max_file_bytes",
-            "rename_similarity",
-            "max_findings_per_kind",
-            "max_findings_per_file",
-            "max_report_bytes",
-            // [baseline] and its cases
-            "command",
-            "results_file",
-            "timeout",
-            "grace_period",
-            "max_log_bytes",
-            "overrides_file",
-            "references_dir",
-            "vram_sample_interval",
-            "quality",
-            "quality_max_side",
-            "min_mean_ssim",
-            "max_duration_ratio",
-            "max_vram_ratio",
-            "model",
-            "outputs",
-            "params",
-            "runner",
-            "export",
-            "module",
-            "method",
-            "device",
-            "dtype",
-            "warmup",
-            "iterations",
-            "inputs",
-            "max_abs_error",
-            "min_cosine",
-            // [update]
-            "max_attempts",
-            "switch_after_no_progress",
-            "switch_after_repeats",
-            "gpu_minutes_budget",
-            "strategies",
-            "on_unfixable",
-            "commit_author",
-            "allow_regressions",
-            "bisect_retries",
-            // [fix]
-            "length_param",
-            "frame_step",
-            "min_length",
-            "resolution_param",
-            "resolution_scale",
-            "min_resolution",
-            "memory_profile_param",
-            "memory_profile_values",
-            "samples_dir",
-            "external_command",
-            "external_timeout",
-            // [gpu]
-            "preflight",
-            "worker",
-            "min_tflops",
-            // [schedule]
-            "timezone",
-            "check",
-            "update",
-            "baseline",
-            "housekeeping",
-            // [service]
-            "listen",
-            "endpoint_max_connections",
-            "endpoint_request_timeout",
-            "endpoint_idle_timeout",
-            "endpoint_max_request_bytes",
-            "webhook",
-            "webhook_timeout",
-            "webhook_retries",
-            "keep_outputs_days",
-            "keep_logs_days",
-            "debug_log_max_lines",
-        ] {
-            assert!(
-                EXAMPLE.lines().any(|l| l
-                    .trim_start()
-                    .trim_start_matches("# ")
-                    .starts_with(&format!("{key} ="))),
-                "example config does not document `{key}`"
-            );
-        }
+    }
+
+    /// `tether.example.toml` with every commented-out key and table header
+    /// uncommented, as [`example_test::uncomment`] describes.
+    #[test]
+    fn example_documents_every_key() {
+        let full = example_test::uncomment(EXAMPLE);
+        let raw: raw::RawConfig = toml::from_str(&full)
+            .unwrap_or_else(|e| panic!("the uncommented example does not parse: {e}\n{full}"));
+        let doc: toml::Table = toml::from_str(&full).unwrap();
+        let unset = example_test::unset_fields(&raw, &doc);
+        assert!(
+            unset.is_empty(),
+            "tether.example.toml does not document these keys (add each, commented out \
+             with its default and a line saying what it does): {unset:#?}"
+        );
     }
 
     #[test]
@@ -308,6 +198,173 @@ mod tests {
         assert!(
             keys.contains(&("analysis.rename_similarity", Some(10))),
             "{keys:?}"
+        );
+    }
+
+    const UPSTREAM: &str =
+        "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\n";
+
+    fn only(text: &str, key: &str) -> ConfigProblem {
+        let p = problems(text);
+        let found: Vec<_> = p.iter().filter(|p| p.key == key).collect();
+        assert_eq!(found.len(), 1, "{key}: {p:#?}");
+        found[0].clone()
+    }
+
+    #[test]
+    fn a_bad_enum_value_names_key_line_and_the_accepted_values() {
+        let p = only(
+            "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"copy\"\n",
+            "upstream[0].layout",
+        );
+        assert_eq!(p.line, Some(5));
+        for v in ["`copy`", "`submodule`", "`clone`", "`vendored`"] {
+            assert!(p.message.contains(v), "{}", p.message);
+        }
+        let p = only(
+            &format!("{UPSTREAM}[gpu]\npreflight = \"maybe\"\n"),
+            "gpu.preflight",
+        );
+        assert_eq!(p.line, Some(7));
+        assert!(
+            p.message.contains("`auto`, `always`, `never`"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_listed_not_only_the_first() {
+        let p = problems(&format!(
+            "{UPSTREAM}[update]\nstrategies = [\"oom\", \"magic\", \"nope\"]\non_unfixable = \"pray\"\nmax_attempts = -1\nbogus = 1\n[service]\nlisten = \"nowhere\"\nwebhook_timeout = \"0s\"\n"
+        ));
+        let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("update.strategies[1]", Some(7)),
+                ("update.strategies[2]", Some(7)),
+                ("update.on_unfixable", Some(8)),
+                ("update.max_attempts", Some(9)),
+                ("update.bogus", Some(10)),
+                ("service.listen", Some(12)),
+                ("service.webhook_timeout", Some(13)),
+            ]
+        );
+        assert!(p[0].message.contains("`magic`") && p[0].message.contains("`api-drift`"));
+        assert!(
+            p[3].message.contains("must be at least 0, got -1"),
+            "{}",
+            p[3].message
+        );
+        assert!(
+            p[6].message.contains("longer than zero"),
+            "{}",
+            p[6].message
+        );
+    }
+
+    #[test]
+    fn bad_canary_inputs_name_the_input_key() {
+        let p = only(
+            &format!(
+                "{UPSTREAM}[[baseline.case]]\nname = \"c\"\nrunner = \"torchscript\"\nmodule = \"m.pt\"\ninputs = [{{ shape = [1], fill = \"zeros\" }}, {{ shape = [0], fill = \"lots\", colour = 1 }}]\n"
+            ),
+            "baseline.case[0].inputs[1].shape",
+        );
+        assert!(p.message.contains("positive sizes"), "{}", p.message);
+        only(
+            &format!(
+                "{UPSTREAM}[[baseline.case]]\nname = \"c\"\nrunner = \"torchscript\"\nmodule = \"m.pt\"\ninputs = [{{ shape = [2], fill = \"lots\" }}]\n"
+            ),
+            "baseline.case[0].inputs[0].fill",
+        );
+        only(
+            &format!(
+                "{UPSTREAM}[[baseline.case]]\nname = \"c\"\nrunner = \"torchscript\"\nmodule = \"m.pt\"\ninputs = [{{ shape = [2], colour = 1 }}]\n"
+            ),
+            "baseline.case[0].inputs[0].colour",
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_problem_with_its_line() {
+        let p = problems("[project]\nroot = \".\"\nname = \n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!(p[0].line, Some(3));
+    }
+
+    #[test]
+    fn durations_read_as_before() {
+        let cfg = Config::parse(
+            &format!(
+                "{UPSTREAM}soak = \"1h 30m\"\ncredential_timeout = \"2days\"\n[baseline]\ntimeout = \"90s\"\ngrace_period = \"1.5s\"\nvram_sample_interval = \"250ms\"\n"
+            ),
+            Path::new("/base"),
+        )
+        .unwrap();
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(cfg.upstreams[0].soak, secs(5400));
+        assert_eq!(cfg.upstreams[0].credential_timeout, secs(172_800));
+        assert_eq!(cfg.baseline.timeout, secs(90));
+        assert_eq!(
+            cfg.baseline.grace_period,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(
+            cfg.baseline.vram_sample_interval,
+            std::time::Duration::from_millis(250)
+        );
+        let p = only(
+            &format!("{UPSTREAM}soak = \"2 fortnights\"\n"),
+            "upstream[0].soak",
+        );
+        assert!(
+            p.message.contains("`2 fortnights` is not a duration"),
+            "{}",
+            p.message
+        );
+        assert!(p.message.contains("unknown time unit"), "{}", p.message);
+        let p = only(&format!("{UPSTREAM}soak = 5\n"), "upstream[0].soak");
+        assert!(p.message.contains("a duration like"), "{}", p.message);
+    }
+
+    #[test]
+    fn schedules_and_time_zones() {
+        let cfg = Config::parse(
+            &format!(
+                "{UPSTREAM}[schedule]\ntimezone = \"Europe/Berlin\"\ncheck = \"0 */15 * * * *\"\nupdate = \"\"\nbaseline = \"0 0 5 * * Sun\"\n"
+            ),
+            Path::new("/base"),
+        )
+        .unwrap();
+        assert_eq!(cfg.schedule.timezone.iana_name(), Some("Europe/Berlin"));
+        let jobs: Vec<_> = cfg
+            .schedule
+            .jobs
+            .iter()
+            .map(|(j, e, _)| (*j, e.as_str()))
+            .collect();
+        assert_eq!(
+            jobs,
+            [
+                (JobKind::Check, "0 */15 * * * *"),
+                (JobKind::Baseline, "0 0 5 * * Sun")
+            ]
+        );
+        let p = problems(&format!(
+            "{UPSTREAM}[schedule]\ntimezone = \"Mars/Olympus\"\ncheck = \"*/15 * * * *\"\n"
+        ));
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(
+            p[0].message.contains("not an IANA time zone"),
+            "{}",
+            p[0].message
+        );
+        assert!(
+            p[1].message.contains("is not a cron expression"),
+            "{}",
+            p[1].message
         );
     }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use globset::GlobSet;
 use regex::Regex;
 
+use super::defaults;
+
 /// A complete, valid configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,7 +53,7 @@ pub struct ProjectConfig {
     pub wrapper_source: WrapperSource,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WrapperSource {
     /// Files as they are on disk, uncommitted edits included.
@@ -60,7 +62,7 @@ pub enum WrapperSource {
     Committed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// A git submodule of the wrapper.
@@ -92,6 +94,47 @@ pub enum Track {
     Tag(String),
     /// One fixed commit.
     Pinned(String),
+}
+
+/// Reads the config spelling, `branch:<name>`, `tag:<glob>` or `pinned:<sha>`
+/// (reports serialise the tagged form above).
+impl std::str::FromStr for Track {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Track, String> {
+        parse_track(s)
+    }
+}
+
+super::value::string_value!(
+    Track,
+    "`branch:<name>`, `tag:<glob>` or `pinned:<sha>`",
+    deserialize_only
+);
+
+/// Parses `branch:<name>`, `tag:<glob>` or `pinned:<sha>`.
+pub fn parse_track(s: &str) -> Result<Track, String> {
+    let bad = || format!("expected `branch:<name>`, `tag:<glob>` or `pinned:<sha>`, got `{s}`");
+    let (kind, value) = s.split_once(':').ok_or_else(bad)?;
+    if value.is_empty() {
+        return Err(bad());
+    }
+    match kind {
+        "branch" => Ok(Track::Branch(value.to_owned())),
+        "tag" => {
+            globset::Glob::new(value).map_err(|e| format!("bad tag glob `{value}`: {e}"))?;
+            Ok(Track::Tag(value.to_owned()))
+        }
+        "pinned" => {
+            if value.len() < 7 || value.len() > 40 || !value.chars().all(|c| c.is_ascii_hexdigit())
+            {
+                return Err(format!(
+                    "`pinned:` needs a commit hash of 7 to 40 hex digits, got `{value}`"
+                ));
+            }
+            Ok(Track::Pinned(value.to_ascii_lowercase()))
+        }
+        _ => Err(bad()),
+    }
 }
 
 impl std::fmt::Display for Track {
@@ -232,11 +275,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds {
-            min_mean_ssim: 0.93,
-            max_duration_ratio: 1.25,
-            max_vram_ratio: 1.10,
-        }
+        defaults::THRESHOLDS
     }
 }
 
@@ -275,17 +314,17 @@ pub struct GpuConfig {
 impl Default for GpuConfig {
     fn default() -> Self {
         GpuConfig {
-            preflight: Preflight::Auto,
-            device: crate::gpu::protocol::DeviceChoice::Auto,
+            preflight: defaults::PREFLIGHT,
+            device: defaults::DEVICE,
             worker: None,
-            timeout: Duration::from_secs(10 * 60),
-            min_tflops: 0.0,
+            timeout: defaults::GPU_TIMEOUT,
+            min_tflops: defaults::MIN_TFLOPS,
         }
     }
 }
 
 /// When the preflight runs before a baseline run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preflight {
     /// When NVML sees an NVIDIA GPU.
@@ -377,7 +416,7 @@ impl std::fmt::Display for StrategyKind {
 }
 
 /// What `tether update` does when the fix loop cannot make the baseline pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnUnfixable {
     /// Roll everything back; the upstream stays where it was.
@@ -440,7 +479,7 @@ pub struct FixConfig {
 #[derive(Debug, Clone)]
 pub struct ScheduleConfig {
     /// IANA time zone the cron expressions are read in, e.g. `UTC`.
-    pub timezone: chrono_tz::Tz,
+    pub timezone: jiff::tz::TimeZone,
     /// `(job, expression, schedule)` for each job that is on, in the order
     /// check, update, baseline, housekeeping.
     pub jobs: Vec<(JobKind, String, cron::Schedule)>,
@@ -524,11 +563,6 @@ pub struct EndpointLimits {
 
 impl Default for EndpointLimits {
     fn default() -> EndpointLimits {
-        EndpointLimits {
-            max_connections: 1024,
-            request_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_request_bytes: 16 * 1024,
-        }
+        defaults::ENDPOINT
     }
 }

@@ -78,7 +78,7 @@ struct Due {
 }
 
 struct Scheduler {
-    tz: chrono_tz::Tz,
+    tz: jiff::tz::TimeZone,
     every: Option<Duration>,
     due: Vec<Due>,
     last_seen: jiff::Timestamp,
@@ -89,7 +89,7 @@ impl Scheduler {
     /// down is due at once (once, however many ticks it missed).
     fn new(cfg: &Config, state: &ServiceState, every: Option<Duration>) -> Scheduler {
         let now = crate::env::now();
-        let tz = cfg.schedule.timezone;
+        let tz = cfg.schedule.timezone.clone();
         let due = cfg
             .schedule
             .jobs
@@ -98,11 +98,11 @@ impl Scheduler {
                 let last = state.jobs.get(job).and_then(|j| j.last_run);
                 let next = match (every, last) {
                     (Some(_), _) => Some(now),
-                    (None, Some(last)) if missed(schedule, tz, last, now) => {
+                    (None, Some(last)) if missed(schedule, &tz, last, now) => {
                         tracing::info!(%job, last_run = %last, "missed while the service was down; running it once now");
                         Some(now)
                     }
-                    (None, _) => next_after(schedule, tz, now),
+                    (None, _) => next_after(schedule, &tz, now),
                 };
                 Due {
                     job: *job,
@@ -128,9 +128,9 @@ impl Scheduler {
         }
         if now.as_second() < self.last_seen.as_second() - CLOCK_JUMP {
             tracing::warn!(from = %self.last_seen, to = %now, "the clock went back; rescheduling every job from now");
-            let (every, tz) = (self.every, self.tz);
+            let (every, tz) = (self.every, self.tz.clone());
             for d in &mut self.due {
-                d.next = after(every, tz, &d.schedule, now);
+                d.next = after(every, &tz, &d.schedule, now);
             }
         }
         self.last_seen = now;
@@ -156,9 +156,9 @@ impl Scheduler {
 
     /// Reschedules `job` after a run that ended at `now`.
     fn ran(&mut self, job: JobKind, now: jiff::Timestamp) {
-        let (every, tz) = (self.every, self.tz);
+        let (every, tz) = (self.every, self.tz.clone());
         if let Some(d) = self.due.iter_mut().find(|d| d.job == job) {
-            d.next = after(every, tz, &d.schedule, now);
+            d.next = after(every, &tz, &d.schedule, now);
         }
     }
 
@@ -170,7 +170,7 @@ impl Scheduler {
 /// The next run after `t`: `every` later, else the schedule's next tick.
 fn after(
     every: Option<Duration>,
-    tz: chrono_tz::Tz,
+    tz: &jiff::tz::TimeZone,
     schedule: &cron::Schedule,
     t: jiff::Timestamp,
 ) -> Option<jiff::Timestamp> {
@@ -219,7 +219,7 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
     save(&state, &state_path);
     tracing::info!(
         jobs = ?cfg.schedule.jobs.iter().map(|(j, e, _)| format!("{j}: {e}")).collect::<Vec<_>>(),
-        timezone = %cfg.schedule.timezone,
+        timezone = cfg.schedule.timezone.iana_name().unwrap_or("UTC"),
         "service started"
     );
 

@@ -27,7 +27,7 @@ pub enum WorkerError {
         "the tether-gpu worker cannot load libtorch ({detail}); run `scripts/install-torch.sh` (it provides torch==2.11.0) and rebuild"
     )]
     Libtorch { detail: String },
-    #[error("the tether-gpu worker timed out after {}", humantime::format_duration(*.timeout))]
+    #[error("the tether-gpu worker timed out after {}", crate::duration::format(*.timeout))]
     TimedOut { timeout: Duration },
     #[error("the tether-gpu worker was cancelled")]
     Cancelled,

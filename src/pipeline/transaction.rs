@@ -96,7 +96,7 @@ pub fn update_locked(
                     reason: format!(
                         "{} new commit(s), none soaked yet (soak {})",
                         check.behind,
-                        humantime::format_duration(up.soak)
+                        crate::duration::format(up.soak)
                     ),
                 };
                 return Ok(finish(report));

@@ -224,10 +224,7 @@ fn output_flood_is_cut_and_the_child_completes() {
     assert_eq!(o.exit, Exit::Code(0));
     assert!(o.truncated);
     assert_eq!(o.stdout_bytes, 50 * 1024 * 1024 + 4);
-    assert_eq!(
-        fs_err::metadata(&s.stdout_path).unwrap().len(),
-        1024 * 1024
-    );
+    assert_eq!(fs_err::metadata(&s.stdout_path).unwrap().len(), 1024 * 1024);
     // The tail is the end of the stream, past the cut.
     assert_eq!(o.stdout_tail.len(), TAIL_BYTES);
     assert!(o.stdout_tail.ends_with("xxEND\n"));

@@ -232,7 +232,7 @@ pub fn check(
         layout: up.layout,
         path: up.path.to_string_lossy().into_owned(),
         track: up.track.to_string(),
-        soak: humantime::format_duration(up.soak).to_string(),
+        soak: crate::duration::format(up.soak).to_string(),
         soak_seconds: up.soak.as_secs(),
         checked_at: now,
         fetched: opts.fetch,

@@ -200,7 +200,7 @@ pub fn credential_helper(
         let _ = killpg(group, Signal::SIGKILL);
         let _ = child.wait();
         tracing::warn!(
-            timeout = %humantime::format_duration(timeout),
+            timeout = %crate::duration::format(timeout),
             "git's credential helper did not answer in time; stopped it"
         );
         return Err(HelperError::TimedOut(timeout));

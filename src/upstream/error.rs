@@ -39,7 +39,7 @@ impl std::fmt::Display for FetchFailure {
                     f,
                     "git's credential helper did not answer within {} \
                      (upstream.credential_timeout), so it was stopped",
-                    humantime::format_duration(*after)
+                    crate::duration::format(*after)
                 );
             }
             FetchFailure::Other => "git could not fetch",

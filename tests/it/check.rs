@@ -434,8 +434,7 @@ fn soak_counts_from_first_seen_and_persists() {
         "{}",
         human.stdout
     );
-    let seen =
-        fs_err::read_to_string(f.path().join(".tether/upstreams/wan2gp/seen.json")).unwrap();
+    let seen = fs_err::read_to_string(f.path().join(".tether/upstreams/wan2gp/seen.json")).unwrap();
     assert!(seen.contains(&f.c[4]), "{seen}");
 
     // a day later the first-seen time from the first run still counts

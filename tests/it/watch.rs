@@ -451,8 +451,7 @@ fn sigterm_mid_update_rolls_back_and_leaves_the_live_tree_intact() {
     let pid = sleeper.unwrap();
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists()
-            || fs_err::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.contains(") Z")),
+            || fs_err::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")),
         "the case still runs"
     );
     assert_eq!(
