@@ -14,9 +14,9 @@ use super::quality::WorkerSlot;
 use super::runner::CaseStatus;
 use super::suite::EffectiveCase;
 use crate::config::{CanaryConfig, Config};
-use crate::gpu::protocol::{CanaryReport, CanaryRequest};
 use crate::gpu::{Worker, WorkerError};
 use crate::process::{self, Exit, ProcessSpec};
+use crate::protocol::{CanaryReport, CanaryRequest};
 
 /// Where tether keeps a canary's files in the case's output folder.
 pub const CANARY_DIR: &str = ".tether-canary";

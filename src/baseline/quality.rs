@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::runner::OutputFile;
 use crate::config::Config;
-use crate::gpu::protocol::{AnalyzeReport, AnalyzeRequest};
 use crate::gpu::{Worker, WorkerError};
 use crate::media::{Expectation, Severity};
+use crate::protocol::{AnalyzeReport, AnalyzeRequest};
 
 /// Extensions of outputs that are analysed.
 pub const MEDIA_EXTS: &[&str] = &[

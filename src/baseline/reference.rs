@@ -495,7 +495,7 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
 /// Numeric, speed and memory regressions of a canary against its reference.
 fn canary_regressions(
     c: &super::canary::CanaryOutcome,
-    report: &crate::gpu::protocol::CanaryReport,
+    report: &crate::protocol::CanaryReport,
     rc: &CanaryReference,
     limits: &crate::config::Thresholds,
     out: &mut Vec<String>,
@@ -627,8 +627,8 @@ mod tests {
         }
     }
 
-    fn canary_report(device: &str, median: f64) -> crate::gpu::protocol::CanaryReport {
-        crate::gpu::protocol::CanaryReport {
+    fn canary_report(device: &str, median: f64) -> crate::protocol::CanaryReport {
+        crate::protocol::CanaryReport {
             device: device.into(),
             dtype: "bf16".into(),
             load_s: 0.1,

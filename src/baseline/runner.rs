@@ -18,7 +18,7 @@ use super::reference::{read_reference, reference_path};
 use super::suite::{EffectiveCase, Overrides, effective_cases};
 use crate::config::{Config, Thresholds};
 use crate::gpu::{PreflightResult, VramPeak, VramSampler};
-use crate::process::{self, Exit, ProcessError, ProcessSpec};
+use crate::process::{self, ChildError, Exit, ProcessError, ProcessSpec};
 
 /// Which cases to run, and where.
 #[derive(Debug, Clone)]
@@ -365,7 +365,9 @@ fn run_case(
     let before = super::stray::TreeSnapshot::take(tree);
     let outcome = match process::run(&spec, &mut || sampler.sample()) {
         Ok(o) => o,
-        Err(e @ ProcessError::Spawn { .. }) => return Ok(not_run(case, run_dir, e.to_string())),
+        Err(e @ ProcessError::Run(ChildError::Spawn { .. })) => {
+            return Ok(not_run(case, run_dir, e.to_string()));
+        }
         Err(source) => {
             return Err(BaselineError::Process {
                 case: case.name.clone(),

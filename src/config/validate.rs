@@ -690,7 +690,7 @@ impl Validator {
         }
         let device = match c.device.as_deref() {
             None => None,
-            Some(d) => match crate::gpu::protocol::DeviceChoice::parse(d) {
+            Some(d) => match crate::protocol::DeviceChoice::parse(d) {
                 Some(x) => Some(x),
                 None => {
                     self.problem(
@@ -744,7 +744,7 @@ impl Validator {
                     );
                 }
             }
-            inputs.push(crate::gpu::protocol::InputSpec {
+            inputs.push(crate::protocol::InputSpec {
                 name,
                 shape,
                 dtype: get("dtype")
@@ -922,13 +922,13 @@ impl Validator {
             }
         };
         let device = match raw.device.as_deref() {
-            None => crate::gpu::protocol::DeviceChoice::Auto,
-            Some(d) => crate::gpu::protocol::DeviceChoice::parse(d).unwrap_or_else(|| {
+            None => crate::protocol::DeviceChoice::Auto,
+            Some(d) => crate::protocol::DeviceChoice::parse(d).unwrap_or_else(|| {
                 self.problem(
                     "gpu.device",
                     &format!("`{d}` is not a device: `auto`, `cpu` or `cuda:N`"),
                 );
-                crate::gpu::protocol::DeviceChoice::Auto
+                crate::protocol::DeviceChoice::Auto
             }),
         };
         let worker = self

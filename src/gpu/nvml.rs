@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::protocol::DeviceFacts;
 use nvml_wrapper::Nvml;
 use nvml_wrapper::error::NvmlError;
 
@@ -218,17 +219,6 @@ pub fn hardware() -> Hardware {
             .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)),
         unavailable: None,
     }
-}
-
-/// One GPU as NVML reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeviceFacts {
-    pub index: u32,
-    pub name: Option<String>,
-    /// CUDA compute capability, e.g. `9.0`.
-    pub compute_capability: Option<String>,
-    pub memory_total_bytes: Option<u64>,
-    pub memory_used_bytes: Option<u64>,
 }
 
 /// Every GPU NVML sees, or why none can be listed.

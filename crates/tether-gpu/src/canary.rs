@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use tch::{CModule, Device, IValue, Kind, Tensor};
-use tether::gpu::protocol::{CanaryReport, CanaryRequest, InputSpec, OutputDiff, TensorStats};
+use tether_shared::protocol::{CanaryReport, CanaryRequest, InputSpec, OutputDiff, TensorStats};
 
 use crate::{device, metrics};
 

@@ -1,7 +1,7 @@
 //! Picks the libtorch device for a [`DeviceChoice`] and says where work ran.
 
 use tch::{Cuda, Device};
-use tether::gpu::protocol::DeviceChoice;
+use tether_shared::protocol::DeviceChoice;
 
 /// The device to compute on, or why the requested one cannot be used.
 pub fn resolve(choice: DeviceChoice) -> Result<Device, String> {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use tch::{Kind, Tensor};
-use tether::media::Video;
+use tether_shared::media::Video;
 
 /// Name of the tensor in a reference's safetensors file.
 pub const TENSOR: &str = "frames";

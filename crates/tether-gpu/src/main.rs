@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use tether::gpu::protocol::{
+use tether_shared::protocol::{
     AnalyzeRequest, CanaryRequest, DeviceChoice, PROTOCOL_VERSION, Response,
 };
 
@@ -164,7 +164,7 @@ fn finish<T: Serialize>(out: Option<&Path>, work: impl FnOnce() -> Result<T, Str
     match out {
         None => println!("{text}"),
         Some(path) => {
-            if let Err(e) = tether::state::write_atomic(path, text.as_bytes()) {
+            if let Err(e) = tether_shared::files::write_atomic(path, text.as_bytes()) {
                 eprintln!("tether-gpu: cannot write `{}`: {e}", path.display());
                 return ExitCode::from(3);
             }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use tch::{Cuda, Device, Kind, Tensor};
-use tether::gpu::protocol::{DeviceChoice, ProbeCheck, ProbeReport};
+use tether_shared::protocol::{DeviceChoice, ProbeCheck, ProbeReport};
 
 use crate::device;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tether::media::{Frame, Video, encode_y4m};
+use tether_shared::media::{Frame, Video, encode_y4m};
 
 fn worker() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tether-gpu"))
