@@ -347,7 +347,7 @@ pub fn short(e: &tch::TchError) -> String {
 /// The device's used memory (NVML), for CUDA devices.
 fn device_memory(dev: Device) -> Option<u64> {
     let Device::Cuda(n) = dev else { return None };
-    tether::gpu::devices()
+    tether_nvml::devices()
         .ok()?
         .into_iter()
         .find(|d| d.index as usize == n)?

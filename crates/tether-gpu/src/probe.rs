@@ -23,7 +23,7 @@ pub fn probe(choice: DeviceChoice) -> ProbeReport {
     let cuda_library_loaded = device::cuda_library_loaded();
     let cuda_available = Cuda::is_available();
     let cudnn_available = cuda_available && Cuda::cudnn_is_available();
-    let (devices, nvml_unavailable) = match tether::gpu::devices() {
+    let (devices, nvml_unavailable) = match tether_nvml::devices() {
         Ok(d) => (d, None),
         Err(reason) => (Vec::new(), Some(reason)),
     };
