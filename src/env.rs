@@ -51,8 +51,7 @@ pub fn token_var(upstream: &str) -> String {
     format!("{TETHER_TOKEN_PREFIX}{name}")
 }
 
-/// The search path for programs (`ffmpeg`, `tether-gpu`, a case's command).
-pub const PATH: &str = "PATH";
+pub use tether_shared::env::PATH;
 
 /// Set (to anything) to turn colour off in the terminal logs.
 pub const NO_COLOR: &str = "NO_COLOR";

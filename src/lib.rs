@@ -18,13 +18,15 @@ pub mod fix;
 pub mod gpu;
 pub mod health;
 pub mod logs;
-pub mod media;
 pub mod pipeline;
 pub mod process;
 pub mod python_env;
-pub mod redact;
 pub mod report;
 pub mod state;
 pub mod text;
 pub mod update;
 pub mod upstream;
+
+// What the worker shares with tether lives in `tether-shared`; these keep
+// its paths (`crate::media`, `crate::protocol`, `crate::redact`) the same.
+pub use tether_shared::{media, protocol, redact};

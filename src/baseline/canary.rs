@@ -15,9 +15,9 @@ use super::reference_file::{read_reference, reference_path};
 use super::suite::EffectiveCase;
 use crate::config::{CanaryConfig, Config};
 use crate::gpu::VramPeak;
-use crate::gpu::protocol::{CanaryReport, CanaryRequest};
 use crate::gpu::{Worker, WorkerError};
 use crate::process::{self, Exit, ProcessSpec};
+use crate::protocol::{CanaryReport, CanaryRequest};
 
 /// Where tether keeps a canary's files in the case's output folder.
 pub const CANARY_DIR: &str = ".tether-canary";

@@ -176,7 +176,7 @@ fn compare_one(case: &CaseResult, r: &Reference, path: PathBuf) -> Comparison {
 /// Numeric, speed and memory regressions of a canary against its reference.
 fn canary_regressions(
     c: &CanaryOutcome,
-    report: &crate::gpu::protocol::CanaryReport,
+    report: &crate::protocol::CanaryReport,
     rc: &CanaryReference,
     limits: &crate::config::Thresholds,
     out: &mut Vec<String>,

@@ -62,8 +62,8 @@ fn reference(duration_s: f64, vram: Option<u64>) -> Reference {
     }
 }
 
-fn canary_report(device: &str, median: f64) -> crate::gpu::protocol::CanaryReport {
-    crate::gpu::protocol::CanaryReport {
+fn canary_report(device: &str, median: f64) -> crate::protocol::CanaryReport {
+    crate::protocol::CanaryReport {
         device: device.into(),
         dtype: "bf16".into(),
         load_s: 0.1,

@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 
 use super::hardware::HardwareKey;
 use crate::config::Thresholds;
-use crate::gpu::protocol::{AnalyzeReport, CanaryReport};
 use crate::gpu::{PreflightResult, VramPeak};
 use crate::media::Severity;
 use crate::process::Exit;
+use crate::protocol::{AnalyzeReport, CanaryReport};
 
 /// What a baseline run ran on. `tether health` judges the live wrapper by
 /// [`RanOn::Live`] runs only: a staged candidate that fails says nothing

@@ -14,9 +14,9 @@ pub use super::model::OutputQuality;
 use super::model::{BaselineRun, OutputFile};
 use super::reference_file::{read_reference, reference_path};
 use crate::config::Config;
-use crate::gpu::protocol::{AnalyzeReport, AnalyzeRequest};
 use crate::gpu::{Worker, WorkerError};
 use crate::media::Expectation;
+use crate::protocol::{AnalyzeReport, AnalyzeRequest};
 
 /// Extensions of outputs that are analysed.
 pub const MEDIA_EXTS: &[&str] = &[

@@ -20,7 +20,7 @@ use super::quality::{CaseKey, WorkerSlot, check_outputs};
 use super::suite::{EffectiveCase, Overrides, effective_cases};
 use crate::config::Config;
 use crate::gpu::{VramPeak, VramSampler};
-use crate::process::{self, Exit, ProcessError, ProcessSpec};
+use crate::process::{self, ChildError, Exit, ProcessError, ProcessSpec};
 
 /// Which cases to run, and where.
 #[derive(Debug, Clone)]
@@ -238,7 +238,7 @@ impl RunContext<'_> {
         let before = super::stray::TreeSnapshot::take(tree);
         let outcome = match process::run(&spec, &mut || sampler.sample()) {
             Ok(o) => o,
-            Err(e @ ProcessError::Spawn { .. }) => {
+            Err(e @ ProcessError::Run(ChildError::Spawn { .. })) => {
                 return Ok(not_run(case, self.run_dir, e.to_string()));
             }
             Err(source) => {

@@ -2,7 +2,7 @@
 
 use tether::config::{Config, GpuConfig};
 use tether::exit;
-use tether::gpu::protocol::DeviceChoice;
+use tether::protocol::DeviceChoice;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum GpuCommand {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::model::{EndpointLimits, OnUnfixable, Preflight, StrategyKind, Thresholds};
-use crate::gpu::protocol::DeviceChoice;
+use crate::protocol::DeviceChoice;
 
 // [project]
 pub const ROOT: &str = ".";

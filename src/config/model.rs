@@ -302,7 +302,7 @@ impl ThresholdOverrides {
 pub struct GpuConfig {
     pub preflight: Preflight,
     /// Where the worker computes metrics and runs the preflight.
-    pub device: crate::gpu::protocol::DeviceChoice,
+    pub device: crate::protocol::DeviceChoice,
     /// The `tether-gpu` worker binary; `None`: next to `tether`, else `PATH`.
     pub worker: Option<PathBuf>,
     /// Time limit of one worker run.
@@ -361,12 +361,12 @@ pub struct CanaryConfig {
     pub module: Option<PathBuf>,
     pub method: String,
     /// `None`: `gpu.device`.
-    pub device: Option<crate::gpu::protocol::DeviceChoice>,
+    pub device: Option<crate::protocol::DeviceChoice>,
     pub dtype: String,
     pub warmup: u32,
     pub iterations: u32,
     /// Used when the export writes no `{inputs_path}`.
-    pub inputs: Vec<crate::gpu::protocol::InputSpec>,
+    pub inputs: Vec<crate::protocol::InputSpec>,
     /// An output further from the reference than this is a numeric regression.
     pub max_abs_error: f64,
     /// An output whose cosine similarity to the reference is below this is a

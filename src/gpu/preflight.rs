@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{DeviceChoice, ProbeReport};
 use super::worker::Worker;
 use crate::config::{Config, GpuConfig, Preflight};
+use crate::protocol::{DeviceChoice, ProbeReport};
 
 /// The preflight's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::{PROTOCOL_VERSION, Response};
 use crate::process::{self, Exit, ProcessError, ProcessSpec};
+use crate::protocol::{PROTOCOL_VERSION, Response};
 
 /// The worker's file name.
 pub const WORKER_NAME: &str = "tether-gpu";

@@ -100,7 +100,7 @@ fn gib(bytes: Option<u64>) -> String {
 
 /// One line on a canary run: where, how fast, what it returned, and how far
 /// from the reference.
-pub fn canary_line(r: &crate::gpu::protocol::CanaryReport) -> String {
+pub fn canary_line(r: &crate::protocol::CanaryReport) -> String {
     let outputs: Vec<String> = r
         .outputs
         .iter()

@@ -63,7 +63,7 @@ impl Watch {
             .arg("watch")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
+            .stderr(fs_err::File::create(&stderr).unwrap().into_file())
             .spawn()
             .expect("tether watch starts");
         Watch { child, stderr }

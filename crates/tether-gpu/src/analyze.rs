@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use tch::{Device, Tensor};
-use tether::gpu::protocol::{AnalyzeReport, AnalyzeRequest, Quality};
-use tether::media;
+use tether_shared::media;
+use tether_shared::protocol::{AnalyzeReport, AnalyzeRequest, Quality};
 
 use crate::{device, frames, metrics};
 
@@ -16,7 +16,7 @@ pub fn analyze(req: &AnalyzeRequest) -> Result<AnalyzeReport, String> {
     let started = Instant::now();
     let dev = device::resolve(req.device)?;
     let video = media::decode(&req.output, &req.ffmpeg_log_dir)
-        .map_err(|e| tether::redact::error_chain(&e))?;
+        .map_err(|e| tether_shared::redact::error_chain(&e))?;
     let findings = media::check(&video, &req.expect);
     let stats = media::stats(&video);
     let stored = frames::downsample(&video, req.max_side);

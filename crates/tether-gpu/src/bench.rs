@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
-use tether::gpu::protocol::{BenchReport, DeviceChoice};
+use tether_shared::protocol::{BenchReport, DeviceChoice};
 
 use crate::{device, frames, metrics};
 

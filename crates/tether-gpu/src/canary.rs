@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use tch::{CModule, Device, IValue, Kind, Tensor};
-use tether::gpu::protocol::{CanaryReport, CanaryRequest, InputSpec, OutputDiff, TensorStats};
+use tether_shared::protocol::{CanaryReport, CanaryRequest, InputSpec, OutputDiff, TensorStats};
 
 use crate::{device, metrics};
 
@@ -347,7 +347,7 @@ pub fn short(e: &tch::TchError) -> String {
 /// The device's used memory (NVML), for CUDA devices.
 fn device_memory(dev: Device) -> Option<u64> {
     let Device::Cuda(n) = dev else { return None };
-    tether::gpu::devices()
+    tether_nvml::devices()
         .ok()?
         .into_iter()
         .find(|d| d.index as usize == n)?
@@ -356,7 +356,7 @@ fn device_memory(dev: Device) -> Option<u64> {
 
 /// This process's peak resident set (VmHWM).
 fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)

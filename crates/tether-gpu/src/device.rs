@@ -1,7 +1,7 @@
 //! Picks the libtorch device for a [`DeviceChoice`] and says where work ran.
 
 use tch::{Cuda, Device};
-use tether::gpu::protocol::DeviceChoice;
+use tether_shared::protocol::DeviceChoice;
 
 /// The device to compute on, or why the requested one cannot be used.
 pub fn resolve(choice: DeviceChoice) -> Result<Device, String> {
@@ -52,7 +52,7 @@ pub fn sync(device: Device) {
 
 /// Whether `libtorch_cuda.so` is mapped into this process.
 pub fn cuda_library_loaded() -> bool {
-    std::fs::read_to_string("/proc/self/maps")
+    fs_err::read_to_string("/proc/self/maps")
         .map(|maps| maps.contains("libtorch_cuda.so"))
         .unwrap_or(false)
 }

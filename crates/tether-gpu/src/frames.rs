@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use tch::{Kind, Tensor};
-use tether::media::Video;
+use tether_shared::media::Video;
 
 /// Name of the tensor in a reference's safetensors file.
 pub const TENSOR: &str = "frames";
@@ -63,7 +63,7 @@ pub fn quantise(t: &Tensor) -> Tensor {
 
 pub fn write(path: &Path, frames: &Tensor) -> Result<(), String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        fs_err::create_dir_all(dir)
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
     Tensor::write_safetensors(&[(TENSOR, frames)], path)
@@ -73,7 +73,7 @@ pub fn write(path: &Path, frames: &Tensor) -> Result<(), String> {
 /// Writes named tensors (a canary's outputs).
 pub fn write_named(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        fs_err::create_dir_all(dir)
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
     Tensor::write_safetensors(tensors, path)

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use tether::gpu::protocol::{
+use tether_shared::protocol::{
     AnalyzeRequest, CanaryRequest, DeviceChoice, PROTOCOL_VERSION, Response,
 };
 
@@ -93,14 +93,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Probe { device, out } => finish(out.as_deref(), || Ok(probe::probe(device))),
         Command::Analyze { request, out } => finish(out.as_deref(), || {
-            let text = std::fs::read_to_string(&request)
+            let text = fs_err::read_to_string(&request)
                 .map_err(|e| format!("cannot read request `{}`: {e}", request.display()))?;
             let req: AnalyzeRequest = serde_json::from_str(&text)
                 .map_err(|e| format!("malformed request `{}`: {e}", request.display()))?;
             analyze::analyze(&req)
         }),
         Command::Canary { request, out } => finish(out.as_deref(), || {
-            let text = std::fs::read_to_string(&request)
+            let text = fs_err::read_to_string(&request)
                 .map_err(|e| format!("cannot read request `{}`: {e}", request.display()))?;
             let req: CanaryRequest = serde_json::from_str(&text)
                 .map_err(|e| format!("malformed request `{}`: {e}", request.display()))?;
@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         Command::Crash { mode, out } => {
             if let Some(out) = &out {
                 // A half-written response, as a crash mid-write leaves it.
-                let _ = std::fs::write(out, b"{\"ok\": {\"protocol\": 1, \"rep");
+                let _ = fs_err::write(out, b"{\"ok\": {\"protocol\": 1, \"rep");
             }
             match mode.as_str() {
                 "panic" => panic!("tether-gpu crash test: panic"),
@@ -164,7 +164,7 @@ fn finish<T: Serialize>(out: Option<&Path>, work: impl FnOnce() -> Result<T, Str
     match out {
         None => println!("{text}"),
         Some(path) => {
-            if let Err(e) = tether::state::write_atomic(path, text.as_bytes()) {
+            if let Err(e) = tether_shared::files::write_atomic(path, text.as_bytes()) {
                 eprintln!("tether-gpu: cannot write `{}`: {e}", path.display());
                 return ExitCode::from(3);
             }

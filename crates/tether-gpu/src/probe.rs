@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use tch::{Cuda, Device, Kind, Tensor};
-use tether::gpu::protocol::{DeviceChoice, ProbeCheck, ProbeReport};
+use tether_shared::protocol::{DeviceChoice, ProbeCheck, ProbeReport};
 
 use crate::device;
 
@@ -23,7 +23,7 @@ pub fn probe(choice: DeviceChoice) -> ProbeReport {
     let cuda_library_loaded = device::cuda_library_loaded();
     let cuda_available = Cuda::is_available();
     let cudnn_available = cuda_available && Cuda::cudnn_is_available();
-    let (devices, nvml_unavailable) = match tether::gpu::devices() {
+    let (devices, nvml_unavailable) = match tether_nvml::devices() {
         Ok(d) => (d, None),
         Err(reason) => (Vec::new(), Some(reason)),
     };

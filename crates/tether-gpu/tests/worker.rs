@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tether::media::{Frame, Video, encode_y4m};
+use tether_shared::media::{Frame, Video, encode_y4m};
 
 fn worker() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tether-gpu"))
@@ -14,9 +14,9 @@ fn worker() -> Command {
 /// Runs the worker with `args` plus `--out`, returns (exit code, response).
 fn run(dir: &Path, args: &[&str]) -> (i32, Value) {
     let out = dir.join("response.json");
-    let _ = std::fs::remove_file(&out);
+    let _ = fs_err::remove_file(&out);
     let status = worker().args(args).arg("--out").arg(&out).status().unwrap();
-    let text = std::fs::read_to_string(&out).expect("the worker always writes a response");
+    let text = fs_err::read_to_string(&out).expect("the worker always writes a response");
     (status.code().unwrap(), serde_json::from_str(&text).unwrap())
 }
 
@@ -56,7 +56,7 @@ fn request(dir: &Path, output: &Path, reference: Option<&Path>, store: &str) -> 
         "ffmpeg_log_dir": dir,
     });
     let path = dir.join(format!("{store}.request.json"));
-    std::fs::write(&path, req.to_string()).unwrap();
+    fs_err::write(&path, req.to_string()).unwrap();
     path
 }
 
@@ -74,8 +74,8 @@ fn probe_writes_a_versioned_report() {
 fn analyze_downsamples_stores_and_compares() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(d.join("a.y4m"), encode_y4m(&video(64, 48, 5, 1.0))).unwrap();
-    std::fs::write(d.join("b.y4m"), encode_y4m(&video(64, 48, 5, 0.7))).unwrap();
+    fs_err::write(d.join("a.y4m"), encode_y4m(&video(64, 48, 5, 1.0))).unwrap();
+    fs_err::write(d.join("b.y4m"), encode_y4m(&video(64, 48, 5, 0.7))).unwrap();
     let (code, v) = run(
         d,
         &[
@@ -136,7 +136,7 @@ fn bad_input_gets_an_error_response_not_a_crash() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // A malformed request.
-    std::fs::write(d.join("bad.json"), "{not json").unwrap();
+    fs_err::write(d.join("bad.json"), "{not json").unwrap();
     let (code, v) = run(
         d,
         &["analyze", "--request", d.join("bad.json").to_str().unwrap()],
@@ -150,7 +150,7 @@ fn bad_input_gets_an_error_response_not_a_crash() {
         "{v}"
     );
     // A video that is not one.
-    std::fs::write(d.join("x.y4m"), "YUV4MPEG2 W0 H0\n").unwrap();
+    fs_err::write(d.join("x.y4m"), "YUV4MPEG2 W0 H0\n").unwrap();
     let (code, v) = run(
         d,
         &[
@@ -165,8 +165,8 @@ fn bad_input_gets_an_error_response_not_a_crash() {
         "{v}"
     );
     // A corrupt reference: the output is still checked, the comparison says why not.
-    std::fs::write(d.join("a.y4m"), encode_y4m(&video(16, 16, 5, 1.0))).unwrap();
-    std::fs::write(d.join("corrupt.st"), b"\x08\0\0\0\0\0\0\0{}").unwrap();
+    fs_err::write(d.join("a.y4m"), encode_y4m(&video(16, 16, 5, 1.0))).unwrap();
+    fs_err::write(d.join("corrupt.st"), b"\x08\0\0\0\0\0\0\0{}").unwrap();
     let (code, v) = run(
         d,
         &[

@@ -7,7 +7,7 @@ use super::Problems;
 use crate::config::defaults;
 use crate::config::model::CanaryConfig;
 use crate::config::raw::{RawCase, Runner};
-use crate::gpu::protocol::InputSpec;
+use crate::protocol::InputSpec;
 
 /// The canary of a case, or `None` for a command case; `prefix` is the
 /// case's dotted key with its trailing dot.

@@ -268,11 +268,11 @@ string_value!(Listen, "an address like `127.0.0.1:9477` or `off`");
 
 /// Where the worker computes: `auto`, `cpu`, `cuda` or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Device(pub crate::gpu::protocol::DeviceChoice);
+pub struct Device(pub crate::protocol::DeviceChoice);
 impl FromStr for Device {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        crate::gpu::protocol::DeviceChoice::parse(s)
+        crate::protocol::DeviceChoice::parse(s)
             .map(Device)
             .ok_or_else(|| format!("`{s}` is not a device: `auto`, `cpu` or `cuda:N`"))
     }

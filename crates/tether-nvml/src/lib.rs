@@ -1,12 +1,17 @@
 //! NVML through `nvml-wrapper`, loaded at run time: a GPU-memory sampler that
-//! keeps the peak while a child process runs, and the hardware facts that key
-//! baseline references. No NVML library, no driver or no GPU is reported as
-//! unavailable with its reason; nothing here fails or panics.
+//! keeps the peak while a child process runs, the hardware facts that key
+//! baseline references, each GPU's facts (`devices`, which the `tether-gpu`
+//! worker reports in its probe and reads for a canary's device memory) and
+//! condition (`details`, for `tether health`). No NVML library, no driver or
+//! no GPU is reported as unavailable with its reason; nothing here fails or
+//! panics. A crate of its own so that tether and its worker share one NVML
+//! code while `tether-shared` links no NVML at all.
 
 use std::time::{Duration, Instant};
 
 use nvml_wrapper::Nvml;
 use nvml_wrapper::error::NvmlError;
+use tether_shared::protocol::DeviceFacts;
 
 /// Sampling interval when none is given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
@@ -218,17 +223,6 @@ pub fn hardware() -> Hardware {
             .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)),
         unavailable: None,
     }
-}
-
-/// One GPU as NVML reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeviceFacts {
-    pub index: u32,
-    pub name: Option<String>,
-    /// CUDA compute capability, e.g. `9.0`.
-    pub compute_capability: Option<String>,
-    pub memory_total_bytes: Option<u64>,
-    pub memory_used_bytes: Option<u64>,
 }
 
 /// Every GPU NVML sees, or why none can be listed.

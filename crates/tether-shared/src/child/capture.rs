@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::redact_stream::StreamRedactor;
-use super::{ProcessError, TAIL_BYTES};
+use super::{ChildError, TAIL_BYTES};
 
 const BUF_BYTES: usize = 64 * 1024;
 
 /// Creates (or truncates) a private log file, with its folder.
-pub(super) fn create_log(path: &Path) -> Result<fs_err::File, ProcessError> {
-    crate::state::create_private_file(path).map_err(|source| ProcessError::Log {
+pub(super) fn create_log(path: &Path) -> Result<fs_err::File, ChildError> {
+    crate::files::create_private_file(path).map_err(|source| ChildError::Log {
         path: path.to_path_buf(),
         source,
     })

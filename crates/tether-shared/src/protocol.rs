@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::nvml::DeviceFacts;
 use crate::media::{Expectation, Finding, Stats};
 
 /// Bumped whenever a message changes shape.
@@ -52,6 +51,17 @@ impl DeviceChoice {
             DeviceChoice::Cuda(n) => format!("cuda:{n}"),
         }
     }
+}
+
+/// One GPU as NVML reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceFacts {
+    pub index: u32,
+    pub name: Option<String>,
+    /// CUDA compute capability, e.g. `9.0`.
+    pub compute_capability: Option<String>,
+    pub memory_total_bytes: Option<u64>,
+    pub memory_used_bytes: Option<u64>,
 }
 
 /// The GPU preflight: what libtorch sees, and whether it computes correctly.

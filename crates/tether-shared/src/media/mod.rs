@@ -63,7 +63,7 @@ pub enum MediaError {
         path: PathBuf,
         tool: String,
         #[source]
-        source: crate::process::ProcessError,
+        source: crate::child::ChildError,
     },
     #[error("`{tool}` failed on `{}`: {message}", path.display())]
     Ffmpeg {

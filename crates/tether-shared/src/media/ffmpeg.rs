@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::process::{ProcessSpec, run};
+use crate::child::{ProcessSpec, run};
 
 use super::{Frame, MediaError, Video, ext_of};
 
@@ -42,7 +42,7 @@ pub(super) fn decode_with_path(
         let p = p.to_path_buf();
         move |source| MediaError::Io { path: p, source }
     };
-    crate::state::create_private_dir(log_dir).map_err(io(log_dir))?;
+    crate::files::create_private_dir(log_dir).map_err(io(log_dir))?;
     let stem = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
