@@ -140,16 +140,7 @@ pub fn stage(
                     .map_err(git_err("adding the record file", &dir))?;
                 files.push(f);
             }
-            index.write().map_err(git_err("writing the index", &dir))?;
-            let tree = index
-                .write_tree()
-                .map_err(git_err("writing a tree", &dir))?;
-            let commit = commit_tree(cfg, &repo, &dir, tree, &message)?;
-            StageOutcome::Committed {
-                commit: commit.to_string(),
-                message: message.clone(),
-                files,
-            }
+            commit_index(cfg, &repo, &dir, &mut index, &message, files)?
         }
         Layout::Clone => {
             clone_upstream(mirror, &upstream_dir, target)?;
@@ -159,16 +150,7 @@ pub fn stage(
                     index
                         .add_path(Path::new(&f))
                         .map_err(git_err("adding the record file", &dir))?;
-                    index.write().map_err(git_err("writing the index", &dir))?;
-                    let tree = index
-                        .write_tree()
-                        .map_err(git_err("writing a tree", &dir))?;
-                    let commit = commit_tree(cfg, &repo, &dir, tree, &message)?;
-                    StageOutcome::Committed {
-                        commit: commit.to_string(),
-                        message: message.clone(),
-                        files: vec![f],
-                    }
+                    commit_index(cfg, &repo, &dir, &mut index, &message, vec![f])?
                 }
                 None => StageOutcome::NothingToCommit,
             }
@@ -308,6 +290,25 @@ fn copy_dirty(backup: &Backup, dir: &Path, skip: &[String]) -> Result<(), Update
     let mut rest = backup.clone();
     rest.dirty.retain(|d| !skip.contains(&d.path));
     rest.copy_dirty_into(dir)
+}
+
+/// Writes `index` and commits its tree as the staging commit of `files`.
+fn commit_index(
+    cfg: &Config,
+    repo: &Repository,
+    dir: &Path,
+    index: &mut git2::Index,
+    message: &str,
+    files: Vec<String>,
+) -> Result<StageOutcome, UpdateError> {
+    index.write().map_err(git_err("writing the index", dir))?;
+    let tree = index.write_tree().map_err(git_err("writing a tree", dir))?;
+    let commit = commit_tree(cfg, repo, dir, tree, message)?;
+    Ok(StageOutcome::Committed {
+        commit: commit.to_string(),
+        message: message.to_owned(),
+        files,
+    })
 }
 
 /// A relative path as `/`-separated text.

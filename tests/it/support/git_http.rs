@@ -104,7 +104,10 @@ fn serve(
     let mut cmd = Command::new("git");
     cmd.arg("http-backend")
         .env_clear()
-        .env("PATH", tether::env::var_os(tether::env::PATH).unwrap_or_default())
+        .env(
+            "PATH",
+            tether::env::var_os(tether::env::PATH).unwrap_or_default(),
+        )
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_PROJECT_ROOT", root)
