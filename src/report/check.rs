@@ -95,7 +95,7 @@ pub fn render(r: &CheckReport) -> String {
             .files
             .iter()
             .take(10)
-            .map(|f| format!("{:?} {}", f.change, f.path).to_lowercase())
+            .map(|f| format!("{} {}", f.change.as_str(), f.path))
             .collect();
         let more = m.files.len().saturating_sub(shown.len());
         let _ = write!(out, "    {}", shown.join(", "));

@@ -68,6 +68,17 @@ pub enum Change {
     Deleted,
 }
 
+impl Change {
+    /// The word for it, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Modified => "modified",
+            Change::Added => "added",
+            Change::Deleted => "deleted",
+        }
+    }
+}
+
 /// The wrapper's current commit of `up`. The mirror is used by the vendored
 /// layout to resolve the recorded (maybe abbreviated) hash.
 pub fn current_commit(

@@ -248,13 +248,14 @@ fn vendored_local_modifications_are_reported() {
         "def generate(prompt):\n    return 'patched'\n",
     );
     w.write("Wan2GP/local_patch.py", "x = 1\n");
+    w.write("Wan2GP/Dockerfile.local", "FROM python\n");
     w.write("Wan2GP/__pycache__/wgp.cpython-311.pyc", "bytecode");
     fs_err::remove_file(w.path.join("Wan2GP/defaults/t2v.json")).unwrap();
     f.config("vendored", "");
     let r = f.json(&f.tether(), &[], 0);
     let m = &r["local_modifications"];
     assert_eq!(m["modified"], 1, "{m}");
-    assert_eq!(m["added"], 1, "{m}");
+    assert_eq!(m["added"], 2, "{m}");
     assert_eq!(m["deleted"], 1, "{m}");
     let files: Vec<(String, String)> = m["files"]
         .as_array()
@@ -270,6 +271,7 @@ fn vendored_local_modifications_are_reported() {
     assert_eq!(
         files,
         [
+            ("Dockerfile.local".to_owned(), "added".to_owned()),
             ("defaults/t2v.json".to_owned(), "deleted".to_owned()),
             ("local_patch.py".to_owned(), "added".to_owned()),
             ("wgp.py".to_owned(), "modified".to_owned()),
@@ -284,7 +286,14 @@ fn vendored_local_modifications_are_reported() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("1 modified, 1 added, 1 deleted"),
+        out.stdout.contains("1 modified, 2 added, 1 deleted"),
+        "{}",
+        out.stdout
+    );
+    // paths keep the repository's own spelling (regression: `dockerfile.local`)
+    assert!(
+        out.stdout
+            .contains("added Dockerfile.local, deleted defaults/t2v.json"),
         "{}",
         out.stdout
     );
