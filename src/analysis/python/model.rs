@@ -254,6 +254,12 @@ pub enum SignatureChange {
     NewRequiredParameter {
         name: String,
     },
+    /// A new required parameter the call passes neither by position nor by
+    /// keyword, while it passes a `**kwargs` dict: breaking unless the dict
+    /// supplies it.
+    NewRequiredUnlessKwargs {
+        name: String,
+    },
     /// A keyword the wrapper passes that the new signature rejects.
     KeywordNotAccepted {
         name: String,

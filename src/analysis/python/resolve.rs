@@ -578,6 +578,9 @@ fn describe(c: &SignatureChange) -> String {
         SignatureChange::NewRequiredParameter { name } => {
             format!("new required parameter `{name}`")
         }
+        SignatureChange::NewRequiredUnlessKwargs { name } => format!(
+            "new required parameter `{name}`: breaking unless the `**kwargs` dict the wrapper passes supplies it"
+        ),
         SignatureChange::KeywordNotAccepted { name } => {
             format!("keyword `{name}` passed by the wrapper is no longer accepted")
         }

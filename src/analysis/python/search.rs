@@ -137,7 +137,7 @@ fn split_class(name: &str) -> (&str, &str) {
     name.rsplit_once('.').unwrap_or(("", name))
 }
 
-fn name_similarity(a: &str, b: &str) -> f64 {
+pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
     f64::from(TextDiff::from_chars(a, b).ratio())
 }
 

@@ -174,6 +174,42 @@ fn is_var(p: &Param) -> bool {
     matches!(p.kind, ParamKind::VarArgs | ParamKind::VarKwargs)
 }
 
+/// The new parameter that the removed old parameter `p` (at `i`) was renamed
+/// to: among the added ones of a compatible kind (a parameter with a default
+/// never pairs with a new required one, a keyword-only never with a
+/// positional), the one whose name is most alike, a same position counting
+/// for some. `None` when no candidate is alike enough or two are equally
+/// good: an ambiguous rename is reported as a removal and an addition, so the
+/// api-drift fixer never rewrites a call to a guessed keyword.
+fn rename_target<'a>(
+    i: usize,
+    p: &Param,
+    added: &[(usize, &'a Param)],
+) -> Option<(usize, &'a Param)> {
+    const ALIKE: f64 = 0.5;
+    const SAME_POSITION: f64 = 0.3;
+    let keyword_only = |k: ParamKind| k == ParamKind::KeywordOnly;
+    let mut scored: Vec<(f64, usize, &Param)> = added
+        .iter()
+        .filter(|(_, n)| {
+            p.default.is_some() == n.default.is_some()
+                && keyword_only(p.kind) == keyword_only(n.kind)
+        })
+        .map(|&(j, n)| {
+            let alike = super::search::name_similarity(&p.name, &n.name);
+            let position = if j == i { SAME_POSITION } else { 0.0 };
+            (alike + position, j, n)
+        })
+        .filter(|(score, _, _)| *score >= ALIKE)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match scored.as_slice() {
+        [] => None,
+        [(best, ..), (second, ..), ..] if best - second < 0.05 => None,
+        [(_, j, n), ..] => Some((*j, *n)),
+    }
+}
+
 /// Every change between `old` and `new`, each with how badly it affects the
 /// wrapper: with `call`, against the arguments it passes; without (an import,
 /// a read, a patch), at most at risk.
@@ -214,13 +250,22 @@ pub(crate) fn compare(
         if new_names.contains(p.name.as_str()) {
             continue;
         }
+        // an optional parameter a call does not pass cannot break it
+        let unused_optional = call.is_some() && p.default.is_some() && !passes(i, p);
         let sev = if passes(i, p) {
             PointSeverity::Breaking
+        } else if unused_optional {
+            PointSeverity::Info
         } else {
             PointSeverity::AtRisk
         };
-        if let Some((j, to)) = added.iter().find(|(j, _)| *j == i && !paired.contains(j)) {
-            paired.insert(*j);
+        let unpaired: Vec<(usize, &Param)> = added
+            .iter()
+            .filter(|(j, _)| !paired.contains(j))
+            .copied()
+            .collect();
+        if let Some((j, to)) = rename_target(i, p, &unpaired) {
+            paired.insert(j);
             changes.push((
                 SignatureChange::ParameterRenamed {
                     from: p.name.clone(),
@@ -228,6 +273,8 @@ pub(crate) fn compare(
                 },
                 if passes_by_keyword(&p.name) {
                     PointSeverity::Breaking
+                } else if unused_optional {
+                    PointSeverity::Info
                 } else {
                     PointSeverity::AtRisk
                 },
@@ -246,17 +293,31 @@ pub(crate) fn compare(
         if paired.contains(j) || p.default.is_some() {
             continue;
         }
-        let sev = if passes_by_keyword(&p.name) {
-            PointSeverity::Info
+        let by_position =
+            p.kind != ParamKind::KeywordOnly && call.is_some_and(|c| *j < c.positional);
+        if passes_by_keyword(&p.name) || by_position {
+            // the call passes it explicitly: compatible
+            changes.push((
+                SignatureChange::NewRequiredParameter {
+                    name: p.name.clone(),
+                },
+                PointSeverity::Info,
+            ));
+        } else if call.is_some_and(|c| c.star_kwargs) {
+            changes.push((
+                SignatureChange::NewRequiredUnlessKwargs {
+                    name: p.name.clone(),
+                },
+                PointSeverity::Breaking,
+            ));
         } else {
-            not_call
-        };
-        changes.push((
-            SignatureChange::NewRequiredParameter {
-                name: p.name.clone(),
-            },
-            sev,
-        ));
+            changes.push((
+                SignatureChange::NewRequiredParameter {
+                    name: p.name.clone(),
+                },
+                not_call,
+            ));
+        }
     }
 
     for (i, o) in old_named.iter().enumerate() {

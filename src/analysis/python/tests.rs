@@ -264,7 +264,7 @@ fn var_kwargs_removed() {
 }
 
 #[test]
-fn parameter_removed_not_passed_is_at_risk() {
+fn optional_parameter_removed_not_passed_is_compatible() {
     let old = "def f(a, b=1, c=2):\n    pass\n";
     let new = "def f(a, b=1):\n    pass\n";
     let f = Case::new(old, new, "import wgp\nwgp.f(1)\nwgp.f(1, 2, 3)\n").run();
@@ -276,7 +276,8 @@ fn parameter_removed_not_passed_is_at_risk() {
         changes(calls[0]),
         &[SignatureChange::ParameterRemoved { name: "c".into() }]
     );
-    assert_eq!(calls[0].severity, PointSeverity::AtRisk);
+    // an optional parameter the call never passes cannot break it
+    assert_eq!(calls[0].severity, PointSeverity::Info);
     assert!(
         changes(calls[1]).contains(&SignatureChange::TooManyPositional {
             passed: 3,
@@ -620,4 +621,83 @@ fn dropped_re_export_is_a_move() {
             to: "shared.utils.notify".into()
         }
     );
+}
+
+#[test]
+fn a_renamed_keyword_pairs_by_name_not_with_a_new_required_positional() {
+    // render(prompt, frames=16) -> render(prompt, fps, num_frames=16)
+    let old = "def render(prompt, frames=16):\n    return prompt\n";
+    let new = "def render(prompt, fps, num_frames=16):\n    return prompt\n";
+    let f = Case::new(old, new, "import wgp\nwgp.render('p', frames=8)\n").run();
+    let call = get(&f, PointKind::Call, "wgp.render");
+    let c = changes(call);
+    assert!(
+        c.contains(&SignatureChange::ParameterRenamed {
+            from: "frames".into(),
+            to: "num_frames".into()
+        }),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&SignatureChange::NewRequiredParameter { name: "fps".into() }),
+        "{c:?}"
+    );
+    assert!(
+        !c.iter()
+            .any(|x| matches!(x, SignatureChange::ParameterRenamed { to, .. } if to == "fps")),
+        "{c:?}"
+    );
+    assert_eq!(call.severity, PointSeverity::Breaking);
+
+    // a call that never passes a renamed optional parameter stays compatible
+    let new = "def render(prompt, num_frames=16):\n    return prompt\n";
+    let f = Case::new(old, new, "import wgp\nwgp.render('p')\n").run();
+    let call = get(&f, PointKind::Call, "wgp.render");
+    assert_eq!(call.severity, PointSeverity::Info, "{:?}", changes(call));
+}
+
+#[test]
+fn new_required_parameters_of_a_kwargs_call_break_unless_the_dict_supplies_them() {
+    let old = "def load(model, **kw):\n    return model\n";
+    let new = "def load(model, device, **kw):\n    return model\n";
+    let wrapper = "import wgp\nopts = {k: v for k, v in params.items() if k in ALLOWED}\nwgp.load('t2v', **opts)\n";
+    let f = Case::new(old, new, wrapper).run();
+    let call = get(&f, PointKind::Call, "wgp.load");
+    assert_eq!(
+        changes(call),
+        &[SignatureChange::NewRequiredUnlessKwargs {
+            name: "device".into()
+        }]
+    );
+    assert_eq!(call.severity, PointSeverity::Breaking);
+    assert!(call.message.contains("unless"), "{}", call.message);
+    assert!(call.message.contains("`device`"), "{}", call.message);
+
+    // passing every required parameter explicitly is compatible
+    let f = Case::new(old, new, "import wgp\nwgp.load('t2v', device='cuda')\n").run();
+    let call = get(&f, PointKind::Call, "wgp.load");
+    assert_eq!(call.severity, PointSeverity::Info, "{:?}", changes(call));
+}
+
+#[test]
+fn an_ambiguous_rename_is_a_removal_the_fixer_does_not_guess() {
+    let old = "def resize(img, size=1):\n    return img\n";
+    // `scale` sits where `size` was, `size_px` has the closer name: neither
+    // wins clearly
+    let new = "def resize(img, scale=1, size_px=1):\n    return img\n";
+    let f = Case::new(old, new, "import wgp\nwgp.resize(i, size=2)\n").run();
+    let call = get(&f, PointKind::Call, "wgp.resize");
+    let c = changes(call);
+    assert!(
+        c.contains(&SignatureChange::ParameterRemoved {
+            name: "size".into()
+        }),
+        "{c:?}"
+    );
+    assert!(
+        !c.iter()
+            .any(|x| matches!(x, SignatureChange::ParameterRenamed { .. })),
+        "{c:?}"
+    );
+    assert_eq!(call.severity, PointSeverity::Breaking);
 }
