@@ -15,6 +15,9 @@ pub enum FetchFailure {
     Network,
     /// The URL does not point at a repository.
     NotFound,
+    /// The repository is there but an object it needs cannot be read (a
+    /// damaged pack, a partial clone, a deleted object).
+    MissingObject,
     /// This build of git2 cannot fetch this kind of URL (no https/ssh).
     UnsupportedScheme,
     /// git's credential helper did not answer within the upstream's
@@ -30,6 +33,10 @@ impl std::fmt::Display for FetchFailure {
             FetchFailure::Auth => "authentication failed",
             FetchFailure::Network => "network error (no connection or the server is unreachable)",
             FetchFailure::NotFound => "no repository at that URL (is the url right?)",
+            FetchFailure::MissingObject => {
+                "the repository is there but an object it needs is missing or unreadable \
+                 (a damaged pack, a partial clone or a deleted object)"
+            }
             FetchFailure::UnsupportedScheme => {
                 "this build of tether cannot fetch this kind of URL (git2 was built without \
                  https/ssh support)"

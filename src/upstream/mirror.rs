@@ -372,6 +372,15 @@ fn classify(e: &git2::Error, auth_exhausted: bool) -> FetchFailure {
         FetchFailure::Auth
     } else if msg.contains("unsupported url protocol") || msg.contains("no tls stream") {
         FetchFailure::UnsupportedScheme
+    } else if matches!(
+        e.class(),
+        ErrorClass::Odb | ErrorClass::Object | ErrorClass::Zlib
+    ) || msg.contains("object not found")
+        || msg.contains("missing object")
+        || msg.contains("failed to read object")
+    {
+        // before NotFound: libgit2 says "object not found" with NotFound
+        FetchFailure::MissingObject
     } else if e.code() == ErrorCode::NotFound
         || msg.contains("not found")
         || msg.contains("could not find repository")

@@ -632,3 +632,34 @@ fn missing_local_path_says_no_repository() {
     );
     assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
 }
+
+#[test]
+fn a_missing_object_upstream_is_named_not_taken_for_a_bad_url() {
+    let f = submodule_fixture(1);
+    f.tether().run(&["check"]).assert_code(0);
+    // a new commit upstream whose blob is then lost (a damaged repository)
+    f.up.write("weights.json", "{\"a\": 1}\n");
+    f.up.commit("config: weights");
+    let blob = f.up.git(&["rev-parse", "HEAD:weights.json"]);
+    let blob = blob.trim();
+    let loose =
+        f.up.path
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]);
+    fs_err::remove_file(&loose).unwrap();
+    let out = f.tether().run(&["check"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("upstream `wan2gp`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("an object it needs is missing or unreadable"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("no repository at that URL"),
+        "{}",
+        out.stderr
+    );
+}
