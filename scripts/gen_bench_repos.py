@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a Wan2GP-sized benchmark fixture for tether.
 
-Usage: scripts/gen_bench_repos.py OUTDIR [--seed N]
+Usage: scripts/gen_bench_repos.py OUTDIR [--seed N] [--jump N]
 
 Builds, deterministically (fixed seed, author and dates):
   OUTDIR/upstream      a Wan2GP-shaped repo (~2,500 files, ~1,700 commits on
@@ -1289,6 +1289,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--jump", type=int, default=DRIFT_COMMITS,
+                    help="the wrapper sits at tip~JUMP (default %(default)s; the drift stays "
+                         "in the last %(default)s commits)")
     args = ap.parse_args()
     out = os.path.abspath(args.outdir)
     t0 = time.perf_counter()
@@ -1305,9 +1308,9 @@ def main():
     upstream = os.path.join(out, "upstream")
     up, n_commits = build_upstream(rng, upstream)
 
-    # The wrapper is written against the base commit (tip~DRIFT_COMMITS): its
+    # The wrapper is written against the base commit (tip~JUMP): its
     # calls are generated from the signatures parsed out of that wgp.py.
-    base = git(upstream, "rev-parse", f"main~{DRIFT_COMMITS}")
+    base = git(upstream, "rev-parse", f"main~{args.jump}")
     tip = git(upstream, "rev-parse", "main")
     base_models = sorted(
         p[len("defaults/"):-len(".json")]
@@ -1339,7 +1342,7 @@ def main():
     points = sum(f.points for f in files)
     print(f"outdir             {out}")
     print(f"upstream files     {n_files}")
-    print(f"upstream commits   {n_commits} (tip {tip[:12]}, wrapper at {base[:12]} = main~{DRIFT_COMMITS})")
+    print(f"upstream commits   {n_commits} (tip {tip[:12]}, wrapper at {base[:12]} = main~{args.jump})")
     print(f"wgp.py lines       {wgp_lines} at tip, {base_wgp_lines} at base")
     print(f"defaults/*.json    {n_json}")
     print(f"wrapper files      {len(files)} python, ~{points} integration points")

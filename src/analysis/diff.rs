@@ -7,7 +7,7 @@ use std::path::Path;
 
 use git2::{Delta, DiffFindOptions, DiffFormat, FileMode, ObjectType, Oid, Repository, Tree};
 use globset::GlobSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use similar::TextDiff;
 
 /// Unified diff text longer than this is cut and marked `truncated`.
@@ -25,7 +25,7 @@ pub struct DiffOptions {
     pub max_file_bytes: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
     Added,
@@ -49,7 +49,7 @@ impl ChangeStatus {
 }
 
 /// One changed file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileChange {
     /// New path ('/'-separated), or the old one for a removed file.
     pub path: String,
@@ -68,7 +68,7 @@ pub struct FileChange {
 }
 
 /// Why a key file has no unified text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Binary,
@@ -76,7 +76,7 @@ pub enum SkipReason {
 }
 
 /// Unified diff of one key file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyFileDiff {
     pub path: String,
     pub old_path: Option<String>,
@@ -88,7 +88,7 @@ pub struct KeyFileDiff {
 }
 
 /// Counts over all changed files. Type changes count as modified.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub added: usize,
     pub removed: usize,
@@ -98,7 +98,7 @@ pub struct Totals {
     pub lines_removed: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TreeDiff {
     pub files: Vec<FileChange>,
     pub key_diffs: Vec<KeyFileDiff>,

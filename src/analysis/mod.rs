@@ -12,6 +12,7 @@
 pub mod caps;
 pub mod checklist;
 pub mod diff;
+pub mod index_cache;
 pub mod json_config;
 pub mod model;
 pub mod python;

@@ -10,6 +10,7 @@ use git2::Oid;
 
 use super::caps::{self, Collector, FindingCaps};
 use super::diff::{self, DiffOptions};
+use super::index_cache::{IndexCache, Kind};
 use super::model::{Analysis, Integration, PartialFile};
 use super::python::{self, PointFacts, PointSeverity, ResolveContext, ScanContext, SourceFile};
 use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
@@ -113,7 +114,21 @@ pub fn analyze_range(
         key_files: up.key_files_set.clone(),
         max_file_bytes: cfg.analysis.max_file_bytes,
     };
-    let tree_diff = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
+    // git objects never change: a range's diff is computed once
+    let cache = IndexCache::new(&cfg.project.state_dir);
+    let diff_key = format!(
+        "{from}\0{to}\0{}\0{}",
+        up.key_files.join("\0"),
+        cfg.analysis.max_file_bytes
+    );
+    let tree_diff = match cache.get(Kind::TreeDiff, &diff_key) {
+        Some(d) => d,
+        None => {
+            let d = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
+            cache.put(Kind::TreeDiff, &diff_key, &d);
+            d
+        }
+    };
     phase("tree diff");
     let old_files = diff::list_files(repo, from).map_err(derr)?;
     let new_files = diff::list_files(repo, to).map_err(derr)?;
@@ -221,9 +236,9 @@ pub fn analyze_range(
     // the upstream's Python at both commits, parsed where resolution can reach
     let (old_index, new_index) = upstream_python::index_for(
         repo,
-        from,
-        to,
+        (from, to),
         &facts.targets,
+        &cache,
         cfg.analysis.max_file_bytes,
         notes,
     )

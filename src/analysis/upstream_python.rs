@@ -2,13 +2,18 @@
 //! exists in both indexes, but only the modules that resolution can reach are
 //! parsed — those the wrapper's integration points name, the modules their
 //! imports and re-exports lead to, and every file that changed between the
-//! two commits (where a moved or renamed definition must have landed). A file
-//! both commits share is parsed once, and parsing is split over two threads.
+//! two commits (where a moved or renamed definition must have landed) unless
+//! it defines the same names at both commits. A file both commits share is
+//! parsed once, parsing is split over two threads, and what a file gave is
+//! kept in the state dir's cache (`index_cache`) by path and blob id.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use git2::{Oid, Repository};
 
+use serde::{Deserialize, Serialize};
+
+use super::index_cache::{CachedFile, IndexCache, Kind};
 use super::python::{self, ModuleIndex, SourceFile, UpstreamIndex};
 
 /// Every `.py` blob of a commit: path -> blob id.
@@ -25,6 +30,17 @@ fn py_blobs(repo: &Repository, commit: Oid) -> Result<BTreeMap<String, Oid>, git
     Ok(out)
 }
 
+/// The modules a range changes: those defining the same names at both
+/// commits (with their definitions), and the others. Cached by range.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ChangedModules {
+    same_names: Vec<(String, BTreeSet<String>)>,
+    other_names: Vec<String>,
+}
+
+/// What a file defines: every name, and the definitions a wrapper can use.
+type Names = (BTreeSet<String>, BTreeSet<String>);
+
 /// One side's files by module name.
 struct Side {
     blobs: BTreeMap<String, Oid>,
@@ -38,6 +54,12 @@ impl Side {
             .filter_map(|p| Some((python::module_name(p)?, p.clone())))
             .collect();
         Self { blobs, by_module }
+    }
+
+    /// The path and blob of a module.
+    fn file(&self, module: &str) -> Option<(String, Oid)> {
+        let path = self.by_module.get(module)?;
+        Some((path.clone(), self.blobs[path]))
     }
 
     /// An index in which every module exists, with no definitions yet.
@@ -61,147 +83,391 @@ impl Side {
 }
 
 /// Indexes both commits for resolving integration points whose dotted
-/// targets are `targets`.
+/// targets are `targets`. Parsed files are taken from and stored in `cache`.
 pub fn index_for(
     repo: &Repository,
-    from: Oid,
-    to: Oid,
+    sides: (Oid, Oid),
     targets: &BTreeSet<String>,
+    cache: &IndexCache,
     max_bytes: u64,
     notes: &mut Vec<String>,
 ) -> Result<(UpstreamIndex, UpstreamIndex), git2::Error> {
-    let old = Side::new(py_blobs(repo, from)?);
-    let new = Side::new(py_blobs(repo, to)?);
-    let mut old_index = old.skeleton();
-    let mut new_index = new.skeleton();
-    let exists = |m: &str| old.by_module.contains_key(m) || new.by_module.contains_key(m);
-
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    let want_prefixes = |name: &str, wanted: &mut BTreeSet<String>| {
-        let parts: Vec<&str> = name.split('.').collect();
-        for i in 1..=parts.len() {
-            let m = parts[..i].join(".");
-            if exists(&m) {
-                wanted.insert(m);
-            }
-        }
+    let old = Side::new(py_blobs(repo, sides.0)?);
+    let new = Side::new(py_blobs(repo, sides.1)?);
+    let mut run = Run {
+        old_index: old.skeleton(),
+        new_index: new.skeleton(),
+        old,
+        new,
+        files: Files {
+            repo,
+            cache,
+            max_bytes,
+            texts: HashMap::new(),
+            names: HashMap::new(),
+            entries: HashMap::new(),
+            too_large: BTreeSet::new(),
+        },
+        wanted: BTreeSet::new(),
+        done: BTreeSet::new(),
     };
     for t in targets {
-        want_prefixes(t, &mut wanted);
+        run.want_prefixes(t);
     }
-    // changed files: where moved and renamed definitions land
-    for (side, other) in [(&old, &new), (&new, &old)] {
-        for (path, id) in &side.blobs {
-            if other.blobs.get(path) != Some(id) {
-                wanted.extend(python::module_name(path));
-            }
+    // Changed files are where moved and renamed definitions land. One that
+    // defines other names at the two commits is parsed; one that defines the
+    // same names (only bodies changed) can only matter as the new home of a
+    // name the wrapper uses that its own modules no longer define.
+    let range_key = format!("{}\0{}\0{max_bytes}", sides.0, sides.1);
+    let changed: ChangedModules = match cache.get(Kind::ChangedModules, &range_key) {
+        Some(c) => c,
+        None => {
+            let c = run.changed_modules()?;
+            cache.put(Kind::ChangedModules, &range_key, &c);
+            c
+        }
+    };
+    run.wanted.extend(changed.other_names);
+    let same_names = changed.same_names;
+    run.parse_wanted()?;
+    let defined: HashSet<&str> = run
+        .new_index
+        .modules
+        .values()
+        .flat_map(|m| m.definitions.keys())
+        .map(|k| k.rsplit('.').next().unwrap_or(k))
+        .collect();
+    let lost: HashSet<&str> = targets
+        .iter()
+        .flat_map(|t| t.split('.'))
+        .filter(|w| !defined.contains(w))
+        .collect();
+    let mut skipped = 0usize;
+    let mut extra = Vec::new();
+    for (module, defs) in same_names {
+        if defs.iter().any(|d| lost.contains(d.as_str())) {
+            extra.push(module);
+        } else {
+            skipped += 1;
         }
     }
-
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut too_large = BTreeSet::new();
-    loop {
-        let batch: Vec<String> = wanted.difference(&done).cloned().collect();
-        if batch.is_empty() {
-            break;
-        }
-        let (mut shared, mut old_only, mut new_only) = (Vec::new(), Vec::new(), Vec::new());
-        for module in &batch {
-            let o = old.by_module.get(module).map(|p| (p, old.blobs[p]));
-            let n = new.by_module.get(module).map(|p| (p, new.blobs[p]));
-            match (o, n) {
-                (Some((op, oid)), Some((np, nid))) if op == np && oid == nid => {
-                    shared.extend(load(repo, op, oid, max_bytes, &mut too_large)?);
-                }
-                (o, n) => {
-                    if let Some((p, id)) = o {
-                        old_only.extend(load(repo, p, id, max_bytes, &mut too_large)?);
-                    }
-                    if let Some((p, id)) = n {
-                        new_only.extend(load(repo, p, id, max_bytes, &mut too_large)?);
-                    }
-                }
-            }
-        }
-        done.extend(batch);
-        let (shared_index, old_changed, new_changed) =
-            parse_parallel(&shared, &old_only, &new_only);
-        for index in [&shared_index, &old_changed, &new_changed] {
-            for m in index.modules.values() {
-                for d in m.definitions.values() {
-                    if let Some(from) = &d.imported_from {
-                        want_prefixes(from, &mut wanted);
-                    }
-                }
-                for s in &m.star_imports {
-                    want_prefixes(s, &mut wanted);
-                }
-            }
-        }
-        old_index.merge(shared_index.clone());
-        old_index.merge(old_changed);
-        new_index.merge(shared_index);
-        new_index.merge(new_changed);
-    }
-    for path in too_large {
+    tracing::debug!(
+        skipped,
+        "changed upstream modules defining the same names at both commits, none the wrapper lost: not parsed"
+    );
+    run.wanted.extend(extra);
+    run.parse_wanted()?;
+    for path in &run.files.too_large {
         notes.push(format!(
             "upstream file `{path}` is larger than analysis.max_file_bytes; not indexed"
         ));
     }
-    Ok((old_index, new_index))
+    Ok((run.old_index, run.new_index))
 }
 
-fn load(
-    repo: &Repository,
-    path: &str,
-    id: Oid,
-    max_bytes: u64,
-    too_large: &mut BTreeSet<String>,
-) -> Result<Option<SourceFile>, git2::Error> {
-    let blob = repo.find_blob(id)?;
-    if blob.size() as u64 > max_bytes {
-        too_large.insert(path.to_owned());
-        return Ok(None);
+/// One indexing: both sides, what is wanted and what is done.
+struct Run<'r> {
+    old: Side,
+    new: Side,
+    old_index: UpstreamIndex,
+    new_index: UpstreamIndex,
+    files: Files<'r>,
+    wanted: BTreeSet<String>,
+    done: BTreeSet<String>,
+}
+
+impl Run<'_> {
+    fn exists(&self, m: &str) -> bool {
+        self.old.by_module.contains_key(m) || self.new.by_module.contains_key(m)
     }
-    Ok(Some(SourceFile {
-        path: path.to_owned(),
-        text: String::from_utf8_lossy(blob.content()).into_owned(),
-    }))
+
+    /// Wants every module prefix of a dotted name.
+    fn want_prefixes(&mut self, name: &str) {
+        let parts: Vec<&str> = name.split('.').collect();
+        for i in 1..=parts.len() {
+            let m = parts[..i].join(".");
+            if self.exists(&m) {
+                self.wanted.insert(m);
+            }
+        }
+    }
+
+    /// Modules whose file differs between the two commits.
+    fn changed(&self) -> BTreeSet<String> {
+        let mut changed = BTreeSet::new();
+        for (side, other) in [(&self.old, &self.new), (&self.new, &self.old)] {
+            for (path, id) in &side.blobs {
+                if other.blobs.get(path) != Some(id) {
+                    changed.extend(python::module_name(path));
+                }
+            }
+        }
+        changed
+    }
+
+    /// Every changed module, split by whether it defines the same names at
+    /// both commits.
+    fn changed_modules(&mut self) -> Result<ChangedModules, git2::Error> {
+        let mut out = ChangedModules::default();
+        for module in self.changed() {
+            let a = self.names(self.old.file(&module))?;
+            let b = self.names(self.new.file(&module))?;
+            match (a, b) {
+                (Some(Some(a)), Some(Some(b))) if a.0 == b.0 => {
+                    out.same_names
+                        .push((module, a.1.union(&b.1).cloned().collect()));
+                }
+                _ => out.other_names.push(module),
+            }
+        }
+        Ok(out)
+    }
+
+    fn names(&mut self, file: Option<(String, Oid)>) -> Result<Option<Option<Names>>, git2::Error> {
+        file.map(|(p, id)| self.files.names(&p, id)).transpose()
+    }
+
+    /// Parses every wanted module not done yet, and the modules their
+    /// imports lead to, until nothing new is wanted.
+    fn parse_wanted(&mut self) -> Result<(), git2::Error> {
+        loop {
+            let batch: Vec<String> = self.wanted.difference(&self.done).cloned().collect();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            // (module, path, blob, for the old side, for the new side)
+            let mut jobs: Vec<(String, String, Oid, bool, bool)> = Vec::new();
+            for module in &batch {
+                match (self.old.file(module), self.new.file(module)) {
+                    (Some((op, oid)), Some((np, nid))) if op == np && oid == nid => {
+                        jobs.push((module.clone(), op, oid, true, true));
+                    }
+                    (o, n) => {
+                        if let Some((p, id)) = o {
+                            jobs.push((module.clone(), p, id, true, false));
+                        }
+                        if let Some((p, id)) = n {
+                            jobs.push((module.clone(), p, id, false, true));
+                        }
+                    }
+                }
+            }
+            self.done.extend(batch);
+            self.files
+                .parse_missing(jobs.iter().map(|(_, p, id, ..)| (p.as_str(), *id)))?;
+            for (module, path, id, for_old, for_new) in jobs {
+                let Some(entry) = self.files.entries.get(&(path, id)) else {
+                    continue; // too large
+                };
+                let Some(index) = entry.index.clone() else {
+                    continue;
+                };
+                let partial = entry.partial.iter().cloned().collect();
+                for d in index.definitions.values() {
+                    if let Some(from) = &d.imported_from {
+                        self.want_prefixes(from);
+                    }
+                }
+                for s in &index.star_imports {
+                    self.want_prefixes(s);
+                }
+                let one = UpstreamIndex {
+                    modules: [(module, index)].into(),
+                    packages: BTreeSet::new(),
+                    partial,
+                };
+                if for_old && for_new {
+                    self.old_index.merge(one.clone());
+                    self.new_index.merge(one);
+                } else if for_old {
+                    self.old_index.merge(one);
+                } else {
+                    self.new_index.merge(one);
+                }
+            }
+        }
+    }
 }
 
-/// Parses three file sets, the shared one split in two halves by size, on
-/// two threads.
-fn parse_parallel(
-    shared: &[SourceFile],
-    old_only: &[SourceFile],
-    new_only: &[SourceFile],
-) -> (UpstreamIndex, UpstreamIndex, UpstreamIndex) {
-    let half = split_by_size(shared);
-    let (first, second) = shared.split_at(half);
+/// The upstream files read for one analysis, by (path, blob id).
+struct Files<'r> {
+    repo: &'r Repository,
+    cache: &'r IndexCache,
+    max_bytes: u64,
+    /// Texts read, kept until parsed.
+    texts: HashMap<(String, Oid), String>,
+    /// What each file read defines (`None`: too large).
+    names: HashMap<(String, Oid), Option<Names>>,
+    /// Each file indexed (from the cache or parsed).
+    entries: HashMap<(String, Oid), CachedFile>,
+    too_large: BTreeSet<String>,
+}
+
+impl Files<'_> {
+    /// A file's text, unless it is over `max_bytes`.
+    fn text(&mut self, path: &str, id: Oid) -> Result<Option<String>, git2::Error> {
+        let key = (path.to_owned(), id);
+        if let Some(t) = self.texts.remove(&key) {
+            return Ok(Some(t));
+        }
+        let blob = self.repo.find_blob(id)?;
+        if blob.size() as u64 > self.max_bytes {
+            self.too_large.insert(path.to_owned());
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    }
+
+    /// What the file defines, from a scan of its lines (`None`: too large).
+    fn names(&mut self, path: &str, id: Oid) -> Result<Option<Names>, git2::Error> {
+        let key = (path.to_owned(), id);
+        if let Some(n) = self.names.get(&key) {
+            return Ok(n.clone());
+        }
+        let names = match self.text(path, id)? {
+            Some(text) => {
+                let names = defined_names(&text);
+                self.texts.insert(key.clone(), text);
+                Some(names)
+            }
+            None => None,
+        };
+        self.names.insert(key, names.clone());
+        Ok(names)
+    }
+
+    /// Indexes every file of `wanted` not indexed yet: from the cache, or
+    /// parsed (on two threads) and stored in the cache.
+    fn parse_missing<'p>(
+        &mut self,
+        wanted: impl Iterator<Item = (&'p str, Oid)>,
+    ) -> Result<(), git2::Error> {
+        let mut todo: Vec<(SourceFile, Oid)> = Vec::new();
+        for (path, id) in wanted {
+            let key = (path.to_owned(), id);
+            if self.entries.contains_key(&key)
+                || todo.iter().any(|(f, i)| f.path == path && *i == id)
+            {
+                continue;
+            }
+            if let Some(hit) = self.cache.module(path, id) {
+                self.texts.remove(&key);
+                self.entries.insert(key, hit);
+                continue;
+            }
+            let Some(text) = self.text(path, id)? else {
+                continue;
+            };
+            todo.push((
+                SourceFile {
+                    path: path.to_owned(),
+                    text,
+                },
+                id,
+            ));
+        }
+        for ((file, id), parsed) in todo.iter().zip(parse_parallel(&todo)) {
+            let entry = CachedFile {
+                index: parsed.modules.into_values().next(),
+                partial: parsed.partial.into_iter().next(),
+            };
+            self.cache.put_module(&file.path, *id, &entry);
+            self.entries.insert((file.path.clone(), *id), entry);
+        }
+        Ok(())
+    }
+}
+
+/// Indexes each file on its own, split over two threads by size.
+fn parse_parallel(files: &[(SourceFile, Oid)]) -> Vec<UpstreamIndex> {
+    let one = |f: &(SourceFile, Oid)| python::index_upstream(std::slice::from_ref(&f.0));
+    let half = split_by_size(files);
+    let (first, second) = files.split_at(half);
     std::thread::scope(|s| {
-        let t = s.spawn(|| {
-            (
-                python::index_upstream(first),
-                python::index_upstream(old_only),
-            )
-        });
-        let mut b = python::index_upstream(second);
-        let new_changed = python::index_upstream(new_only);
-        let (mut a, old_changed) = t.join().expect("indexing thread");
-        a.merge(std::mem::take(&mut b));
-        (a, old_changed, new_changed)
+        let t = s.spawn(|| first.iter().map(one).collect::<Vec<_>>());
+        let b: Vec<UpstreamIndex> = second.iter().map(one).collect();
+        let mut a = t.join().expect("indexing thread");
+        a.extend(b);
+        a
     })
 }
 
 /// The index at which the files' total size is halved.
-fn split_by_size(files: &[SourceFile]) -> usize {
-    let total: usize = files.iter().map(|f| f.text.len()).sum();
+fn split_by_size(files: &[(SourceFile, Oid)]) -> usize {
+    let total: usize = files.iter().map(|f| f.0.text.len()).sum();
     let mut acc = 0;
     for (i, f) in files.iter().enumerate() {
-        acc += f.text.len();
+        acc += f.0.text.len();
         if acc * 2 >= total {
             return i + 1;
         }
     }
     files.len()
+}
+
+/// Every name a line of `text` defines or assigns, at any depth (`def f`,
+/// `class C`, `x = ...`, `a, b: T = ...`), and of those the definitions a
+/// wrapper could use (functions and classes at any depth, assignments at the
+/// top level). A superset of what the indexer records, from a scan of lines
+/// far cheaper than parsing.
+pub fn defined_names(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut all, mut defs) = (BTreeSet::new(), BTreeSet::new());
+    for line in text.lines() {
+        let top = !line.starts_with([' ', '\t']);
+        let l = line.trim_start();
+        let l = l.strip_prefix("async ").map_or(l, str::trim_start);
+        if let Some(rest) = l.strip_prefix("def ").or_else(|| l.strip_prefix("class ")) {
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                all.insert(name.clone());
+                defs.insert(name);
+            }
+            continue;
+        }
+        let Some(eq) = l.find('=') else { continue };
+        if l[eq + 1..].starts_with('=') {
+            continue;
+        }
+        let lhs = &l[..eq];
+        let lhs = lhs.split_once(':').map_or(lhs, |(a, _)| a);
+        let lhs =
+            lhs.trim_end_matches(['+', '-', '*', '/', '%', '&', '|', '^', '<', '>', '!', '@']);
+        let parts: Vec<&str> = lhs.split(',').map(str::trim).collect();
+        if parts.iter().all(|p| is_identifier(p)) {
+            for p in parts {
+                all.insert(p.to_owned());
+                if top {
+                    defs.insert(p.to_owned());
+                }
+            }
+        }
+    }
+    (all, defs)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defined_names_finds_definitions_and_assignments() {
+        let text = "import os\nclass Pipe(Base):\n    def run(self, x=1):\n        y, z = x, 2\n        \
+                    self.w = 3\n        if y == z:\n            pass\nasync def go():\n    total: int = 0\n    \
+                    total += 1\nMAX=4\nd[k] = 5\n";
+        let (all, defs) = defined_names(text);
+        let all: Vec<String> = all.into_iter().collect();
+        assert_eq!(all, ["MAX", "Pipe", "go", "run", "total", "y", "z"]);
+        let defs: Vec<String> = defs.into_iter().collect();
+        assert_eq!(defs, ["MAX", "Pipe", "go", "run"]);
+    }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One Python source file, path `/`-separated and relative to its root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,14 +24,14 @@ impl SourceFile {
 }
 
 /// A file tree-sitter could only partly parse; it was still analysed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialParse {
     pub path: String,
     /// 1-based lines holding syntax errors (or missing tokens).
     pub error_lines: Vec<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DefKind {
     Function,
@@ -58,7 +58,7 @@ impl DefKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParamKind {
     PositionalOnly,
@@ -68,7 +68,7 @@ pub enum ParamKind {
     VarKwargs,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub kind: ParamKind,
@@ -78,7 +78,7 @@ pub struct Param {
 }
 
 /// One name a module defines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Definition {
     pub module: String,
     /// `f`, `Cls`, `Cls.method`, `VAR`.
@@ -101,7 +101,7 @@ pub struct Definition {
 }
 
 /// What one upstream module defines.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleIndex {
     pub path: String,
     pub definitions: BTreeMap<String, Definition>,

@@ -1,0 +1,160 @@
+//! Owns the analysis cache in the state dir (`<state>/cache/`): what the
+//! analysis derives from immutable git objects, one small JSON file per key:
+//! each upstream module's index by (path, blob id) in `python-index/`, and
+//! each tree diff by (commits, options) in `tree-diff/`, and the names each
+//! module a range changes defines in `changed-modules/`. The service's
+//! repeated analyses of the same upstream thus parse and diff nothing twice.
+//!
+//! An entry is only ever a copy of what recomputing it gives: it is written
+//! without fsync (a torn or unreadable entry reads as a miss and is computed
+//! again), and its key includes tether's version and the cache format, so a
+//! new tether never reads an old entry.
+
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::python::{ModuleIndex, PartialParse};
+
+/// Bump when what the indexer or the tree diff records changes.
+const FORMAT: u32 = 1;
+
+/// What a cache entry holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A [`CachedFile`] by path and blob id.
+    PythonIndex,
+    /// A `diff::TreeDiff` by commits and options.
+    TreeDiff,
+    /// The modules a range changes, by commits (see `upstream_python`).
+    ChangedModules,
+}
+
+impl Kind {
+    fn dir(self) -> &'static str {
+        match self {
+            Kind::PythonIndex => "python-index",
+            Kind::TreeDiff => "tree-diff",
+            Kind::ChangedModules => "changed-modules",
+        }
+    }
+}
+
+/// What one file of the upstream gave.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CachedFile {
+    /// The module's index (`None`: not a module).
+    pub index: Option<ModuleIndex>,
+    /// Syntax errors met while parsing it.
+    pub partial: Option<PartialParse>,
+}
+
+/// The cache folder, or none (nothing is cached).
+pub struct IndexCache {
+    dir: Option<PathBuf>,
+}
+
+impl IndexCache {
+    pub fn new(state_root: &Path) -> Self {
+        Self {
+            dir: Some(state_root.join("cache")),
+        }
+    }
+
+    /// A cache that never hits and never writes.
+    pub fn disabled() -> Self {
+        Self { dir: None }
+    }
+
+    fn entry(&self, kind: Kind, key: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        let key = format!("{}\0{FORMAT}\0{key}", env!("CARGO_PKG_VERSION"));
+        let id = Oid::hash_object(ObjectType::Blob, key.as_bytes()).ok()?;
+        let hex = id.to_string();
+        Some(
+            dir.join(kind.dir())
+                .join(&hex[..2])
+                .join(format!("{}.json", &hex[2..])),
+        )
+    }
+
+    /// The entry of `key`, if there is a readable one.
+    pub fn get<T: DeserializeOwned>(&self, kind: Kind, key: &str) -> Option<T> {
+        let file = self.entry(kind, key)?;
+        let bytes = fs_err::read(&file).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::debug!(file = %file.display(), error = %e, "unreadable cache entry");
+                None
+            }
+        }
+    }
+
+    /// Stores an entry; a failure is logged and otherwise ignored (the cache
+    /// only saves time).
+    pub fn put<T: Serialize>(&self, kind: Kind, key: &str, value: &T) {
+        let Some(file) = self.entry(kind, key) else {
+            return;
+        };
+        if let Err(e) = write_unsynced(&file, value) {
+            tracing::debug!(file = %file.display(), error = %e, "cache entry not written");
+        }
+    }
+
+    /// The index of the module at `path` with blob `blob`.
+    pub fn module(&self, path: &str, blob: Oid) -> Option<CachedFile> {
+        self.get(Kind::PythonIndex, &format!("{path}\0{blob}"))
+    }
+
+    pub fn put_module(&self, path: &str, blob: Oid, value: &CachedFile) {
+        self.put(Kind::PythonIndex, &format!("{path}\0{blob}"), value);
+    }
+}
+
+/// Temp file and rename, without fsync: see the module comment.
+fn write_unsynced<T: Serialize>(file: &Path, value: &T) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    tether_shared::files::create_private_dir(dir)?;
+    let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    fs_err::write(&tmp, bytes)?;
+    fs_err::rename(&tmp, file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_and_a_torn_one_is_a_miss() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = IndexCache::new(tmp.path());
+        let blob = Oid::hash_object(ObjectType::Blob, b"x = 1\n").unwrap();
+        assert!(cache.module("a.py", blob).is_none());
+        let entry = CachedFile {
+            index: Some(ModuleIndex {
+                path: "a.py".into(),
+                ..ModuleIndex::default()
+            }),
+            partial: None,
+        };
+        cache.put_module("a.py", blob, &entry);
+        let back = cache.module("a.py", blob).unwrap();
+        assert_eq!(back.index, entry.index);
+        // the same blob at another path is another module
+        assert!(cache.module("b/a.py", blob).is_none());
+        let file = cache
+            .entry(Kind::PythonIndex, &format!("a.py\0{blob}"))
+            .unwrap();
+        fs_err::write(&file, b"{\"index\": {").unwrap();
+        assert!(cache.module("a.py", blob).is_none());
+        assert!(IndexCache::disabled().module("a.py", blob).is_none());
+    }
+}
