@@ -62,6 +62,7 @@ pub fn analyze(
         None => upstream::resolve_target(&mirror, &up.track)?,
     };
     let mut notes = current.notes.clone();
+    notes.extend(current.base.and_then(|b| b.message));
     let analysis = analyze_range(cfg, up, &mirror, from, to, &mut notes)?;
     let dir = write_reports(cfg, &analysis)?;
     Ok(Analyzed { analysis, dir })

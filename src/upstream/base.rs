@@ -31,6 +31,10 @@ pub struct BaseDetection {
     pub deleted: usize,
     /// Commits compared.
     pub candidates_scanned: usize,
+    /// What to tell the reader when the record is wrong or bad (also among
+    /// the current commit's warnings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl BaseDetection {

@@ -127,7 +127,7 @@ pub(super) fn vendored(
         },
     };
     let s = found.score;
-    let detection = BaseDetection {
+    let mut detection = BaseDetection {
         recorded: recorded.map(|r| r.to_string()),
         detected: found.id.to_string(),
         same: s.same as usize,
@@ -135,6 +135,7 @@ pub(super) fn vendored(
         local_only: s.local_only as usize,
         deleted: s.deleted as usize,
         candidates_scanned: found.scanned,
+        message: None,
     };
     let matches = format!(
         "the copy matches {}: {} same, {} modified, {} local-only, {} deleted",
@@ -160,6 +161,7 @@ pub(super) fn vendored(
             "detected from the copy's files".to_owned()
         }
     };
+    detection.message = warnings.first().cloned();
     let tree = tree_files(found.id)?;
     let mods = local_mods(&mut copy, &tree);
     finish(

@@ -1,0 +1,140 @@
+//! A vendored copy whose record file is stale: `analyze` and `update` start
+//! from the base detected from the copy's files, and the promoted record
+//! names the target. Also a mirror missing one blob object: `analyze` and
+//! `check` go on and name it, staging that needs it fails naming it.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::git::git;
+use crate::support::sample::Sample;
+
+const OK_BASELINE: &str = r#"
+[baseline]
+command = "{python} ok.py"
+timeout = "60s"
+
+[[baseline.case]]
+name = "ok"
+model = "m"
+"#;
+
+const LOCAL_TWEAK: &str = "Wan2GP/models/wan/any2video.py";
+
+/// The vendored sample with its copy replaced by upstream commit 2 plus a
+/// local edit and two local-only files; the record still names commit 0.
+/// Returns the sample and the upstream's commits, oldest first.
+fn stale_sample() -> (Sample, Vec<String>) {
+    let s = Sample::new("vendored");
+    let cfg = s.root.join("tether.toml");
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
+    toml.push_str(OK_BASELINE);
+    fs_err::write(&cfg, toml).unwrap();
+    let commits: Vec<String> = git(&s.upstream.path, &["rev-list", "--reverse", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let w = &s.wrapper;
+    fs_err::remove_dir_all(w.path.join("Wan2GP")).unwrap();
+    w.add_vendored(&s.upstream, "Wan2GP", &commits[2]);
+    w.write(
+        "STRUCTURE.md",
+        format!(
+            "# Structure\n\n- `Wan2GP/`: vendored upstream\n- Upstream commit: `{}`\n",
+            commits[0]
+        ),
+    );
+    let local = format!("{}# local tweak\n", w.read(LOCAL_TWEAK));
+    w.write(LOCAL_TWEAK, local);
+    w.write("Wan2GP/local_models/__init__.py", "LOCAL = 1\n");
+    w.write(
+        "Wan2GP/defaults/local_model.json",
+        "{\"model\": \"local\"}\n",
+    );
+    w.write("ok.py", "print('ok')\n");
+    w.commit("vendor Wan2GP at commit 2 with local patches");
+    (s, commits)
+}
+
+fn changed_files(repo: &Path, from: &str, to: &str) -> usize {
+    git(repo, &["diff", "--name-only", from, to])
+        .lines()
+        .count()
+}
+
+#[test]
+fn stale_record_analysis_starts_at_the_detected_base() {
+    let (s, c) = stale_sample();
+    let tip = c.last().unwrap();
+    let out = s.tether().run(&["analyze"]);
+    assert!(
+        [0, 3, 4].contains(&out.code),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let a = s.analysis_json();
+    assert_eq!(a["from"]["id"], c[2].as_str());
+    assert_eq!(a["commits"].as_array().unwrap().len(), c.len() - 3);
+    // the upstream's own changes only: no flood of local differences
+    let files = a["diff"]["files"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        changed_files(&s.upstream.path, &c[2], tip),
+        "{files:?}"
+    );
+    let notes = a["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "record says {} (STRUCTURE.md); the copy matches {}:",
+            &c[0][..7],
+            &c[2][..7]
+        )),
+        "{notes}"
+    );
+}
+
+#[test]
+fn stale_record_update_merges_from_the_detected_base_and_records_the_target() {
+    let (s, c) = stale_sample();
+    let tip = c.last().unwrap();
+    let local = s.wrapper.read(LOCAL_TWEAK);
+    let out = s.tether().run(&["update"]);
+    out.assert_code(0);
+    let w = &s.wrapper;
+    assert_eq!(git(&w.path, &["status", "--porcelain"]), "");
+    let dirs = crate::support::update_dirs(&s.root);
+    let text = fs_err::read_to_string(dirs[0].join("update.json")).unwrap();
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["from"]["id"], c[2].as_str(), "{report}");
+    assert!(
+        report["notes"].to_string().contains("record says"),
+        "{}",
+        report["notes"]
+    );
+    // the local edit and the local-only files survived the merge
+    assert_eq!(w.read(LOCAL_TWEAK), local);
+    assert!(w.path.join("Wan2GP/local_models/__init__.py").is_file());
+    assert!(w.path.join("Wan2GP/defaults/local_model.json").is_file());
+    // the upstream's files are the target's
+    assert_eq!(
+        w.read("Wan2GP/wgp.py"),
+        format!(
+            "{}\n",
+            git(&s.upstream.path, &["show", &format!("{tip}:wgp.py")])
+        )
+    );
+    let structure = w.read("STRUCTURE.md");
+    assert!(
+        structure.contains(&format!("Upstream commit: `{tip}`")),
+        "{structure}"
+    );
+    // and the record now agrees with the copy
+    let out = s.tether().run(&["check", "--json", "--no-fetch"]);
+    out.assert_code(0);
+    let r: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(r["current"]["id"], tip.as_str());
+    assert_eq!(r["current"]["base"]["recorded"], tip.as_str());
+    assert!(r["up_to_date"].as_bool().unwrap(), "{r}");
+}
