@@ -99,7 +99,7 @@ pub fn index_for(
     }
 
     let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut too_large = BTreeSet::new();
+    let mut skips = Skips::default();
     loop {
         let batch: Vec<String> = wanted.difference(&done).cloned().collect();
         if batch.is_empty() {
@@ -111,14 +111,14 @@ pub fn index_for(
             let n = new.by_module.get(module).map(|p| (p, new.blobs[p]));
             match (o, n) {
                 (Some((op, oid)), Some((np, nid))) if op == np && oid == nid => {
-                    shared.extend(load(repo, op, oid, max_bytes, &mut too_large)?);
+                    shared.extend(load(repo, op, oid, max_bytes, &mut skips)?);
                 }
                 (o, n) => {
                     if let Some((p, id)) = o {
-                        old_only.extend(load(repo, p, id, max_bytes, &mut too_large)?);
+                        old_only.extend(load(repo, p, id, max_bytes, &mut skips)?);
                     }
                     if let Some((p, id)) = n {
-                        new_only.extend(load(repo, p, id, max_bytes, &mut too_large)?);
+                        new_only.extend(load(repo, p, id, max_bytes, &mut skips)?);
                     }
                 }
             }
@@ -143,12 +143,26 @@ pub fn index_for(
         new_index.merge(shared_index);
         new_index.merge(new_changed);
     }
-    for path in too_large {
+    for path in skips.too_large {
         notes.push(format!(
             "upstream file `{path}` is larger than analysis.max_file_bytes; not indexed"
         ));
     }
+    for (path, id) in skips.unreadable {
+        notes.push(format!(
+            "upstream file `{path}` (blob {}) cannot be read from the mirror; not indexed",
+            &id.to_string()[..7]
+        ));
+    }
     Ok((old_index, new_index))
+}
+
+/// Files left out of the index, and why.
+#[derive(Default)]
+struct Skips {
+    too_large: BTreeSet<String>,
+    /// Blobs the mirror cannot read (a partial clone, a damaged pack).
+    unreadable: BTreeSet<(String, Oid)>,
 }
 
 fn load(
@@ -156,11 +170,14 @@ fn load(
     path: &str,
     id: Oid,
     max_bytes: u64,
-    too_large: &mut BTreeSet<String>,
+    skips: &mut Skips,
 ) -> Result<Option<SourceFile>, git2::Error> {
-    let blob = repo.find_blob(id)?;
+    let Ok(blob) = repo.find_blob(id) else {
+        skips.unreadable.insert((path.to_owned(), id));
+        return Ok(None);
+    };
     if blob.size() as u64 > max_bytes {
-        too_large.insert(path.to_owned());
+        skips.too_large.insert(path.to_owned());
         return Ok(None);
     }
     Ok(Some(SourceFile {

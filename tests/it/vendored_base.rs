@@ -138,3 +138,92 @@ fn stale_record_update_merges_from_the_detected_base_and_records_the_target() {
     assert_eq!(r["current"]["base"]["recorded"], tip.as_str());
     assert!(r["up_to_date"].as_bool().unwrap(), "{r}");
 }
+
+/// Makes the mirror's objects loose and deletes the blob of `path` at
+/// `commit`; returns the blob's id.
+fn delete_mirror_blob(s: &Sample, commit: &str, path: &str) -> String {
+    let mirror = s.root.join(".tether/mirrors/sample.git");
+    assert!(mirror.is_dir(), "{}", mirror.display());
+    let id = git(
+        &s.upstream.path,
+        &["rev-parse", &format!("{commit}:{path}")],
+    );
+    let packs = mirror.join("objects/pack");
+    let held = s.root.join("held-packs");
+    fs_err::create_dir_all(&held).unwrap();
+    for e in fs_err::read_dir(&packs).unwrap() {
+        let p = e.unwrap().path();
+        fs_err::rename(&p, held.join(p.file_name().unwrap())).unwrap();
+    }
+    for e in fs_err::read_dir(&held).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "pack") {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&mirror)
+                .args(["unpack-objects", "-q"])
+                .stdin(fs_err::File::open(&p).unwrap().into_parts().0)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }
+    }
+    let object = mirror.join("objects").join(&id[..2]).join(&id[2..]);
+    fs_err::remove_file(&object).unwrap();
+    id
+}
+
+#[test]
+fn a_mirror_missing_a_blob_still_analyses_and_checks() {
+    let s = Sample::new("vendored");
+    s.tether().run(&["check"]).assert_code(0);
+    let tip = s.upstream.head();
+    let id = delete_mirror_blob(&s, &tip, "wgp.py");
+
+    let out = s.tether().run(&["analyze", "--no-fetch"]);
+    assert!(
+        [0, 3, 4].contains(&out.code),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let a = s.analysis_json();
+    let unreadable = &a["diff"]["unreadable"];
+    assert_eq!(
+        unreadable,
+        &serde_json::json!([{ "path": "wgp.py", "id": id, "commit": tip }]),
+        "{unreadable}"
+    );
+    let md = fs_err::read_to_string(s.analysis_dir().join("diff_analysis.md")).unwrap();
+    assert!(md.contains("## Unreadable blobs"), "{md}");
+    assert!(md.contains(&format!("`wgp.py` blob `{id}`")), "{md}");
+    assert!(
+        a["notes"].to_string().contains("cannot be read"),
+        "{}",
+        a["notes"]
+    );
+
+    s.tether().run(&["check", "--no-fetch"]).assert_code(0);
+}
+
+#[test]
+fn staging_that_needs_a_missing_blob_names_it() {
+    let s = Sample::new("vendored");
+    let cfg = s.root.join("tether.toml");
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
+    toml.push_str(OK_BASELINE);
+    fs_err::write(&cfg, toml).unwrap();
+    s.wrapper.write("ok.py", "print('ok')\n");
+    s.wrapper.commit("test: baseline script");
+    s.tether().run(&["check"]).assert_code(0);
+    let tip = s.upstream.head();
+    let id = delete_mirror_blob(&s, &tip, "wgp.py");
+
+    let out = s.tether().run(&["update"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(all.contains(&id), "{all}");
+    assert!(all.contains("wgp.py"), "{all}");
+    assert!(all.contains(&tip[..7]), "{all}");
+    assert_eq!(git(&s.wrapper.path, &["status", "--porcelain"]), "");
+}
