@@ -1,12 +1,14 @@
 //! Owns finding the base of a vendored copy: the upstream commit whose files
 //! the copy matches best. The copy's blob ids are compared with the tracked
 //! tip's tree once, then the first-parent line is walked back to the root
-//! applying each commit's tree diff to a running score (git2's tree diffs
-//! skip unchanged subtrees and never read blobs), so a history of thousands
-//! of commits costs one tree diff per commit. The recorded commit is scored
+//! applying each commit's tree diff to a running score (a diff that enters
+//! only the subtrees whose ids differ and never reads a blob), so a history
+//! of thousands of commits costs one small tree diff per commit. The recorded commit is scored
 //! too when it is not on that line.
 
-use git2::{Commit, DiffOptions, FileMode, Oid, Repository};
+use std::collections::{HashMap, HashSet};
+
+use git2::{Commit, Oid, Repository, Tree};
 use serde::Serialize;
 
 use super::copy::{CopyFiles, TreeFiles, skipped};
@@ -167,8 +169,6 @@ pub(super) fn detect(
             .map_err(git_err(name, "reading the tracked tip's tree"))?;
         let mut score = full_score(copy, &TreeFiles::read(&tree, record_path, name)?);
         let mut depth = 0usize;
-        let mut opts = DiffOptions::new();
-        opts.skip_binary_check(true);
         loop {
             scanned += 1;
             let is_record = Some(commit.id()) == recorded;
@@ -185,19 +185,15 @@ pub(super) fn detect(
             // a shallow or damaged mirror ends the line early
             let Ok(parent) = commit.parent(0) else { break };
             let Ok(ptree) = parent.tree() else { break };
-            let diff = repo
-                .diff_tree_to_tree(Some(&tree), Some(&ptree), Some(&mut opts))
+            let mut changes = Vec::new();
+            diff_trees(repo, &tree, &ptree, "", &mut changes)
                 .map_err(git_err(name, "diffing the upstream's history"))?;
-            for delta in diff.deltas() {
-                let (old, new) = (delta.old_file(), delta.new_file());
-                let Some(path) = new.path().or(old.path()).and_then(|p| p.to_str()) else {
-                    continue;
-                };
-                if skipped(path) || record_path == Some(path) {
+            for (path, before, after) in changes {
+                if skipped(&path) || record_path == Some(path.as_str()) {
                     continue;
                 }
-                let before = kind(copy, path, blob(&old));
-                let after = kind(copy, path, blob(&new));
+                let before = kind(copy, &path, before);
+                let after = kind(copy, &path, after);
                 score.add(before, -1);
                 score.add(after, 1);
             }
@@ -236,12 +232,202 @@ fn consider(c: Candidate, best: &mut Option<Candidate>) {
     }
 }
 
-/// The blob a side of a delta has, `None` when that side has no file there
-/// (or a folder or nested submodule).
-fn blob(f: &git2::DiffFile<'_>) -> Option<Oid> {
-    let file = matches!(
-        f.mode(),
-        FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable | FileMode::Link
-    );
-    (f.exists() && file && !f.id().is_zero()).then(|| f.id())
+/// What a tree entry is, for the search.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Blob(Oid),
+    Tree(Oid),
+    /// A nested submodule or anything else: no file.
+    Other,
+}
+
+fn entry(e: &git2::TreeEntry<'_>) -> Entry {
+    match e.filemode() {
+        0o100644 | 0o100755 | 0o100664 | 0o120000 => Entry::Blob(e.id()),
+        0o040000 => Entry::Tree(e.id()),
+        _ => Entry::Other,
+    }
+}
+
+/// The files that differ between two trees as (path, blob before, blob
+/// after), reading only the subtrees whose ids differ.
+fn diff_trees(
+    repo: &Repository,
+    old: &Tree<'_>,
+    new: &Tree<'_>,
+    prefix: &str,
+    out: &mut Vec<(String, Option<Oid>, Option<Oid>)>,
+) -> Result<(), git2::Error> {
+    let olds: HashMap<Vec<u8>, Entry> = old
+        .iter()
+        .map(|e| (e.name_bytes().to_vec(), entry(&e)))
+        .collect();
+    let mut seen = 0usize;
+    for e in new.iter() {
+        let name = e.name_bytes();
+        let after = entry(&e);
+        let before = olds.get(name).copied().unwrap_or(Entry::Other);
+        if olds.contains_key(name) {
+            seen += 1;
+        }
+        if before != after {
+            let path = format!("{prefix}{}", String::from_utf8_lossy(name));
+            changed(repo, &path, before, after, out)?;
+        }
+    }
+    if seen < olds.len() {
+        let news: HashSet<Vec<u8>> = new.iter().map(|e| e.name_bytes().to_vec()).collect();
+        for e in old.iter() {
+            if !news.contains(e.name_bytes()) {
+                let path = format!("{prefix}{}", String::from_utf8_lossy(e.name_bytes()));
+                changed(repo, &path, entry(&e), Entry::Other, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One entry that differs: files compared, folders entered.
+fn changed(
+    repo: &Repository,
+    path: &str,
+    before: Entry,
+    after: Entry,
+    out: &mut Vec<(String, Option<Oid>, Option<Oid>)>,
+) -> Result<(), git2::Error> {
+    if skipped(path) {
+        return Ok(());
+    }
+    let dir = format!("{path}/");
+    match (before, after) {
+        (Entry::Tree(a), Entry::Tree(b)) => {
+            diff_trees(repo, &repo.find_tree(a)?, &repo.find_tree(b)?, &dir, out)
+        }
+        (Entry::Tree(a), other) => {
+            every_blob(repo, &repo.find_tree(a)?, &dir, &mut |p, id| {
+                out.push((p, Some(id), None))
+            })?;
+            changed(repo, path, Entry::Other, other, out)
+        }
+        (other, Entry::Tree(b)) => {
+            changed(repo, path, other, Entry::Other, out)?;
+            every_blob(repo, &repo.find_tree(b)?, &dir, &mut |p, id| {
+                out.push((p, None, Some(id)))
+            })
+        }
+        (a, b) => {
+            let blob = |e| match e {
+                Entry::Blob(id) => Some(id),
+                _ => None,
+            };
+            if blob(a) != blob(b) {
+                out.push((path.to_owned(), blob(a), blob(b)));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn every_blob(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    prefix: &str,
+    f: &mut dyn FnMut(String, Oid),
+) -> Result<(), git2::Error> {
+    for e in tree.iter() {
+        let path = format!("{prefix}{}", String::from_utf8_lossy(e.name_bytes()));
+        match entry(&e) {
+            Entry::Blob(id) => f(path, id),
+            Entry::Tree(id) => every_blob(repo, &repo.find_tree(id)?, &format!("{path}/"), f)?,
+            Entry::Other => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Change = (String, Option<Oid>, Option<Oid>);
+
+    fn tree_of(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, text) in files {
+            let id = repo.blob(text.as_bytes()).unwrap();
+            let mut e = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100644,
+                uid: 0,
+                gid: 0,
+                file_size: text.len() as u32,
+                id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            e.flags = path.len().min(0xfff) as u16;
+            index.add(&e).unwrap();
+        }
+        index.write_tree_to(repo).unwrap()
+    }
+
+    /// git2's own diff of the two trees, as (path, before, after).
+    fn git2_diff(repo: &Repository, a: &Tree<'_>, b: &Tree<'_>) -> Vec<Change> {
+        let diff = repo.diff_tree_to_tree(Some(a), Some(b), None).unwrap();
+        let side = |f: git2::DiffFile<'_>| (f.exists() && !f.id().is_zero()).then(|| f.id());
+        let mut out: Vec<Change> = diff
+            .deltas()
+            .map(|d| {
+                let path = d.new_file().path().or(d.old_file().path()).unwrap();
+                (
+                    path.to_string_lossy().into_owned(),
+                    side(d.old_file()),
+                    side(d.new_file()),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn tree_diff_matches_git2() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let a = tree_of(
+            &repo,
+            &[
+                ("a.py", "1"),
+                ("pkg/x.py", "x"),
+                ("pkg/sub/y.py", "y"),
+                ("pkg/sub/z.py", "z"),
+                ("gone/one.txt", "1"),
+                ("becomes_dir", "file"),
+                ("same/s.txt", "s"),
+            ],
+        );
+        let b = tree_of(
+            &repo,
+            &[
+                ("a.py", "2"),
+                ("pkg/x.py", "x"),
+                ("pkg/sub/y.py", "y2"),
+                ("pkg/new.py", "n"),
+                ("becomes_dir/inner.txt", "i"),
+                ("same/s.txt", "s"),
+                ("zz.txt", "z"),
+            ],
+        );
+        let (a, b) = (repo.find_tree(a).unwrap(), repo.find_tree(b).unwrap());
+        for (x, y) in [(&a, &b), (&b, &a)] {
+            let mut ours = Vec::new();
+            diff_trees(&repo, x, y, "", &mut ours).unwrap();
+            ours.sort();
+            assert_eq!(ours, git2_diff(&repo, x, y));
+        }
+    }
 }

@@ -126,6 +126,9 @@ pub(super) fn vendored(
             Record::Problem(p) => return Err(record_error(project, up, p)),
         },
     };
+    let tree = tree_files(found.id)?;
+    // the running score of the walk must be the full comparison's
+    debug_assert_eq!(full_score(&mut copy, &tree), found.score);
     let s = found.score;
     let mut detection = BaseDetection {
         recorded: recorded.map(|r| r.to_string()),
@@ -162,7 +165,6 @@ pub(super) fn vendored(
         }
     };
     detection.message = warnings.first().cloned();
-    let tree = tree_files(found.id)?;
     let mods = local_mods(&mut copy, &tree);
     finish(
         up,
