@@ -150,7 +150,7 @@ pub enum DiffError {
     List { commit: Oid, source: git2::Error },
     #[error("cannot read {} (blob {}) at commit {}: {source}", blob.path, blob.id, blob.commit)]
     Unreadable {
-        blob: UnreadableBlob,
+        blob: Box<UnreadableBlob>,
         source: git2::Error,
     },
 }
@@ -337,11 +337,11 @@ pub fn read_blob(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Ve
     let blob = repo
         .find_blob(entry.id())
         .map_err(|source| DiffError::Unreadable {
-            blob: UnreadableBlob {
+            blob: Box::new(UnreadableBlob {
                 path: path.to_owned(),
                 id: entry.id().to_string(),
                 commit: commit.to_string(),
-            },
+            }),
             source,
         })?;
     Ok(Some(blob.content().to_vec()))

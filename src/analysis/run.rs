@@ -121,7 +121,7 @@ pub fn analyze_range(
     // a side whose blob cannot be read: the file is skipped and listed
     let blob = |commit: Oid, path: &str| match diff::read_blob(repo, commit, path) {
         Ok(b) => Ok(Ok(b)),
-        Err(diff::DiffError::Unreadable { blob, .. }) => Ok(Err(blob)),
+        Err(diff::DiffError::Unreadable { blob, .. }) => Ok(Err(*blob)),
         Err(e) => Err(derr(e)),
     };
     let mut unreadable = Vec::new();
