@@ -227,3 +227,37 @@ fn staging_that_needs_a_missing_blob_names_it() {
     assert!(all.contains(&tip[..7]), "{all}");
     assert_eq!(git(&s.wrapper.path, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn staging_stopped_by_a_missing_blob_it_does_not_need_names_the_object() {
+    let s = Sample::new("vendored");
+    let cfg = s.root.join("tether.toml");
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
+    toml.push_str(OK_BASELINE);
+    fs_err::write(&cfg, toml).unwrap();
+    s.wrapper.write("ok.py", "print('ok')\n");
+    s.wrapper.commit("test: baseline script");
+    s.tether().run(&["check"]).assert_code(0);
+    let up = &s.upstream.path;
+    let commits: Vec<String> = git(up, &["rev-list", "--reverse", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let blob = |c: &str| git(up, &["rev-parse", &format!("{c}:wgp.py")]);
+    let (first, last) = (blob(&commits[0]), blob(commits.last().unwrap()));
+    // a version of wgp.py between the base and the target
+    let middle = commits[1..commits.len() - 1]
+        .iter()
+        .find(|c| ![&first, &last].contains(&&blob(c)))
+        .expect("wgp.py changes twice in the sample");
+    let id = delete_mirror_blob(&s, middle, "wgp.py");
+
+    let out = s.tether().run(&["update"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(&format!("tether's mirror cannot read object {id}")),
+        "{all}"
+    );
+    assert_eq!(git(&s.wrapper.path, &["status", "--porcelain"]), "");
+}

@@ -61,3 +61,59 @@ pub(super) fn check_needed_blobs(
     }
     Ok(())
 }
+
+/// A copy from the mirror that failed on an object the mirror cannot read
+/// (one the staging itself does not need, or the check above would have
+/// named it): the error names the object, and its path where the base's or
+/// the target's tree has it. Other errors are returned as they are.
+pub(super) fn explain_unreadable(
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+    from: Oid,
+    target: Oid,
+    e: UpdateError,
+) -> UpdateError {
+    let UpdateError::Git { detail, .. } = &e else {
+        return e;
+    };
+    if !detail.contains("object not found") {
+        return e;
+    }
+    let Some(id) = detail
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|w| w.len() == 40)
+        .and_then(|w| Oid::from_str(w).ok())
+    else {
+        return e;
+    };
+    let repo = mirror.repo();
+    for commit in [target, from] {
+        let Ok(tree) = repo.find_commit(commit).and_then(|c| c.tree()) else {
+            continue;
+        };
+        let mut path = None;
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.id() == id {
+                path = Some(format!("{dir}{}", entry.name().unwrap_or_default()));
+                return git2::TreeWalkResult::Abort;
+            }
+            git2::TreeWalkResult::Ok
+        });
+        if let Some(path) = path {
+            return UpdateError::UnreadableBlob {
+                upstream: up.name.clone(),
+                path,
+                id: id.to_string(),
+                commit: commit.to_string(),
+            };
+        }
+    }
+    UpdateError::Layout {
+        upstream: up.name.clone(),
+        detail: format!(
+            "tether's mirror cannot read object {id} (a partial clone or a damaged pack), which \
+             copying the upstream's history into the staged tree needs; remove the mirror (it is \
+             fetched again in full) and retry ({detail})"
+        ),
+    }
+}

@@ -165,7 +165,8 @@ pub fn stage(
                 target,
                 message: &message,
             };
-            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)?
+            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)
+                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?
         }
     };
     let head = repo
