@@ -19,4 +19,5 @@ mod tidy;
 mod update;
 mod update_primitives;
 mod vendored_base;
+mod vendored_world;
 mod watch;
