@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark `tether check` and `tether analyze` on a generated Wan2GP-sized
-# fixture (scripts/gen_bench_repos.py): wall time and peak RSS of each run.
+# fixture (scripts/gen_bench_repos.py): wall time and peak RSS of each run,
+# and the cost of base detection for a vendored copy with a stale record.
 #
 # Usage: scripts/bench.sh
 # Environment:
@@ -122,6 +123,32 @@ for mode in fetch no-fetch; do
     done
     ROWS+=("$(summarize "analyze (warm, $mode) min / median of $REPS" "$samples")")
 done
+# Base detection: a vendored copy of main~400 with local edits and
+# local-only files, its record naming main~900 (stale); `check` compares the
+# copy with the whole first-parent line and picks its true base.
+VDIR="$DIR/vendored"
+rm -rf "$VDIR" && mkdir -p "$VDIR/Wan2GP"
+git -C "$DIR/upstream" archive main~400 | tar -x -C "$VDIR/Wan2GP"
+printf '\n# local patch\n' >>"$VDIR/Wan2GP/wgp.py"
+printf '\n# local pin\n' >>"$VDIR/Wan2GP/requirements.txt"
+mkdir -p "$VDIR/Wan2GP/local_models"
+printf 'LOCAL = 1\n' >"$VDIR/Wan2GP/local_models/__init__.py"
+printf '{"model": "local"}\n' >"$VDIR/Wan2GP/defaults/local_model.json"
+printf '# Structure\n\nUpstream commit: %s\n' "$(git -C "$DIR/upstream" rev-parse main~900)" >"$VDIR/STRUCTURE.md"
+git -C "$VDIR" init -q -b main && git -C "$VDIR" add -A &&
+    git -C "$VDIR" -c user.name=bench -c user.email=bench@example.com commit -q -m vendored
+VCFG="$DIR/tether-vendored.toml"
+sed -e 's/^root = "wrapper"/root = "vendored"/' -e 's/^layout = "clone"/layout = "vendored"/' "$CFG" >"$VCFG"
+CFG_MAIN=$CFG
+CFG=$VCFG
+TETHER_LOG=tether::upstream=debug measure "check vendored" "$CHECK_OK" check --no-fetch
+ROWS+=("check (vendored, stale record: base detection)|$WALL|$RSS_MIB")
+DETECT_MS=$(grep -o 'elapsed_ms=[0-9]*' "$LOGS/check_vendored.out" | head -n 1 | cut -d= -f2)
+DETECT_SCANNED=$(grep -o 'scanned=[0-9]*' "$LOGS/check_vendored.out" | head -n 1 | cut -d= -f2)
+DETECTED=$("$TETHER_BIN" --config "$VCFG" check --no-fetch --json 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["current"]["id"])')
+TRUE_BASE=$(git -C "$DIR/upstream" rev-parse main~400)
+CFG=$CFG_MAIN
 # The jump: cold is the first analysis of the range (no index cache in the
 # state dir; the mirror fetched by `check`), warm reuses the index cache.
 CFG="$DIR/jump/tether.toml"
@@ -154,6 +181,7 @@ for row in "${ROWS[@]}"; do
     IFS='|' read -r label wall rss <<<"$row"
     printf '%-46s %15s %10s\n' "$label" "$wall" "$rss"
 done
+echo "base detection: ${DETECT_MS:-?} ms over ${DETECT_SCANNED:-?} commits; detected ${DETECTED:0:12}, true base ${TRUE_BASE:0:12} ($([[ $DETECTED == "$TRUE_BASE" ]] && echo right || echo WRONG))"
 echo
 verdict=$(awk -v m="$ANALYZE_MEDIAN" -v t="$TARGET_S" 'BEGIN { print (m < t) ? "met" : "MISSED" }')
 echo "target: analyze < ${TARGET_S} s on 2 cores: median ${ANALYZE_MEDIAN} s on $(nproc) cores ($verdict)"

@@ -73,6 +73,19 @@ pub struct FileChange {
 pub enum SkipReason {
     Binary,
     TooLarge,
+    /// A side's blob cannot be read from the mirror.
+    Unreadable,
+}
+
+/// A blob the mirror lists but cannot read (a partial clone, a damaged
+/// pack): the file is listed, never parsed or diffed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableBlob {
+    pub path: String,
+    /// The blob's id.
+    pub id: String,
+    /// The commit whose tree names it.
+    pub commit: String,
 }
 
 /// Unified diff of one key file.
@@ -103,6 +116,18 @@ pub struct TreeDiff {
     pub files: Vec<FileChange>,
     pub key_diffs: Vec<KeyFileDiff>,
     pub totals: Totals,
+    /// Blobs of changed files that cannot be read: those files have no line
+    /// counts, key diff or parsed content.
+    pub unreadable: Vec<UnreadableBlob>,
+}
+
+impl TreeDiff {
+    /// Lists `u` once.
+    pub fn add_unreadable(&mut self, u: UnreadableBlob) {
+        if !self.unreadable.contains(&u) {
+            self.unreadable.push(u);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +148,11 @@ pub enum DiffError {
     },
     #[error("cannot list the files of commit {commit}: {source}")]
     List { commit: Oid, source: git2::Error },
+    #[error("cannot read {} (blob {}) at commit {}: {source}", blob.path, blob.id, blob.commit)]
+    Unreadable {
+        blob: Box<UnreadableBlob>,
+        source: git2::Error,
+    },
 }
 
 /// Diffs the trees of `old` and `new`.
@@ -140,13 +170,20 @@ pub fn diff_commits(
         .map_err(err)?;
     let mut find = DiffFindOptions::new();
     find.renames(true).rename_threshold(RENAME_THRESHOLD);
-    diff.find_similar(Some(&mut find)).map_err(err)?;
-    let similarity = rename_similarity(&diff).map_err(err)?;
+    if diff.find_similar(Some(&mut find)).is_err() {
+        // rename detection reads blobs; with one unreadable, go without
+        tracing::warn!(%old, %new, "rename detection failed (an unreadable blob?); renames are listed as removed and added");
+        diff = repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+            .map_err(err)?;
+    }
+    let similarity = rename_similarity(&diff).unwrap_or_default();
 
     let mut out = TreeDiff {
         files: Vec::new(),
         key_diffs: Vec::new(),
         totals: Totals::default(),
+        unreadable: Vec::new(),
     };
     for (idx, delta) in diff.deltas().enumerate() {
         let status = match delta.status() {
@@ -173,18 +210,27 @@ pub fn diff_commits(
         let sides = [(old, delta.old_file()), (new, delta.new_file())];
         let has_content = |f: &git2::DiffFile<'_>| f.exists() && f.mode() != FileMode::Commit;
         let mut too_large = false;
+        let mut unreadable = false;
         for (commit, f) in sides.iter().filter(|(_, f)| has_content(f)) {
-            let size = blob_size(repo, f.id()).map_err(|source| DiffError::Blob {
-                commit: *commit,
-                path: path.clone(),
-                source,
-            })?;
-            too_large |= size > opts.max_file_bytes;
+            match blob_size(repo, f.id()) {
+                Ok(size) => too_large |= size > opts.max_file_bytes,
+                Err(_) => {
+                    unreadable = true;
+                    let side_path = f
+                        .path_bytes()
+                        .map_or_else(|| path.clone(), |b| String::from_utf8_lossy(b).into_owned());
+                    out.add_unreadable(UnreadableBlob {
+                        path: side_path,
+                        id: f.id().to_string(),
+                        commit: commit.to_string(),
+                    });
+                }
+            }
         }
         let content = sides.iter().any(|(_, f)| has_content(f));
 
         let (mut binary, mut lines_added, mut lines_removed) = (false, 0, 0);
-        if content && !too_large {
+        if content && !too_large && !unreadable {
             match git2::Patch::from_diff(&diff, idx).map_err(err)? {
                 Some(patch) => {
                     binary = patch.delta().flags().is_binary();
@@ -199,7 +245,9 @@ pub fn diff_commits(
 
         let key_path = Path::new(&path);
         if opts.key_files.is_match(key_path) {
-            let skipped = if too_large {
+            let skipped = if unreadable {
+                Some(SkipReason::Unreadable)
+            } else if too_large {
                 Some(SkipReason::TooLarge)
             } else if binary {
                 Some(SkipReason::Binary)
@@ -269,7 +317,8 @@ pub fn diff_commits(
 }
 
 /// The content of `path` ('/'-separated) at `commit`; `None` when there is
-/// no such file (or it is a folder or submodule).
+/// no such file (or it is a folder or submodule); `DiffError::Unreadable`
+/// when the tree names a blob the mirror cannot read.
 pub fn read_blob(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Vec<u8>>, DiffError> {
     let err = |source| DiffError::Blob {
         commit,
@@ -285,7 +334,16 @@ pub fn read_blob(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Ve
     if entry.kind() != Some(ObjectType::Blob) {
         return Ok(None);
     }
-    let blob = repo.find_blob(entry.id()).map_err(err)?;
+    let blob = repo
+        .find_blob(entry.id())
+        .map_err(|source| DiffError::Unreadable {
+            blob: Box::new(UnreadableBlob {
+                path: path.to_owned(),
+                id: entry.id().to_string(),
+                commit: commit.to_string(),
+            }),
+            source,
+        })?;
     Ok(Some(blob.content().to_vec()))
 }
 

@@ -63,6 +63,7 @@ pub fn analyze(
         None => upstream::resolve_target(&mirror, &up.track)?,
     };
     let mut notes = current.notes.clone();
+    notes.extend(current.base.and_then(|b| b.message));
     let analysis = analyze_range(cfg, up, &mirror, from, to, &mut notes)?;
     let dir = write_reports(cfg, &analysis)?;
     Ok(Analyzed { analysis, dir })
@@ -121,18 +122,27 @@ pub fn analyze_range(
         up.key_files.join("\0"),
         cfg.analysis.max_file_bytes
     );
-    let tree_diff = match cache.get(Kind::TreeDiff, &diff_key) {
+    let mut tree_diff = match cache.get(Kind::TreeDiff, &diff_key) {
         Some(d) => d,
         None => {
             let d = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
-            cache.put(Kind::TreeDiff, &diff_key, &d);
+            // a blob the mirror lacks today may be fetched tomorrow
+            if d.unreadable.is_empty() {
+                cache.put(Kind::TreeDiff, &diff_key, &d);
+            }
             d
         }
     };
     phase("tree diff");
     let old_files = diff::list_files(repo, from).map_err(derr)?;
     let new_files = diff::list_files(repo, to).map_err(derr)?;
-    let blob = |commit: Oid, path: &str| diff::read_blob(repo, commit, path).map_err(derr);
+    // a side whose blob cannot be read: the file is skipped and listed
+    let blob = |commit: Oid, path: &str| match diff::read_blob(repo, commit, path) {
+        Ok(b) => Ok(Ok(b)),
+        Err(diff::DiffError::Unreadable { blob, .. }) => Ok(Err(*blob)),
+        Err(e) => Err(derr(e)),
+    };
+    let mut unreadable = Vec::new();
 
     // requirements files, compared as package lists
     let mut reqs = Vec::new();
@@ -143,8 +153,20 @@ pub fn analyze_range(
         {
             continue;
         }
-        let old = blob(from, old_path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
-        let new = blob(to, &f.path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+        let (old, new) = match (blob(from, old_path)?, blob(to, &f.path)?) {
+            (Ok(old), Ok(new)) => (old, new),
+            (Err(u), _) | (_, Err(u)) => {
+                notes.push(format!(
+                    "requirements file `{}` not compared: blob {} cannot be read",
+                    f.path,
+                    &u.id[..7]
+                ));
+                unreadable.push(u);
+                continue;
+            }
+        };
+        let old = old.map(|b| String::from_utf8_lossy(&b).into_owned());
+        let new = new.map(|b| String::from_utf8_lossy(&b).into_owned());
         reqs.push(requirements::diff_requirements(
             &f.path,
             old.as_deref(),
@@ -173,13 +195,26 @@ pub fn analyze_range(
         if f.too_large || f.binary {
             continue;
         }
-        let old = blob(from, old_path)?;
-        let new = blob(to, &f.path)?;
+        let (old, new) = match (blob(from, old_path)?, blob(to, &f.path)?) {
+            (Ok(old), Ok(new)) => (old, new),
+            (Err(u), _) | (_, Err(u)) => {
+                notes.push(format!(
+                    "config `{}` not compared key by key: blob {} cannot be read",
+                    f.path,
+                    &u.id[..7]
+                ));
+                unreadable.push(u);
+                continue;
+            }
+        };
         configs.push(json_config::diff_json(
             &f.path,
             old.as_deref(),
             new.as_deref(),
         ));
+    }
+    for u in unreadable {
+        tree_diff.add_unreadable(u);
     }
     let removed_config_keys = json_config::removed_keys(&configs);
     phase("requirements and configs");

@@ -107,6 +107,7 @@ pub fn index_for(
             names: HashMap::new(),
             entries: HashMap::new(),
             too_large: BTreeSet::new(),
+            unreadable: BTreeSet::new(),
         },
         wanted: BTreeSet::new(),
         done: BTreeSet::new(),
@@ -123,7 +124,10 @@ pub fn index_for(
         Some(c) => c,
         None => {
             let c = run.changed_modules()?;
-            cache.put(Kind::ChangedModules, &range_key, &c);
+            // a blob the mirror lacks today may be fetched tomorrow
+            if run.files.unreadable.is_empty() {
+                cache.put(Kind::ChangedModules, &range_key, &c);
+            }
             c
         }
     };
@@ -160,6 +164,12 @@ pub fn index_for(
     for path in &run.files.too_large {
         notes.push(format!(
             "upstream file `{path}` is larger than analysis.max_file_bytes; not indexed"
+        ));
+    }
+    for (path, id) in &run.files.unreadable {
+        notes.push(format!(
+            "upstream file `{path}` (blob {}) cannot be read from the mirror; not indexed",
+            &id.to_string()[..7]
         ));
     }
     Ok((run.old_index, run.new_index))
@@ -301,16 +311,21 @@ struct Files<'r> {
     /// Each file indexed (from the cache or parsed).
     entries: HashMap<(String, Oid), CachedFile>,
     too_large: BTreeSet<String>,
+    /// Blobs the mirror cannot read (a partial clone, a damaged pack).
+    unreadable: BTreeSet<(String, Oid)>,
 }
 
 impl Files<'_> {
-    /// A file's text, unless it is over `max_bytes`.
+    /// A file's text, unless it is over `max_bytes` or unreadable.
     fn text(&mut self, path: &str, id: Oid) -> Result<Option<String>, git2::Error> {
         let key = (path.to_owned(), id);
         if let Some(t) = self.texts.remove(&key) {
             return Ok(Some(t));
         }
-        let blob = self.repo.find_blob(id)?;
+        let Ok(blob) = self.repo.find_blob(id) else {
+            self.unreadable.insert(key);
+            return Ok(None);
+        };
         if blob.size() as u64 > self.max_bytes {
             self.too_large.insert(path.to_owned());
             return Ok(None);

@@ -150,7 +150,13 @@ fn committed(cfg: &Config, out: &mut WrapperFiles) -> Result<(), WrapperFilesErr
             too_large(out, &path);
             continue;
         }
-        let blob = repo.find_blob(id).map_err(git)?;
+        let Ok(blob) = repo.find_blob(id) else {
+            out.notes.push(format!(
+                "wrapper file `{path}` (blob {}) cannot be read from the wrapper's repository; not scanned",
+                &id.to_string()[..7]
+            ));
+            continue;
+        };
         push(cfg, out, path, blob.content().to_vec());
     }
     Ok(())

@@ -221,6 +221,13 @@ mod tests {
         for v in ["`copy`", "`submodule`", "`clone`", "`vendored`"] {
             assert!(p.message.contains(v), "{}", p.message);
         }
+        let p = only(&format!("{UPSTREAM}base = \"guess\"\n"), "upstream[0].base");
+        assert_eq!(p.line, Some(6));
+        assert!(
+            p.message.contains("`guess`, expected `detect` or `record`"),
+            "{}",
+            p.message
+        );
         let p = only(
             &format!("{UPSTREAM}[gpu]\npreflight = \"maybe\"\n"),
             "gpu.preflight",

@@ -62,6 +62,18 @@ pub enum WrapperSource {
     Committed,
 }
 
+/// Vendored layout: which upstream commit counts as the copy's base.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseMode {
+    /// The commit the copy's files match best, found by comparing blob ids
+    /// with the upstream's history; a warning when the record disagrees.
+    #[default]
+    Detect,
+    /// The commit named in the record file, trusted as it is.
+    Record,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
@@ -167,6 +179,9 @@ pub struct UpstreamConfig {
     pub record_file: PathBuf,
     /// Vendored layout: a regex whose first capture group is the commit hash.
     pub record_pattern: Regex,
+    /// Vendored layout: whether the base is detected from the copy's files
+    /// or read from the record file.
+    pub base: BaseMode,
     /// How long git's credential helper may take to answer during a fetch
     /// before it is stopped and the fetch fails.
     pub credential_timeout: Duration,

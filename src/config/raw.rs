@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::defaults::{MIN_LOG_BYTES, MIN_REPORT_BYTES};
-use super::model::{Layout, OnUnfixable, Preflight, StrategyKind, Track, WrapperSource};
+use super::model::{BaseMode, Layout, OnUnfixable, Preflight, StrategyKind, Track, WrapperSource};
 use super::value::*;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -59,6 +59,7 @@ pub struct RawUpstream {
     pub key_files: Option<Vec<GlobPattern>>,
     pub record_file: Option<String>,
     pub record_pattern: Option<RecordPattern>,
+    pub base: Option<BaseMode>,
     pub credential_timeout: Option<PositiveDuration>,
 }
 

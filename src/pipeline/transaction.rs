@@ -80,6 +80,10 @@ pub fn update_locked(
     if check.history.is_rewritten() {
         return Err(TransactionError::HistoryRewritten(up.name.clone()));
     }
+    // a vendored copy whose record is wrong: say which base is used
+    report
+        .notes
+        .extend(check.current.base.as_ref().and_then(|b| b.message.clone()));
     let mirror = Mirror::open_existing(&state, up)?;
     let target = match &opts.to {
         Some(rev) => mirror.resolve_rev(rev)?,

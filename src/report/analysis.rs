@@ -119,12 +119,20 @@ pub fn diff_markdown(a: &Analysis) -> String {
             if f.non_utf8_path {
                 notes.push("path is not UTF-8".to_owned());
             }
+            let unreadable = a
+                .diff
+                .unreadable
+                .iter()
+                .any(|u| u.path == f.path || Some(&u.path) == f.old_path.as_ref());
+            if unreadable {
+                notes.push("blob unreadable".to_owned());
+            }
             if let Some(s) = f.similarity {
                 if f.old_path.is_some() {
                     notes.push(format!("{s}% similar"));
                 }
             }
-            let lines = if f.binary || f.too_large {
+            let lines = if f.binary || f.too_large || unreadable {
                 "—".to_owned()
             } else {
                 format!("+{} −{}", f.lines_added, f.lines_removed)
@@ -136,6 +144,22 @@ pub fn diff_markdown(a: &Analysis) -> String {
                 cell(&path),
                 lines,
                 notes.join(", ")
+            );
+        }
+        o.push('\n');
+    }
+    if !a.diff.unreadable.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Unreadable blobs\n\nThe mirror lists these blobs but cannot read them (a partial clone or a damaged pack); their files were not diffed or parsed. `git fetch --refetch` in the mirror, or removing it, restores them.\n"
+        );
+        for u in &a.diff.unreadable {
+            let _ = writeln!(
+                o,
+                "- {} blob {} at commit {}",
+                code(&u.path),
+                code(&u.id),
+                code(&u.commit[..7.min(u.commit.len())])
             );
         }
         o.push('\n');

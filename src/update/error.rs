@@ -49,6 +49,17 @@ pub enum UpdateError {
         commit: String,
         detail: String,
     },
+    #[error(
+        "upstream `{upstream}`: staging needs `{path}` (blob {id}) at commit {commit}, but tether's \
+         mirror cannot read that object (a partial clone or a damaged pack); remove the mirror \
+         (or fetch it again in full) and retry"
+    )]
+    UnreadableBlob {
+        upstream: String,
+        path: String,
+        id: String,
+        commit: String,
+    },
     #[error("upstream `{upstream}`: {detail}")]
     Layout { upstream: String, detail: String },
     #[error("upstream `{upstream}`: cannot update record file `{}`: {detail}", path.display())]

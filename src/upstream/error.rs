@@ -121,6 +121,16 @@ pub enum UpstreamError {
         path: PathBuf,
         detail: String,
     },
+    #[error(
+        "upstream `{upstream}`: record file `{}` names several commits ({hashes}) and the \
+         vendored copy matches none of the upstream's commits; keep the one it came from",
+        path.display()
+    )]
+    AmbiguousRecord {
+        upstream: String,
+        path: PathBuf,
+        hashes: String,
+    },
     #[error("upstream `{upstream}`: git failed while {action}: {detail}")]
     Git {
         upstream: String,

@@ -4,18 +4,22 @@
 //! commit for each layout, resolving the target under the `track` rule, and
 //! soak state. Never writes to the wrapper.
 
+mod base;
 mod check;
 mod commit;
+mod copy;
 mod credentials;
 mod error;
 mod layout;
 mod mirror;
 mod soak;
 mod track;
+mod vendored;
 
 pub mod held;
 pub mod last_good;
 
+pub use base::BaseDetection;
 pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;
 pub use error::{FetchFailure, UpstreamError};

@@ -251,7 +251,9 @@ fn vendored_local_modifications_are_reported() {
     w.write("Wan2GP/Dockerfile.local", "FROM python\n");
     w.write("Wan2GP/__pycache__/wgp.cpython-311.pyc", "bytecode");
     fs_err::remove_file(w.path.join("Wan2GP/defaults/t2v.json")).unwrap();
-    f.config("vendored", "");
+    // this copy matches c1 as well as c2 (fewer differences, even): the
+    // record is trusted here, detection has its own tests
+    f.config("vendored", "base = \"record\"\n");
     let r = f.json(&f.tether(), &[], 0);
     let m = &r["local_modifications"];
     assert_eq!(m["modified"], 1, "{m}");
@@ -315,12 +317,111 @@ fn vendored_unknown_recorded_commit_is_a_clear_error() {
     w.add_vendored(&f.up, "Wan2GP", &f.c[1]);
     w.write("STRUCTURE.md", "Upstream commit: deadbeefdeadbeef\n");
     w.commit("vendor");
-    f.config("vendored", "");
+    f.config("vendored", "base = \"record\"\n");
     let out = f.tether().run(&["check"]);
     out.assert_code(1);
     assert!(out.stderr.contains("deadbeefdeadbeef"), "{}", out.stderr);
     assert!(out.stderr.contains("wan2gp"), "{}", out.stderr);
     assert!(out.stderr.contains("STRUCTURE.md"), "{}", out.stderr);
+}
+
+/// The copy is c3 with a local edit and two local-only files; the record
+/// file says c1.
+fn stale_record_fixture(record: &str) -> Fixture {
+    let f = Fixture::new();
+    let w = f.wrapper();
+    w.add_vendored(&f.up, "Wan2GP", &f.c[3]);
+    w.write("STRUCTURE.md", record.replace("{c1}", &f.c[1]));
+    w.write(
+        "Wan2GP/defaults/vace_14B.json",
+        "{\"model\": \"vace-local\"}\n",
+    );
+    w.write("Wan2GP/local_model/__init__.py", "LOCAL = 1\n");
+    w.write("Wan2GP/defaults/local.json", "{}\n");
+    w.commit("vendor Wan2GP");
+    f
+}
+
+#[test]
+fn vendored_stale_record_uses_the_detected_base() {
+    let f = stale_record_fixture("Upstream commit: {c1}\n");
+    f.config("vendored", "");
+    let r = f.json(&f.tether(), &[], 0);
+    let cur = &r["current"];
+    assert_eq!(cur["id"], f.c[3].as_str(), "{cur}");
+    let base = &cur["base"];
+    assert_eq!(base["recorded"], f.c[1].as_str(), "{base}");
+    assert_eq!(base["detected"], f.c[3].as_str(), "{base}");
+    assert_eq!(base["same"], 3, "{base}");
+    assert_eq!(base["modified"], 1, "{base}");
+    assert_eq!(base["local_only"], 2, "{base}");
+    assert_eq!(base["deleted"], 0, "{base}");
+    assert!(base["candidates_scanned"].as_u64().unwrap() >= 5, "{base}");
+    assert!(
+        cur["source"].as_str().unwrap().starts_with("detected"),
+        "{cur}"
+    );
+    let warning = format!(
+        "record says {} (STRUCTURE.md); the copy matches {}: 3 same, 1 modified, 2 local-only, 0 deleted",
+        &f.c[1][..7],
+        &f.c[3][..7]
+    );
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains(&warning), "{warnings}");
+    // the local modifications are against the detected base
+    assert_eq!(r["local_modifications"]["modified"], 1);
+    assert_eq!(r["local_modifications"]["added"], 2);
+    assert_eq!(r["local_modifications"]["deleted"], 0);
+    assert_eq!(r["behind"], 1);
+    let out = f.tether().run(&["check"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains(&warning), "{}", out.stdout);
+
+    // base = "record" trusts the record
+    f.config("vendored", "base = \"record\"\n");
+    let r = f.json(&f.tether(), &["--no-fetch"], 0);
+    assert_eq!(r["current"]["id"], f.c[1].as_str());
+    assert_eq!(r["current"]["base"], Value::Null);
+    assert_eq!(r["behind"], 3);
+}
+
+#[test]
+fn vendored_record_without_a_match_or_with_an_unknown_hash_detects_the_base() {
+    for (record, says) in [
+        (
+            "# nothing recorded here\n",
+            "no line of `STRUCTURE.md` matches record_pattern",
+        ),
+        (
+            "Upstream commit: deadbeefdeadbeef\n",
+            "commit `deadbeefdeadbeef` recorded in `STRUCTURE.md` is not in the upstream's history",
+        ),
+        (
+            "Upstream commit: {c1}\nUpstream commit: 0123456789abcdef\n",
+            "record file `STRUCTURE.md` names several commits",
+        ),
+    ] {
+        let f = stale_record_fixture(record);
+        f.config("vendored", "");
+        let r = f.json(&f.tether(), &[], 0);
+        let cur = &r["current"];
+        assert_eq!(cur["id"], f.c[3].as_str(), "{cur}");
+        assert_eq!(cur["base"]["recorded"], Value::Null, "{cur}");
+        let warnings = r["warnings"].to_string();
+        assert!(warnings.contains(says), "{warnings}");
+        assert!(
+            warnings.contains(&format!("; the copy matches {}: 3 same", &f.c[3][..7])),
+            "{warnings}"
+        );
+        // with base = "record" a bad record is an error naming the file
+        f.config("vendored", "base = \"record\"\n");
+        let out = f.tether().run(&["check", "--no-fetch"]);
+        if record.contains("several") || record.contains("{c1}") {
+            continue; // the first match is used, as before
+        }
+        out.assert_code(1);
+        assert!(out.stderr.contains("STRUCTURE.md"), "{}", out.stderr);
+    }
 }
 
 #[test]

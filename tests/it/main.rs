@@ -18,5 +18,6 @@ mod support;
 mod tidy;
 mod update;
 mod update_primitives;
+mod vendored_base;
 mod vendored_world;
 mod watch;

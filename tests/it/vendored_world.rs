@@ -36,3 +36,36 @@ fn the_fixture_is_shaped_like_a_real_vendored_wrapper() {
     let scanned = a["integration"]["scanned_files"].as_array().unwrap().len();
     assert!(scanned >= 60, "{scanned} wrapper files");
 }
+
+#[test]
+fn base_detection_finds_the_true_base_despite_the_stale_record() {
+    let w = VendoredWorld::new();
+    let (record, base) = (w.commit("record"), w.commit("base"));
+    let out = w.tether().run(&["check", "--json"]);
+    out.assert_code(0);
+    let r: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let cur = &r["current"];
+    assert_eq!(cur["id"], base.as_str(), "{cur}");
+    assert_eq!(cur["base"]["recorded"], record.as_str(), "{cur}");
+    assert_eq!(cur["base"]["detected"], base.as_str(), "{cur}");
+    let mods = &r["local_modifications"];
+    assert_eq!(
+        mods["modified"].as_u64().unwrap() as usize,
+        w.files("modified").len(),
+        "{mods}"
+    );
+    assert_eq!(
+        mods["added"].as_u64().unwrap() as usize,
+        w.files("added").len(),
+        "{mods}"
+    );
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!(
+            "record says {} (STRUCTURE.md); the copy matches {}",
+            &record[..7],
+            &base[..7]
+        )),
+        "{warnings}"
+    );
+}

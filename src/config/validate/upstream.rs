@@ -86,6 +86,7 @@ fn upstream(i: usize, raw: RawUpstream, p: &mut Problems) -> Option<UpstreamConf
                 .unwrap_or_else(|| defaults::RECORD_FILE.into()),
         ),
         record_pattern,
+        base: raw.base.unwrap_or_default(),
         credential_timeout: raw
             .credential_timeout
             .map_or(defaults::CREDENTIAL_TIMEOUT, |d| d.0),

@@ -20,6 +20,7 @@ use crate::config::{Config, Layout, UpstreamConfig};
 use crate::state::StateDir;
 use crate::upstream::Mirror;
 
+mod blobs;
 mod commit;
 mod record;
 mod vendored;
@@ -158,12 +159,14 @@ pub fn stage(
         Layout::Vendored => {
             let from = Oid::from_str(&backup.upstream_commit)
                 .map_err(git_err("reading the recorded upstream commit", &dir))?;
+            blobs::check_needed_blobs(up, mirror, from, target)?;
             let step = UpstreamStep {
                 from,
                 target,
                 message: &message,
             };
-            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)?
+            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)
+                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?
         }
     };
     let head = repo
