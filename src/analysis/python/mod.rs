@@ -23,4 +23,6 @@ pub use scan::{FileBindings, bind_file, in_pieces, scan_wrapper, stream_file};
 pub use signature::render as render_signature;
 
 #[cfg(test)]
+mod local_tests;
+#[cfg(test)]
 mod tests;
