@@ -190,15 +190,15 @@ pub fn predict_carry(
         (None, _) => return Carry::Kept,
         (Some(_), None) => return Carry::LostUpstreamDeleted,
     };
+    // `git2::merge_file` does not initialise libgit2 itself; making a
+    // buffer does (an analysis has opened a repository already, a test not)
+    drop(git2::Buf::new());
     let mut a = git2::MergeFileInput::new();
     a.content(base.unwrap_or_default());
-    a.path(path);
     let mut o = git2::MergeFileInput::new();
     o.content(ours);
-    o.path(path);
     let mut t = git2::MergeFileInput::new();
     t.content(theirs);
-    t.path(path);
     let mut opts = git2::MergeFileOptions::new();
     opts.our_label("local copy")
         .their_label("upstream")
