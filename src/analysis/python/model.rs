@@ -431,12 +431,14 @@ pub enum Status {
     LocalPatchOnly {
         path: String,
         line: usize,
+        #[serde(flatten)]
         carry: Carry,
     },
     /// Provided by a file or package that exists only in the vendored copy.
     LocalOnlyFile {
         path: String,
         line: usize,
+        #[serde(flatten)]
         carry: Carry,
     },
     /// A monkeypatch or call of a name that no tree defines.
