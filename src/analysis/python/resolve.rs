@@ -291,12 +291,13 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
-        let trees = if self.local.is_some() {
-            "the base upstream, the vendored copy and the target"
-        } else {
-            "the old and the new upstream"
-        };
-        let dead = matches!(p.kind, PointKind::Monkeypatch | PointKind::Call)
+        // Judged only with the three trees of a vendored copy: there a name
+        // may come from the local patch, and its absence from all three is
+        // the fact the maintainer asked about. With two trees the point
+        // stays informational as before (a standing dead patch would make
+        // every range at risk, however little it changed).
+        let dead = self.local.is_some()
+            && matches!(p.kind, PointKind::Monkeypatch | PointKind::Call)
             && !ln.exists()
             && self.module_known(lo, ln)
             && !self.maybe_dynamic(lo)
@@ -317,7 +318,9 @@ impl<'a> Resolver<'a> {
                 p,
                 Status::DeadPatch,
                 severity,
-                format!("`{t}` is defined in none of {trees}: {what}."),
+                format!(
+                    "`{t}` is defined in none of the base upstream, the vendored copy and the target: {what}."
+                ),
             );
         }
         finding(

@@ -308,10 +308,9 @@ fn kind_changed_and_unresolved() {
     assert_eq!(pipe.severity, PointSeverity::Breaking);
     let read = get(&f, PointKind::AttributeRead, "wgp.server_config");
     assert_eq!(read.severity, PointSeverity::AtRisk);
-    // defined in neither tree: the call fails (a dead call)
     let nowhere = get(&f, PointKind::Call, "wgp.nowhere");
-    assert_eq!(nowhere.status, Status::DeadPatch);
-    assert_eq!(nowhere.severity, PointSeverity::Breaking);
+    assert_eq!(nowhere.status, Status::Unresolved);
+    assert_eq!(nowhere.severity, PointSeverity::Info);
 }
 
 #[test]
