@@ -49,10 +49,9 @@ pub fn resolve_each(
 }
 
 /// What resolving one point needs to know about all of them: which targets
-/// each wrapper file calls and which upstream files it references, and
-/// every target (the upstream modules to index). Gathered first, so that
-/// points can then be resolved one at a time, even a piece of a file at a
-/// time.
+/// each wrapper file calls, and every target (the upstream modules to
+/// index). Gathered first, so that points can then be resolved one at a
+/// time, even a piece of a file at a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PointFacts {
     /// Every point's target.
