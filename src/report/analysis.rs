@@ -567,6 +567,25 @@ fn summary(a: &Analysis, dir: &Path) -> String {
             );
         }
     }
+    if let Some(p) = &a.local_patch {
+        let conflicts = p
+            .files
+            .iter()
+            .filter(|f| matches!(f.carry, Carry::Conflicts { .. }))
+            .count();
+        let lost = p
+            .files
+            .iter()
+            .filter(|f| f.carry == Carry::LostUpstreamDeleted)
+            .count();
+        let _ = writeln!(
+            o,
+            "  local patch: {} modified, {} added, {} deleted; the update is predicted to conflict on {conflicts} and lose {lost}",
+            thousands(p.modified),
+            thousands(p.added),
+            thousands(p.deleted)
+        );
+    }
     if let Some(t) = &a.truncated {
         let _ = writeln!(o, "  note: {t}");
     }

@@ -96,7 +96,21 @@ fn fixture() -> (TempDir, GitRepo) {
 
 fn analyze() -> (TempDir, Value, std::path::PathBuf) {
     let (dir, _w) = fixture();
-    Tether::new(dir.path()).run(&["analyze"]).assert_code(3);
+    let out = Tether::new(dir.path()).run(&["analyze"]);
+    out.assert_code(3);
+    assert!(
+        out.stdout.contains(
+            "local patch: 3 modified, 1 added, 0 deleted; the update is predicted to conflict on 1 and lose 1"
+        ),
+        "{}",
+        out.stdout
+    );
+    let (a, run) = read_analysis(&dir);
+    (dir, a, run)
+}
+
+/// The one analysis written under `dir` and its folder.
+fn read_analysis(dir: &TempDir) -> (Value, std::path::PathBuf) {
     let base = dir.path().join("maintenance_analysis/wan2gp");
     let run = fs_err::read_dir(&base)
         .unwrap()
@@ -106,7 +120,7 @@ fn analyze() -> (TempDir, Value, std::path::PathBuf) {
         .path();
     let a: Value =
         serde_json::from_str(&fs_err::read_to_string(run.join("analysis.json")).unwrap()).unwrap();
-    (dir, a, run)
+    (a, run)
 }
 
 #[track_caller]
@@ -254,4 +268,24 @@ fn removed_config_keys_are_at_risk_only_where_the_read_is_tied_to_the_config() {
         ),
         "{integration}"
     );
+}
+
+#[test]
+fn committed_source_reads_the_local_patch_from_head() {
+    let (dir, w) = fixture();
+    let toml = dir.path().join("tether.toml");
+    let text = fs_err::read_to_string(&toml).unwrap().replace(
+        "root = \"wrapper\"\n",
+        "root = \"wrapper\"\nwrapper_source = \"committed\"\n",
+    );
+    fs_err::write(&toml, text).unwrap();
+    // uncommitted: the local function gone from the working tree
+    w.write(
+        "Wan2GP/wgp.py",
+        "def run(prompt):\n    return prompt\n\n\ndef tail():\n    return 1\n",
+    );
+    Tether::new(dir.path()).run(&["analyze"]).assert_code(3);
+    let (a, _) = read_analysis(&dir);
+    let f = finding(&a, "wgp.local_clean", "local-patch-only");
+    at(f, "worker.py", 9, "info");
 }
