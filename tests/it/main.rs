@@ -19,4 +19,5 @@ mod support;
 mod tidy;
 mod update;
 mod update_primitives;
+mod vendored_world;
 mod watch;

@@ -9,6 +9,7 @@ pub mod git_http;
 pub mod project;
 pub mod sample;
 pub mod tether;
+pub mod vendored;
 
 pub use git::GitRepo;
 pub use tether::Tether;
