@@ -1,9 +1,10 @@
 //! Derives the update checklist from an analysis's findings: each broken or
-//! at-risk integration point, each protected package change, each changed key
+//! at-risk integration point, each local patch the update is predicted to
+//! conflict on or lose, each protected package change, each changed key
 //! file, then the validation steps tether runs.
 
 use super::model::{Analysis, ChecklistCategory, ChecklistItem};
-use super::python::PointSeverity;
+use super::python::{Carry, PointSeverity};
 
 pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
     let mut items = Vec::new();
@@ -31,6 +32,30 @@ pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
             ),
             location: Some(o.file.clone()),
             severity: Some(o.severity),
+        });
+    }
+    for f in a.local_patch.iter().flat_map(|p| p.at_risk()) {
+        let (text, severity) = match &f.carry {
+            Carry::LostUpstreamDeleted => (
+                format!(
+                    "Port the local patch of `{}` by hand: upstream deleted the file, so the update loses it",
+                    f.path
+                ),
+                PointSeverity::Breaking,
+            ),
+            _ => (
+                format!(
+                    "Resolve the local patch of `{}` against the upstream change: the update's merge is predicted to conflict",
+                    f.path
+                ),
+                PointSeverity::AtRisk,
+            ),
+        };
+        items.push(ChecklistItem {
+            category: ChecklistCategory::LocalPatch,
+            text,
+            location: Some(f.path.clone()),
+            severity: Some(severity),
         });
     }
     for r in &a.requirements {

@@ -7,13 +7,16 @@
 //! - `python`: the wrapper's integration points and their resolution against
 //!   the upstream's definitions, parsed with tree-sitter;
 //! - `run`: the orchestration and report writing; `model` the report model;
-//! - `caps`: what the reports list and how large they grow.
+//! - `caps`: what the reports list and how large they grow;
+//! - `local_copy`: a vendored copy's local patch, indexed, with each file's
+//!   predicted carry-forward.
 
 pub mod caps;
 pub mod checklist;
 pub mod diff;
 pub mod index_cache;
 pub mod json_config;
+pub mod local_copy;
 pub mod model;
 pub mod python;
 pub mod requirements;

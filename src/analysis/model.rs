@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::caps::{FindingCounts, OmittedFindings};
 use super::diff::TreeDiff;
 use super::json_config::ConfigFileChange;
+use super::local_copy::LocalPatch;
 use super::python::{PartialParse, PointFinding, PointSeverity};
 use super::requirements::RequirementsDiff;
 use crate::upstream::CommitInfo;
@@ -22,6 +23,9 @@ pub struct Analysis {
     pub diff: TreeDiff,
     pub requirements: Vec<RequirementsDiff>,
     pub configs: Vec<ConfigFileChange>,
+    /// Vendored layout: how the copy differs from its base, and whether the
+    /// update is predicted to carry each change forward.
+    pub local_patch: Option<LocalPatch>,
     pub integration: Integration,
     pub checklist: Vec<ChecklistItem>,
     /// Things the reader should know about how the analysis ran (partial
@@ -52,6 +56,9 @@ pub struct Integration {
     pub omitted: Vec<OmittedFindings>,
     /// Files only partly analysed because they do not parse.
     pub partial: Vec<PartialFile>,
+    /// Reads of a key some config dropped that nothing ties to that config
+    /// (counted, not listed).
+    pub untied_key_reads: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +96,9 @@ pub enum ChecklistCategory {
     ProtectedPackage,
     Dependency,
     KeyFile,
+    /// A local patch of the vendored copy the update is predicted to
+    /// conflict on or lose.
+    LocalPatch,
     Validation,
 }
 

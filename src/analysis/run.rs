@@ -13,11 +13,11 @@ use super::diff::{self, DiffOptions};
 use super::index_cache::{IndexCache, Kind};
 use super::model::{Analysis, Integration, PartialFile};
 use super::python::{self, PointFacts, PointSeverity, ResolveContext, ScanContext, SourceFile};
-use super::{checklist, json_config, requirements, upstream_python, wrapper_files};
-use crate::config::{Config, UpstreamConfig};
+use super::{checklist, json_config, local_copy, requirements, upstream_python, wrapper_files};
+use crate::config::{Config, Layout, UpstreamConfig};
 use crate::redact::redact;
 use crate::state::StateDir;
-use crate::upstream::{self, CommitInfo, Mirror};
+use crate::upstream::{self, CommitInfo, LocalMods, Mirror};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -64,17 +64,39 @@ pub fn analyze(
     };
     let mut notes = current.notes.clone();
     notes.extend(current.base.and_then(|b| b.message));
-    let analysis = analyze_range(cfg, up, &mirror, from, to, &mut notes)?;
+    // the local patch is against the current commit: only then a fact
+    let local = match (&current.local_modifications, up.layout) {
+        (Some(mods), Layout::Vendored) if from.to_string() == current.id => Some(mods),
+        _ => None,
+    };
+    let analysis = analyze_range_local(cfg, up, &mirror, from, to, local, &mut notes)?;
     let dir = write_reports(cfg, &analysis)?;
     Ok(Analyzed { analysis, dir })
 }
 
+/// [`analyze_range_local`] without a vendored copy's local patch: the
+/// integration points resolved against the two upstream commits only.
 pub fn analyze_range(
     cfg: &Config,
     up: &UpstreamConfig,
     mirror: &Mirror,
     from: Oid,
     to: Oid,
+    notes: &mut Vec<String>,
+) -> Result<Analysis, AnalysisError> {
+    analyze_range_local(cfg, up, mirror, from, to, None, notes)
+}
+
+/// Analyses `from..to`; with `local` (a vendored copy's patch against
+/// `from`), every integration point is also resolved against the copy, and
+/// each patched file's carry-forward to `to` is predicted.
+pub fn analyze_range_local(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+    from: Oid,
+    to: Oid,
+    local: Option<&LocalMods>,
     notes: &mut Vec<String>,
 ) -> Result<Analysis, AnalysisError> {
     let repo = mirror.repo();
@@ -222,7 +244,15 @@ pub fn analyze_range(
     let wrapper = wrapper_files::read(cfg)?;
     notes.extend(wrapper.notes.iter().cloned());
     let api_modules: BTreeSet<String> = if cfg.integration.api_modules.is_empty() {
-        python::top_level_modules(&old_files)
+        // a local-only module of the vendored copy is the upstream's too
+        let local_added = local.into_iter().flat_map(|m| {
+            m.files
+                .iter()
+                .filter(|f| f.change == upstream::Change::Added)
+                .map(|f| f.path.clone())
+        });
+        let paths: Vec<String> = old_files.iter().cloned().chain(local_added).collect();
+        python::top_level_modules(&paths)
     } else {
         cfg.integration.api_modules.iter().cloned().collect()
     };
@@ -279,6 +309,29 @@ pub fn analyze_range(
     )
     .map_err(|source| derr(diff::DiffError::List { commit: to, source }))?;
     phase("upstream indexed");
+    let local = match local {
+        Some(mods) => Some(
+            local_copy::read(
+                cfg,
+                up,
+                repo,
+                local_copy::Range {
+                    base: from,
+                    target: to,
+                },
+                mods,
+                &old_index,
+                notes,
+            )
+            .map_err(derr)?,
+        ),
+        None => None,
+    };
+    let (local_index, local_patch) = match local {
+        Some((copy, patch)) => (Some(copy), Some(patch)),
+        None => (None, None),
+    };
+    phase("local patch read");
     let renamed_files: BTreeMap<String, String> = tree_diff
         .files
         .iter()
@@ -296,7 +349,8 @@ pub fn analyze_range(
     // is counted, not held
     let finding_caps = FindingCaps::from_config(&cfg.analysis);
     let mut collector = Collector::new(finding_caps);
-    let mut resolver = python::Resolver::new(&old_index, &new_index, &rctx, &facts);
+    let mut resolver = python::Resolver::new(&old_index, &new_index, &rctx, &facts)
+        .with_local(local_index.as_ref());
     for p in &scan.points {
         collector.push(resolver.point(p));
     }
@@ -307,7 +361,10 @@ pub fn analyze_range(
             }
         });
     }
-    python::key_findings(&facts, &scan.key_reads, &rctx, &mut |f| collector.push(f));
+    let untied_key_reads = python::key_findings(&scan.key_reads, &rctx, &mut |f| collector.push(f));
+    if let Some(copy) = &local_index {
+        python::local_patch_findings(copy, &ctx.upstream_dir, &mut |f| collector.push(f));
+    }
     let collected = collector.finish();
     let truncated = caps::truncation_note(&collected, finding_caps);
     let mut findings = collected.listed;
@@ -344,6 +401,7 @@ pub fn analyze_range(
         diff: tree_diff,
         requirements: reqs,
         configs,
+        local_patch,
         integration: Integration {
             scanned_files: wrapper.files.iter().map(|f| f.path.clone()).collect(),
             api_modules: api_modules.into_iter().collect(),
@@ -351,6 +409,7 @@ pub fn analyze_range(
             counts: collected.counts,
             omitted: collected.omitted,
             partial,
+            untied_key_reads,
         },
         checklist: Vec::new(),
         report_limit: cfg.analysis.max_report_bytes,

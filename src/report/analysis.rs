@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::caps::OmittedFindings;
 use crate::analysis::model::{Analysis, AnalysisVerdict, ChecklistCategory};
-use crate::analysis::python::PointSeverity;
+use crate::analysis::python::{Carry, LocalChange, PointSeverity};
 use crate::text::thousands;
 
 /// Syntax-error lines listed per partially parsed file.
@@ -81,6 +81,7 @@ pub fn diff_markdown(a: &Analysis) -> String {
         t.added, t.removed, t.modified, t.renamed, t.lines_added, t.lines_removed
     );
 
+    local_patch(&mut o, a);
     let _ = writeln!(o, "## Commits\n");
     if a.commits.is_empty() {
         let _ = writeln!(o, "No commits in this range.\n");
@@ -269,6 +270,47 @@ pub fn diff_markdown(a: &Analysis) -> String {
     o
 }
 
+/// The vendored copy's local patch and each file's predicted carry-forward.
+fn local_patch(o: &mut String, a: &Analysis) {
+    let Some(p) = &a.local_patch else {
+        return;
+    };
+    let _ = writeln!(o, "## Local patch of the vendored copy\n");
+    let _ = writeln!(
+        o,
+        "{} modified, {} added, {} deleted against the base.\n",
+        thousands(p.modified),
+        thousands(p.added),
+        thousands(p.deleted)
+    );
+    if p.files.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "| file | change | carry-forward |\n|---|---|---|");
+    for f in &p.files {
+        let carry = match &f.carry {
+            Carry::Conflicts { hunks } if !hunks.is_empty() => format!(
+                "**conflicts** at merged line(s) {}",
+                hunks
+                    .iter()
+                    .map(|h| h.line.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Carry::Conflicts { .. } => "**conflicts**".to_owned(),
+            Carry::LostUpstreamDeleted => format!("**{}**", f.carry.word()),
+            c => c.word().to_owned(),
+        };
+        let change = match f.change {
+            LocalChange::Modified => "modified",
+            LocalChange::Added => "added",
+            LocalChange::Deleted => "deleted",
+        };
+        let _ = writeln!(o, "| {} | {change} | {carry} |", code(&f.path));
+    }
+    o.push('\n');
+}
+
 fn short_json(v: &serde_json::Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 80 {
@@ -385,6 +427,13 @@ pub fn integration_markdown(a: &Analysis) -> String {
             }
         }
     }
+    if a.integration.untied_key_reads > 0 {
+        let _ = writeln!(
+            o,
+            "{} read(s) of keys some config dropped are not tied to that config: not listed.\n",
+            thousands(a.integration.untied_key_reads)
+        );
+    }
     if !a.integration.partial.is_empty() {
         let _ = writeln!(o, "## Partially analysed files\n");
         let _ = writeln!(
@@ -422,6 +471,7 @@ pub fn checklist_markdown(a: &Analysis) -> String {
     header(&mut o, "Update checklist", a);
     for (cat, title) in [
         (ChecklistCategory::IntegrationPoint, "Integration points"),
+        (ChecklistCategory::LocalPatch, "Local patches"),
         (ChecklistCategory::ProtectedPackage, "Protected packages"),
         (ChecklistCategory::Dependency, "Other dependencies"),
         (ChecklistCategory::KeyFile, "Key files"),
@@ -540,6 +590,25 @@ fn summary(a: &Analysis, dir: &Path) -> String {
                 x.file
             );
         }
+    }
+    if let Some(p) = &a.local_patch {
+        let conflicts = p
+            .files
+            .iter()
+            .filter(|f| matches!(f.carry, Carry::Conflicts { .. }))
+            .count();
+        let lost = p
+            .files
+            .iter()
+            .filter(|f| f.carry == Carry::LostUpstreamDeleted)
+            .count();
+        let _ = writeln!(
+            o,
+            "  local patch: {} modified, {} added, {} deleted; the update is predicted to conflict on {conflicts} and lose {lost}",
+            thousands(p.modified),
+            thousands(p.added),
+            thousands(p.deleted)
+        );
     }
     if let Some(t) = &a.truncated {
         let _ = writeln!(o, "  note: {t}");

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod analyze_caps;
+mod analyze_local;
 mod baseline;
 mod bisect;
 mod canary;

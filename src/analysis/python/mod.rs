@@ -16,9 +16,13 @@ mod signature;
 pub use index::{index_upstream, module_name, top_level_modules};
 pub use model::*;
 pub use parse::{parse, walk_all};
-pub use resolve::{PointFacts, Resolver, key_findings, resolve, resolve_each};
+pub use resolve::{
+    PointFacts, Resolver, key_findings, local_patch_findings, resolve, resolve_each,
+};
 pub use scan::{FileBindings, bind_file, in_pieces, scan_wrapper, stream_file};
 pub use signature::render as render_signature;
 
+#[cfg(test)]
+mod local_tests;
 #[cfg(test)]
 mod tests;

@@ -160,6 +160,10 @@ pub enum PointKind {
     /// A wrapper read of a config key (`x["key"]`), turned into a point when
     /// the key disappears upstream.
     ConfigKeyRead,
+    /// A file of the vendored copy whose local patch the update's merge is
+    /// predicted to conflict on (the point is in the copy, not the wrapper's
+    /// own code).
+    LocalPatch,
 }
 
 impl fmt::Display for PointKind {
@@ -176,6 +180,7 @@ impl fmt::Display for PointKind {
             PointKind::FileReference => "file reference",
             PointKind::ModelConfigReference => "model config reference",
             PointKind::ConfigKeyRead => "config key read",
+            PointKind::LocalPatch => "local patch",
         };
         f.write_str(s)
     }
@@ -209,6 +214,50 @@ pub struct KeyRead {
     pub line: usize,
     pub key: String,
     pub snippet: String,
+    /// What ties the read to a config, strongest first; empty when nothing
+    /// does.
+    pub evidence: Vec<KeyEvidence>,
+}
+
+/// Why a key read is taken to read one config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyEvidence {
+    /// The config path as the upstream spells it (`defaults/t2v.json`).
+    pub config: String,
+    pub how: KeyTie,
+    /// 1-based line of the load or the mention.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyTie {
+    /// The read value comes from loading the config by its path.
+    LoadedByPath,
+    /// The read value comes from a call naming the config's model.
+    LoadedByModel,
+    /// The function holding the read names the config or its model.
+    SameFunction,
+}
+
+impl KeyEvidence {
+    /// e.g. "reads `prompt` from the value loaded from defaults/t2v.json at line 12".
+    pub fn sentence(&self, key: &str) -> String {
+        match self.how {
+            KeyTie::LoadedByPath => format!(
+                "reads `{key}` from the value loaded from `{}` at line {}",
+                self.config, self.line
+            ),
+            KeyTie::LoadedByModel => format!(
+                "reads `{key}` from the value a call naming the model of `{}` returned at line {}",
+                self.config, self.line
+            ),
+            KeyTie::SameFunction => format!(
+                "reads `{key}` in a function that names `{}` at line {}",
+                self.config, self.line
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -216,6 +265,72 @@ pub struct WrapperScan {
     pub points: Vec<IntegrationPoint>,
     pub partial: Vec<PartialParse>,
     pub key_reads: Vec<KeyRead>,
+}
+
+/// A vendored copy's local patch as resolution sees it: the copy's Python
+/// where it differs from the base (modified and added files indexed over
+/// the base's index), and each differing file's predicted carry-forward.
+#[derive(Debug, Clone, Default)]
+pub struct LocalCopy {
+    /// The base index with the copy's modified and added modules
+    /// re-indexed and its deleted modules removed.
+    pub index: UpstreamIndex,
+    /// Path (relative to the upstream root) -> what the patch did to it.
+    pub files: BTreeMap<String, LocalFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalFile {
+    pub change: LocalChange,
+    pub carry: Carry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalChange {
+    Modified,
+    Added,
+    Deleted,
+}
+
+/// How one file's local patch fares when the update carries it forward,
+/// predicted by a dry 3-way merge (base, local copy, target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "carry")]
+pub enum Carry {
+    /// Upstream did not change the file: the patch stays as it is.
+    Kept,
+    /// Upstream changed it too and the merge is clean.
+    Clean,
+    /// Upstream changed it too and the merge conflicts.
+    Conflicts { hunks: Vec<ConflictHunk> },
+    /// Upstream deleted the file the patch changed: the patch is lost.
+    LostUpstreamDeleted,
+    /// The copy deleted a file upstream changed: it stays deleted.
+    KeptDeletion,
+}
+
+impl Carry {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Carry::Kept => "kept (upstream did not change the file)",
+            Carry::Clean => "merges cleanly",
+            Carry::Conflicts { .. } => "conflicts",
+            Carry::LostUpstreamDeleted => "lost (upstream deleted the file)",
+            Carry::KeptDeletion => "stays deleted (upstream changed the file)",
+        }
+    }
+}
+
+/// One conflict region of a dry merge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictHunk {
+    /// 1-based line of the conflict in the merged file.
+    pub line: usize,
+    /// Lines the local copy has there.
+    pub local_lines: usize,
+    /// Lines the target has there.
+    pub upstream_lines: usize,
 }
 
 /// What resolution needs beyond the two indexes.
@@ -290,15 +405,53 @@ pub enum SignatureChange {
 pub enum Status {
     Unchanged,
     Removed,
-    Moved { to: String },
-    Renamed { to: String, similarity: f64 },
-    SignatureChanged { changes: Vec<SignatureChange> },
-    KindChanged { from: String, to: String },
+    Moved {
+        to: String,
+    },
+    Renamed {
+        to: String,
+        similarity: f64,
+    },
+    SignatureChanged {
+        changes: Vec<SignatureChange>,
+    },
+    KindChanged {
+        from: String,
+        to: String,
+    },
     ConfigRemoved,
-    ConfigRenamed { to: String },
-    ConfigKeyRemoved { config: String, key: String },
+    ConfigRenamed {
+        to: String,
+    },
+    ConfigKeyRemoved {
+        config: String,
+        key: String,
+    },
+    /// Defined only by the vendored copy's local patch of an upstream file.
+    LocalPatchOnly {
+        path: String,
+        line: usize,
+        #[serde(flatten)]
+        carry: Carry,
+    },
+    /// Provided by a file or package that exists only in the vendored copy.
+    LocalOnlyFile {
+        path: String,
+        line: usize,
+        #[serde(flatten)]
+        carry: Carry,
+    },
+    /// A monkeypatch or call of a name that no tree defines.
+    DeadPatch,
+    /// The dry merge of the local patch with the upstream change conflicts.
+    LocalPatchConflict {
+        path: String,
+        hunks: Vec<ConflictHunk>,
+    },
     FileRemoved,
-    FileRenamed { to: String },
+    FileRenamed {
+        to: String,
+    },
     ModuleRemoved,
     Unresolved,
 }

@@ -2,13 +2,13 @@
 //! upstream index: what each point refers to before and after, and whether
 //! the change breaks it, puts it at risk, or leaves it alone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::index::module_name;
 use super::lookup::{Found, Lookup, lookup};
 use super::model::{
-    DefKind, DefSummary, Definition, IntegrationPoint, KeyRead, PointFinding, PointKind,
-    PointSeverity, ResolveContext, SignatureChange, Status, UpstreamIndex,
+    Carry, DefKind, DefSummary, Definition, IntegrationPoint, KeyRead, LocalChange, LocalCopy,
+    PointFinding, PointKind, PointSeverity, ResolveContext, SignatureChange, Status, UpstreamIndex,
 };
 use super::search::{Candidates, full_name};
 use super::signature::{CallShape, compare, render};
@@ -45,22 +45,19 @@ pub fn resolve_each(
     for p in points {
         sink(r.point(p));
     }
-    key_findings(&facts, key_reads, ctx, sink);
+    key_findings(key_reads, ctx, sink);
 }
 
 /// What resolving one point needs to know about all of them: which targets
-/// each wrapper file calls and which upstream files it references, and
-/// every target (the upstream modules to index). Gathered first, so that
-/// points can then be resolved one at a time, even a piece of a file at a
-/// time.
+/// each wrapper file calls, and every target (the upstream modules to
+/// index). Gathered first, so that points can then be resolved one at a
+/// time, even a piece of a file at a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PointFacts {
     /// Every point's target.
     pub targets: BTreeSet<String>,
     /// Wrapper file -> the targets it calls.
     called: HashMap<String, HashSet<String>>,
-    /// Wrapper file -> the upstream files and model configs it names.
-    referenced: HashMap<String, HashSet<String>>,
 }
 
 impl PointFacts {
@@ -70,7 +67,6 @@ impl PointFacts {
         }
         let by_file = match p.kind {
             PointKind::Call => &mut self.called,
-            PointKind::FileReference | PointKind::ModelConfigReference => &mut self.referenced,
             _ => return,
         };
         match by_file.get_mut(&p.file) {
@@ -88,12 +84,6 @@ impl PointFacts {
     fn calls(&self, file: &str, target: &str) -> bool {
         self.called.get(file).is_some_and(|s| s.contains(target))
     }
-
-    fn references(&self, file: &str, target: &str) -> bool {
-        self.referenced
-            .get(file)
-            .is_some_and(|s| s.contains(target))
-    }
 }
 
 /// Resolves integration points one at a time against the two indexes.
@@ -102,6 +92,8 @@ pub struct Resolver<'a> {
     new: &'a UpstreamIndex,
     ctx: &'a ResolveContext,
     facts: &'a PointFacts,
+    /// The vendored copy's local patch, when the upstream is vendored.
+    local: Option<&'a LocalCopy>,
     candidates: Option<Candidates<'a>>,
     lookups: HashMap<String, (Lookup<'a>, Lookup<'a>)>,
     missing: HashMap<String, (Status, Option<DefSummary>)>,
@@ -135,10 +127,18 @@ impl<'a> Resolver<'a> {
             new,
             ctx,
             facts,
+            local: None,
             candidates: None,
             lookups: HashMap::new(),
             missing: HashMap::new(),
         }
+    }
+
+    /// Resolves against a third tree too: the vendored copy (base plus its
+    /// local patch).
+    pub fn with_local(mut self, local: Option<&'a LocalCopy>) -> Self {
+        self.local = local;
+        self
     }
 
     /// The finding of one point.
@@ -243,14 +243,7 @@ impl<'a> Resolver<'a> {
         let old_sum = summary(&lo);
         let new_sum = summary(&ln);
         let mut f = if !lo.exists() {
-            finding(
-                p,
-                Status::Unresolved,
-                PointSeverity::Info,
-                format!(
-                    "`{t}` is not defined in the old upstream (dynamic, or not part of its API)."
-                ),
-            )
+            self.not_in_base(p, &lo, &ln)
         } else if !ln.exists() || ln.extra() > lo.extra() {
             let (status, moved_to) = self.gone(t, &lo);
             let message = match &status {
@@ -271,9 +264,98 @@ impl<'a> Resolver<'a> {
         } else {
             self.compare(p, &lo, &ln)
         };
-        f.old = old_sum;
+        if f.old.is_none() {
+            f.old = old_sum;
+        }
         f.new = new_sum;
         f
+    }
+
+    /// A point whose name the base upstream does not define: a local
+    /// patch's, a local-only file's, new upstream, nowhere (a dead patch),
+    /// or dynamic.
+    fn not_in_base(&self, p: &IntegrationPoint, lo: &Lookup<'_>, ln: &Lookup<'_>) -> PointFinding {
+        let t = p.target.as_str();
+        if let Some(local) = self.local {
+            let ll = lookup(&local.index, t);
+            if let Some(f) = local_finding(p, local, &ll) {
+                return f;
+            }
+            if ll.exists() {
+                return finding(
+                    p,
+                    Status::Unresolved,
+                    PointSeverity::Info,
+                    format!("`{t}` is not defined in the base upstream; the vendored copy has it."),
+                );
+            }
+        }
+        // Judged only with the three trees of a vendored copy: there a name
+        // may come from the local patch, and its absence from all three is
+        // the fact the maintainer asked about. With two trees the point
+        // stays informational as before (a standing dead patch would make
+        // every range at risk, however little it changed).
+        let dead = self.local.is_some()
+            && matches!(p.kind, PointKind::Monkeypatch | PointKind::Call)
+            && !ln.exists()
+            && self.module_known(lo, ln)
+            && !self.maybe_dynamic(lo)
+            && !self.maybe_dynamic(ln);
+        if dead {
+            let (severity, what) = if p.kind == PointKind::Monkeypatch {
+                (
+                    PointSeverity::AtRisk,
+                    "the patch sets a name the upstream never reads (dead patch)",
+                )
+            } else {
+                (
+                    PointSeverity::Breaking,
+                    "the call fails with an AttributeError",
+                )
+            };
+            return finding(
+                p,
+                Status::DeadPatch,
+                severity,
+                format!(
+                    "`{t}` is defined in none of the base upstream, the vendored copy and the target: {what}."
+                ),
+            );
+        }
+        finding(
+            p,
+            Status::Unresolved,
+            PointSeverity::Info,
+            format!("`{t}` is not defined in the old upstream (dynamic, or not part of its API)."),
+        )
+    }
+
+    /// Whether some tree holds the module the target points into (a
+    /// missing name there is missing, not an outside package's).
+    fn module_known(&self, lo: &Lookup<'_>, ln: &Lookup<'_>) -> bool {
+        let holds_module = |l: &Lookup<'_>, index: &UpstreamIndex| {
+            l.entry
+                .as_deref()
+                .is_some_and(|m| index.modules.contains_key(m))
+        };
+        holds_module(lo, self.old) || holds_module(ln, self.new)
+    }
+
+    /// Whether the module a lookup entered can make names at run time
+    /// (a module `__getattr__`, a star import from outside the upstream).
+    fn maybe_dynamic(&self, l: &Lookup<'_>) -> bool {
+        let Some(m) = l.entry.as_deref() else {
+            return false;
+        };
+        [self.old, self.new].iter().any(|index| {
+            index.modules.get(m).is_some_and(|mi| {
+                mi.definitions.contains_key("__getattr__")
+                    || mi
+                        .star_imports
+                        .iter()
+                        .any(|s| !index.modules.contains_key(s))
+            })
+        })
     }
 
     fn compare(&self, p: &IntegrationPoint, lo: &Lookup<'_>, ln: &Lookup<'_>) -> PointFinding {
@@ -459,66 +541,214 @@ impl<'a> Resolver<'a> {
     }
 }
 
-/// Findings for wrapper key reads whose key was removed from some config.
+/// The finding of a point the vendored copy's local patch provides: the
+/// file that defines it, added or modified locally, and its carry-forward.
+fn local_finding(p: &IntegrationPoint, local: &LocalCopy, ll: &Lookup<'_>) -> Option<PointFinding> {
+    let t = p.target.as_str();
+    let (path, line, summary) = match ll.found {
+        Found::Def { def, .. } => (
+            local.index.modules.get(&def.module)?.path.clone(),
+            def.line,
+            Some(def_summary(def)),
+        ),
+        Found::Module => {
+            let m = ll.module.clone()?;
+            match local.index.modules.get(&m) {
+                Some(mi) => (mi.path.clone(), 1, None),
+                // a namespace package: local-only when every file under it is
+                None => {
+                    let prefix = format!("{m}.");
+                    let paths: Vec<&String> = local
+                        .index
+                        .modules
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(&prefix))
+                        .map(|(_, v)| &v.path)
+                        .collect();
+                    let all_local = !paths.is_empty()
+                        && paths.iter().all(|p| {
+                            local
+                                .files
+                                .get(*p)
+                                .is_some_and(|f| f.change == LocalChange::Added)
+                        });
+                    if !all_local {
+                        return None;
+                    }
+                    (format!("{}/", m.replace('.', "/")), 1, None)
+                }
+            }
+        }
+        Found::Missing => return None,
+    };
+    let change = if path.ends_with('/') {
+        LocalChange::Added
+    } else {
+        local.files.get(&path)?.change
+    };
+    let carry = local
+        .files
+        .get(&path)
+        .map_or(Carry::Kept, |f| f.carry.clone());
+    let severity = match carry {
+        Carry::Conflicts { .. } => PointSeverity::AtRisk,
+        Carry::LostUpstreamDeleted => PointSeverity::Breaking,
+        _ => PointSeverity::Info,
+    };
+    let fate = match &carry {
+        Carry::Kept => "the update keeps it (upstream did not change the file)".to_owned(),
+        Carry::Clean => "the update's merge of that file is predicted clean".to_owned(),
+        Carry::Conflicts { hunks } => format!(
+            "the update's merge of that file is predicted to conflict ({} hunk(s)); resolve it or the name may be lost",
+            hunks.len()
+        ),
+        Carry::LostUpstreamDeleted => {
+            "upstream deleted that file, so the update loses the patch and the name".to_owned()
+        }
+        Carry::KeptDeletion => "the file stays deleted".to_owned(),
+    };
+    let (status, message) = match change {
+        LocalChange::Modified => (
+            Status::LocalPatchOnly {
+                path: path.clone(),
+                line,
+                carry,
+            },
+            format!(
+                "`{t}` is defined only by the local patch of the vendored `{path}` (line {line}), not by the base upstream; {fate}."
+            ),
+        ),
+        LocalChange::Added => (
+            Status::LocalOnlyFile {
+                path: path.clone(),
+                line,
+                carry,
+            },
+            format!(
+                "`{t}` is provided by `{path}`, which exists only in the vendored copy (line {line}); {fate}."
+            ),
+        ),
+        LocalChange::Deleted => return None,
+    };
+    let mut f = finding(p, status, severity, message);
+    f.old = summary;
+    Some(f)
+}
+
+/// One at-risk finding per file of the vendored copy whose local patch the
+/// update's merge is predicted to conflict on; `upstream_dir` is the
+/// copy's folder in the wrapper.
+pub fn local_patch_findings(
+    local: &LocalCopy,
+    upstream_dir: &str,
+    sink: &mut dyn FnMut(PointFinding),
+) {
+    let dir = upstream_dir.trim_matches('/');
+    for (path, file) in &local.files {
+        let Carry::Conflicts { hunks } = &file.carry else {
+            continue;
+        };
+        let lines = hunks
+            .iter()
+            .map(|h| {
+                format!(
+                    "line {} ({} local against {} upstream line(s))",
+                    h.line, h.local_lines, h.upstream_lines
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let where_ = if lines.is_empty() {
+            String::new()
+        } else {
+            format!(" at {lines} of the merged file")
+        };
+        let wrapper_path = if dir.is_empty() || dir == "." {
+            path.clone()
+        } else {
+            format!("{dir}/{path}")
+        };
+        sink(PointFinding {
+            point: IntegrationPoint {
+                file: wrapper_path.clone(),
+                line: hunks.first().map_or(1, |h| h.line),
+                kind: PointKind::LocalPatch,
+                target: path.clone(),
+                keywords: Vec::new(),
+                positional_args: 0,
+                star_args: false,
+                star_kwargs: false,
+                snippet: String::new(),
+            },
+            status: Status::LocalPatchConflict {
+                path: path.clone(),
+                hunks: hunks.clone(),
+            },
+            severity: PointSeverity::AtRisk,
+            message: format!(
+                "The local patch of `{wrapper_path}` conflicts with the upstream change{where_}: `tether update` will stop on this file unless it is resolved."
+            ),
+            old: None,
+            new: None,
+        });
+    }
+}
+
+/// Findings for wrapper key reads whose key was removed from a config the
+/// read is tied to (loaded from it, or next to a reference to it); returns
+/// how many reads of a removed key name nothing ties to that config (those
+/// are counted, not listed).
 pub fn key_findings(
-    facts: &PointFacts,
     key_reads: &[KeyRead],
     ctx: &ResolveContext,
     sink: &mut dyn FnMut(PointFinding),
-) {
+) -> usize {
     let mut by_last: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for (config, key) in &ctx.removed_config_keys {
         let last = key.rsplit('.').next().unwrap_or(key);
         by_last.entry(last).or_default().push((config, key));
     }
+    let mut untied = 0;
     for read in key_reads {
         let Some(hits) = by_last.get(read.key.as_str()) else {
             continue;
         };
-        let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (config, key) in hits {
-            by_key.entry(key).or_default().push(config);
-        }
-        for (key, mut configs) in by_key {
-            configs.sort_unstable();
-            configs.dedup();
-            let referenced_config = configs.iter().find(|c| facts.references(&read.file, c));
-            let config = referenced_config.or(configs.first()).copied().unwrap_or("");
-            let severity = if referenced_config.is_some() {
-                PointSeverity::Breaking
-            } else {
-                PointSeverity::AtRisk
-            };
-            let others = match configs.len() {
-                1 => String::new(),
-                n => format!(" (and {} other configs)", n - 1),
-            };
-            sink(PointFinding {
-                point: IntegrationPoint {
-                    file: read.file.clone(),
-                    line: read.line,
-                    kind: PointKind::ConfigKeyRead,
-                    target: format!("{config}:{key}"),
-                    keywords: Vec::new(),
-                    positional_args: 0,
-                    star_args: false,
-                    star_kwargs: false,
-                    snippet: read.snippet.clone(),
-                },
-                status: Status::ConfigKeyRemoved {
-                    config: config.to_owned(),
-                    key: key.to_owned(),
-                },
-                severity,
-                message: format!(
-                    "Key `{key}` was removed from `{config}`{others}; the wrapper reads `{}` here.",
-                    read.key
-                ),
-                old: None,
-                new: None,
-            });
-        }
+        // the strongest evidence that names a config which dropped the key
+        let tied = read.evidence.iter().find_map(|e| {
+            hits.iter()
+                .find(|(config, _)| *config == e.config)
+                .map(|(config, key)| (e, *config, *key))
+        });
+        let Some((evidence, config, key)) = tied else {
+            untied += 1;
+            continue;
+        };
+        sink(PointFinding {
+            point: IntegrationPoint {
+                file: read.file.clone(),
+                line: read.line,
+                kind: PointKind::ConfigKeyRead,
+                target: format!("{config}:{key}"),
+                keywords: Vec::new(),
+                positional_args: 0,
+                star_args: false,
+                star_kwargs: false,
+                snippet: read.snippet.clone(),
+            },
+            status: Status::ConfigKeyRemoved {
+                config: config.to_owned(),
+                key: key.to_owned(),
+            },
+            severity: PointSeverity::AtRisk,
+            message: format!(
+                "Key `{key}` was removed from `{config}`; the wrapper {}.",
+                evidence.sentence(&read.key)
+            ),
+            old: None,
+            new: None,
+        });
     }
+    untied
 }
 
 fn summary(l: &Lookup<'_>) -> Option<DefSummary> {

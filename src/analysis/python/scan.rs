@@ -9,7 +9,8 @@ use tree_sitter::Node;
 
 use super::chunks::{PIECE_BYTES, Piece, SPLIT_ABOVE, pieces};
 use super::model::{
-    IntegrationPoint, KeyRead, PartialParse, PointKind, ScanContext, SourceFile, WrapperScan,
+    IntegrationPoint, KeyEvidence, KeyRead, KeyTie, PartialParse, PointKind, ScanContext,
+    SourceFile, WrapperScan,
 };
 use super::parse::{Lines, dotted_parts, error_lines, line, named_children, parse, string_value};
 use super::parse::{parse_piece, text, walk_all};
@@ -63,6 +64,7 @@ pub struct FileBindings {
     pieces: Vec<Piece>,
     aliases: HashMap<Vec<String>, String>,
     dir_names: HashSet<String>,
+    config_vars: HashMap<(usize, String), KeyEvidence>,
     /// The points the bindings made, in source order.
     early: Vec<(usize, IntegrationPoint)>,
     /// Its syntax errors, if any.
@@ -92,6 +94,7 @@ fn bind_pieces(file: &SourceFile, pieces: Vec<Piece>, ctx: &ScanContext) -> File
         pieces,
         aliases: scan.aliases,
         dir_names: scan.dir_names,
+        config_vars: scan.config_vars,
         early,
         partial: (!errors.is_empty()).then(|| PartialParse {
             path: file.path.clone(),
@@ -112,6 +115,7 @@ pub fn stream_file(
     let mut scan = FileScan::new(file, ctx);
     scan.aliases = bound.aliases.clone();
     scan.dir_names = bound.dir_names.clone();
+    scan.config_vars = bound.config_vars.clone();
     // the points the bindings made go out with their own piece
     let mut early = bound.early.iter().peekable();
     for piece in &bound.pieces {
@@ -159,6 +163,11 @@ struct FileScan<'a> {
     aliases: HashMap<Vec<String>, String>,
     /// Names assigned a value that mentions the upstream folder.
     dir_names: HashSet<String>,
+    /// (start byte of the enclosing function, 0 at module level; dotted
+    /// name) -> the config its value was loaded from.
+    config_vars: HashMap<(usize, String), KeyEvidence>,
+    /// Function start byte -> the configs the function names.
+    function_configs: HashMap<usize, Vec<KeyEvidence>>,
     points: Vec<(usize, IntegrationPoint)>,
     key_reads: Vec<(usize, KeyRead)>,
 }
@@ -179,6 +188,8 @@ impl<'a> FileScan<'a> {
             dir: dir.to_owned(),
             aliases: HashMap::new(),
             dir_names: HashSet::new(),
+            config_vars: HashMap::new(),
+            function_configs: HashMap::new(),
             points: Vec::new(),
             key_reads: Vec::new(),
         }
@@ -284,7 +295,7 @@ impl<'a> FileScan<'a> {
         walk_all(root, |n| {
             if matches!(
                 n.kind(),
-                "import_statement" | "import_from_statement" | "call" | "assignment"
+                "import_statement" | "import_from_statement" | "call" | "assignment" | "as_pattern"
             ) {
                 nodes.push(n);
             }
@@ -294,6 +305,7 @@ impl<'a> FileScan<'a> {
                 "import_statement" => self.import(n),
                 "import_from_statement" => self.import_from(n),
                 "call" => self.dynamic_import(n),
+                "as_pattern" => self.with_alias(n),
                 _ => self.assignment(n),
             }
         }
@@ -435,6 +447,142 @@ impl<'a> FileScan<'a> {
         if self.mentions_dir(right) {
             self.dir_names.insert(left_parts.join("."));
         }
+        self.bind_config(node, &left_parts, right);
+    }
+
+    /// `with open(".../t2v.json") as f:` ties `f` to the config.
+    fn with_alias(&mut self, node: Node<'_>) {
+        let src = self.src();
+        let (Some(value), Some(alias)) = (
+            named_children(node).into_iter().next(),
+            node.child_by_field_name("alias"),
+        ) else {
+            return;
+        };
+        let target = named_children(alias).into_iter().next().unwrap_or(alias);
+        if let Some(parts) = dotted_parts(target, src) {
+            self.bind_config(node, &parts, value);
+        }
+    }
+
+    /// Ties `left` to a config when `right` names one: a config path or a
+    /// model name, or a name already tied.
+    fn bind_config(&mut self, at: Node<'_>, left: &[String], right: Node<'_>) {
+        let scope = scope_of(at);
+        let found = self.configs_in(right, scope).into_iter().next();
+        let key = (scope, left.join("."));
+        match found {
+            Some(mut e) => {
+                e.line = line(at);
+                self.config_vars.insert(key, e);
+            }
+            None => {
+                // a name re-bound to something else no longer holds the config
+                self.config_vars.remove(&key);
+            }
+        }
+    }
+
+    /// The configs an expression names: literals that are a config's path,
+    /// its file name or its model name, and names tied to a config.
+    fn configs_in(&self, node: Node<'_>, scope: usize) -> Vec<KeyEvidence> {
+        let src = self.src();
+        let mut out = Vec::new();
+        walk_all(node, |n| match n.kind() {
+            "string" => {
+                let Some(v) = string_value(n, src) else {
+                    return;
+                };
+                if let Some((config, how)) = self.config_named(&v) {
+                    out.push(KeyEvidence {
+                        config,
+                        how,
+                        line: line(n),
+                    });
+                }
+            }
+            "identifier" | "attribute" => {
+                if let Some(e) = self.tied(n, scope) {
+                    out.push(e.clone());
+                }
+            }
+            _ => {}
+        });
+        out
+    }
+
+    /// The config a dotted name is tied to in `scope` or at module level.
+    fn tied(&self, n: Node<'_>, scope: usize) -> Option<&KeyEvidence> {
+        let parts = dotted_parts(n, self.src())?;
+        (1..=parts.len()).rev().find_map(|i| {
+            let name = parts[..i].join(".");
+            self.config_vars
+                .get(&(scope, name.clone()))
+                .or_else(|| self.config_vars.get(&(0, name)))
+        })
+    }
+
+    /// The config a string literal names, and how.
+    fn config_named(&self, value: &str) -> Option<(String, KeyTie)> {
+        if let Some(config) = self.ctx.config_names.get(value) {
+            return Some((config.clone(), KeyTie::LoadedByModel));
+        }
+        if !value.ends_with(".json") {
+            return None;
+        }
+        if let Some(path) = self.upstream_file(value) {
+            return Some((path, KeyTie::LoadedByPath));
+        }
+        let v = value.replace('\\', "/");
+        self.ctx
+            .config_names
+            .values()
+            .find(|c| {
+                let name = c.rsplit('/').next().unwrap_or(c);
+                v == name || v.ends_with(&format!("/{name}")) || v.ends_with(&format!("/{c}"))
+            })
+            .map(|c| (c.clone(), KeyTie::LoadedByPath))
+    }
+
+    /// What ties a key read on `object` to a config: the object's value
+    /// was loaded from one, or the enclosing function names one.
+    fn key_evidence(&mut self, object: Option<Node<'_>>, at: Node<'_>) -> Vec<KeyEvidence> {
+        let scope = scope_of(at);
+        let mut cur = object;
+        while let Some(n) = cur {
+            if let Some(e) = self.tied(n, scope) {
+                return vec![e.clone()];
+            }
+            cur = match n.kind() {
+                "subscript" => n.child_by_field_name("value"),
+                "call" => n.child_by_field_name("function"),
+                "attribute" => n.child_by_field_name("object"),
+                "parenthesized_expression" => named_children(n).into_iter().next(),
+                _ => None,
+            };
+        }
+        if scope == 0 {
+            return Vec::new();
+        }
+        if let Some(found) = self.function_configs.get(&scope) {
+            return found.clone();
+        }
+        let mut function = at;
+        while function.start_byte() + 1 != scope || function.kind() != "function_definition" {
+            match function.parent() {
+                Some(p) => function = p,
+                None => return Vec::new(),
+            }
+        }
+        let mut found: Vec<KeyEvidence> = Vec::new();
+        for mut e in self.configs_in(function, scope) {
+            if !found.iter().any(|f| f.config == e.config) {
+                e.how = KeyTie::SameFunction;
+                found.push(e);
+            }
+        }
+        self.function_configs.insert(scope, found.clone());
+        found
     }
 
     /// Whether an expression names the upstream folder, directly or through
@@ -561,12 +709,13 @@ impl<'a> FileScan<'a> {
             .and_then(|a| named_children(a).into_iter().next())
             .and_then(|a| string_value(a, src));
         if let Some(key) = key {
-            self.key_read(function, key);
+            self.key_read(function, object, key);
         }
     }
 
-    fn key_read(&mut self, node: Node<'_>, key: String) {
+    fn key_read(&mut self, node: Node<'_>, object: Option<Node<'_>>, key: String) {
         let line = line(node);
+        let evidence = self.key_evidence(object, node);
         self.key_reads.push((
             node.start_byte(),
             KeyRead {
@@ -574,6 +723,7 @@ impl<'a> FileScan<'a> {
                 line,
                 key,
                 snippet: self.lines.snippet(line),
+                evidence,
             },
         ));
     }
@@ -629,7 +779,8 @@ impl<'a> FileScan<'a> {
             .collect();
         if let [one] = subs.as_slice() {
             if let Some(key) = string_value(*one, src) {
-                self.key_read(node, key);
+                let object = node.child_by_field_name("value");
+                self.key_read(node, object, key);
             }
         }
     }
@@ -714,6 +865,19 @@ impl<'a> FileScan<'a> {
         }
         self.ctx.upstream_files.contains(&v).then_some(v)
     }
+}
+
+/// The start byte of the function holding `node`, plus one; 0 at module
+/// level.
+fn scope_of(node: Node<'_>) -> usize {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if n.kind() == "function_definition" {
+            return n.start_byte() + 1;
+        }
+        cur = n.parent();
+    }
+    0
 }
 
 /// The left-hand side of `left = <call>`.

@@ -425,24 +425,26 @@ fn removed_config_key_read_by_the_wrapper() {
         .iter()
         .filter(|f| f.point.kind == PointKind::ConfigKeyRead)
         .collect();
-    assert_eq!(reads.len(), 2, "{reads:#?}");
+    // Only the read of the value loaded by the model's name is listed; the
+    // same key on an unrelated dict in other.py is not.
+    assert_eq!(reads.len(), 1, "{reads:#?}");
     let expected = Status::ConfigKeyRemoved {
         config: "defaults/vace_14B.json".into(),
         key: "model.flow_shift".into(),
     };
-    // The file that also names the config breaks; the other is at risk.
     assert_eq!(
         (reads[0].point.file.as_str(), reads[0].point.line),
         ("worker.py", 2)
     );
     assert_eq!(reads[0].status, expected);
-    assert_eq!(reads[0].severity, PointSeverity::Breaking);
-    assert_eq!(
-        (reads[1].point.file.as_str(), reads[1].point.line),
-        ("other.py", 2)
+    assert_eq!(reads[0].severity, PointSeverity::AtRisk);
+    assert!(
+        reads[0]
+            .message
+            .contains("a call naming the model of `defaults/vace_14B.json` returned at line 1"),
+        "{}",
+        reads[0].message
     );
-    assert_eq!(reads[1].status, expected);
-    assert_eq!(reads[1].severity, PointSeverity::AtRisk);
 }
 
 #[test]
