@@ -1,0 +1,227 @@
+//! The definition-level 3-way merge of a Python file: the units of
+//! `units` merged key by key. A unit changed on one side takes that side; a
+//! unit both sides changed merges line by line on its own (a class member by
+//! member); the upstream's order is kept, with the wrapper's own units after
+//! the unit before them in the wrapper's version.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Labels;
+use super::line::merge_lines;
+use super::units::{self, Unit, Units};
+
+/// What the definition-level merge made of a file.
+pub(super) enum Outcome {
+    Clean(Vec<u8>),
+    /// Markers around the units that conflict, the rest merged.
+    Conflict(Vec<u8>),
+    /// It could not merge by definitions; why (the caller merges by lines).
+    Fallback(String),
+}
+
+pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], labels: &Labels<'_>) -> Outcome {
+    let texts = [("base", base), ("wrapper's", ours), ("upstream's", theirs)];
+    let mut strs = Vec::new();
+    let mut trees = Vec::new();
+    for (side, bytes) in texts {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Outcome::Fallback(format!(
+                "the {side} version is not UTF-8 text: merged line by line"
+            ));
+        };
+        let Some(tree) = units::parse(text) else {
+            return Outcome::Fallback(
+                "the Python grammar did not load: merged line by line".into(),
+            );
+        };
+        if let Some(line) = units::first_error_line(&tree) {
+            return Outcome::Fallback(format!(
+                "a syntax error in the {side} version (line {line}): merged line by line"
+            ));
+        }
+        strs.push(text);
+        trees.push(tree);
+    }
+    let b = units::module(strs[0], &trees[0]);
+    let o = units::module(strs[1], &trees[1]);
+    let t = units::module(strs[2], &trees[2]);
+    let mut conflict = false;
+    let merged = merge_units(&b, &o, &t, labels, &mut conflict);
+    if conflict {
+        return Outcome::Conflict(merged.into_bytes());
+    }
+    match units::parse(&merged).map(|t| units::first_error_line(&t)) {
+        Some(None) => Outcome::Clean(merged.into_bytes()),
+        Some(Some(line)) => Outcome::Fallback(format!(
+            "the definition-level merge did not parse (line {line}): merged line by line"
+        )),
+        None => Outcome::Fallback("the Python grammar did not load: merged line by line".into()),
+    }
+}
+
+/// Merges three unit sequences into text; sets `conflict` when a unit kept
+/// markers.
+fn merge_units(
+    b: &Units<'_>,
+    o: &Units<'_>,
+    t: &Units<'_>,
+    labels: &Labels<'_>,
+    conflict: &mut bool,
+) -> String {
+    let index = |u: &[Unit<'_>]| -> HashMap<String, usize> {
+        u.iter()
+            .enumerate()
+            .map(|(i, x)| (x.key.clone(), i))
+            .collect()
+    };
+    let (bi, oi, ti) = (index(&b.units), index(&o.units), index(&t.units));
+    let mut resolved: HashMap<&str, Option<String>> = HashMap::new();
+    for key in o
+        .units
+        .iter()
+        .chain(&t.units)
+        .chain(&b.units)
+        .map(|u| u.key.as_str())
+    {
+        if resolved.contains_key(key) {
+            continue;
+        }
+        let r = resolve(
+            get(b, &bi, key),
+            get(o, &oi, key),
+            get(t, &ti, key),
+            labels,
+            conflict,
+        );
+        resolved.insert(key, r);
+    }
+    let ours: Vec<&str> = o.units.iter().map(|u| u.key.as_str()).collect();
+    let theirs: Vec<&str> = t.units.iter().map(|u| u.key.as_str()).collect();
+    let order = merged_order(&ours, &theirs, |k| {
+        resolved.get(k).is_some_and(Option::is_some)
+    });
+    let mut out = String::new();
+    for key in order {
+        if let Some(Some(text)) = resolved.get(key) {
+            push(&mut out, text);
+        }
+    }
+    let tail = resolve_text(Some(b.tail), Some(o.tail), Some(t.tail), labels, conflict);
+    push(&mut out, &tail.unwrap_or_default());
+    out
+}
+
+fn get<'u, 'a>(
+    units: &'u Units<'a>,
+    idx: &HashMap<String, usize>,
+    key: &str,
+) -> Option<&'u Unit<'a>> {
+    idx.get(key).map(|i| &units.units[*i])
+}
+
+/// Appends `text`, starting it on a line of its own.
+fn push(out: &mut String, text: &str) {
+    if !out.is_empty() && !out.ends_with('\n') && !text.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(text);
+}
+
+/// One unit's merged text; `None` when it is gone.
+fn resolve(
+    b: Option<&Unit<'_>>,
+    o: Option<&Unit<'_>>,
+    t: Option<&Unit<'_>>,
+    labels: &Labels<'_>,
+    conflict: &mut bool,
+) -> Option<String> {
+    let (bt, ot, tt) = (b.map(|u| u.text), o.map(|u| u.text), t.map(|u| u.text));
+    if ot == tt || ot == bt || tt == bt {
+        return resolve_text(bt, ot, tt, labels, conflict);
+    }
+    // a class both sides changed: member by member when its header merges
+    if let (Some(bc), Some(oc), Some(tc)) = (
+        b.and_then(|u| u.class.as_ref()),
+        o.and_then(|u| u.class.as_ref()),
+        t.and_then(|u| u.class.as_ref()),
+    ) && (oc.header == tc.header || oc.header == bc.header || tc.header == bc.header)
+    {
+        let header = if oc.header == bc.header {
+            tc.header
+        } else {
+            oc.header
+        };
+        let mut out = header.to_owned();
+        out.push_str(&merge_units(&bc.body, &oc.body, &tc.body, labels, conflict));
+        return Some(out);
+    }
+    resolve_text(bt, ot, tt, labels, conflict)
+}
+
+/// A 3-way merge of one unit's texts: one side's change, or libgit2's line
+/// merge of the unit alone.
+fn resolve_text(
+    b: Option<&str>,
+    o: Option<&str>,
+    t: Option<&str>,
+    labels: &Labels<'_>,
+    conflict: &mut bool,
+) -> Option<String> {
+    if o == t || b == t {
+        return o.map(str::to_owned);
+    }
+    if b == o {
+        return t.map(str::to_owned);
+    }
+    let m = merge_lines(
+        b.unwrap_or("").as_bytes(),
+        o.unwrap_or("").as_bytes(),
+        t.unwrap_or("").as_bytes(),
+        labels,
+    );
+    if !m.clean {
+        *conflict = true;
+    }
+    Some(String::from_utf8_lossy(&m.content).into_owned())
+}
+
+/// The merged order of keys: the upstream's (`theirs`) order, with each key
+/// of `ours` that `theirs` lacks and `kept` keeps placed right after the key
+/// before it in `ours` (keys `kept` drops are skipped there).
+pub(super) fn merged_order<'k>(
+    ours: &[&'k str],
+    theirs: &[&'k str],
+    kept: impl Fn(&str) -> bool,
+) -> Vec<&'k str> {
+    let in_theirs: HashSet<&str> = theirs.iter().copied().collect();
+    let mut after: HashMap<Option<&str>, Vec<&'k str>> = HashMap::new();
+    let mut prev: Option<&'k str> = None;
+    for key in ours {
+        if in_theirs.contains(key) {
+            prev = Some(key);
+        } else if kept(key) {
+            after.entry(prev).or_default().push(key);
+            prev = Some(key);
+        }
+    }
+    let mut out = Vec::new();
+    place(&after, None, &mut out);
+    for key in theirs {
+        out.push(*key);
+        place(&after, Some(key), &mut out);
+    }
+    out
+}
+
+fn place<'k>(
+    after: &HashMap<Option<&str>, Vec<&'k str>>,
+    anchor: Option<&str>,
+    out: &mut Vec<&'k str>,
+) {
+    if let Some(keys) = after.get(&anchor) {
+        for key in keys {
+            out.push(key);
+            place(after, Some(key), out);
+        }
+    }
+}
