@@ -163,5 +163,18 @@ impl fmt::Display for MergeStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MergeSummary {
     pub stats: MergeStats,
-    pub notes: Vec<String>,
+    pub notes: Vec<FileNote>,
+}
+
+/// Something worth knowing about how one file merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileNote {
+    pub path: String,
+    pub note: String,
+}
+
+impl fmt::Display for FileNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.path, self.note)
+    }
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use git2::{IndexEntry, IndexTime, Oid, Repository, Tree};
 
-use super::{ConflictHunk, ConflictReason, FileMerge, Labels, MergeSummary, Sides, merge_file};
+use super::{
+    ConflictHunk, ConflictReason, FileMerge, FileNote, Labels, MergeSummary, Sides, merge_file,
+};
 
 /// A tree merge: the merged tree when every file merged, else the files in
 /// conflict.
@@ -75,17 +77,23 @@ pub fn merge_trees(
             FileMerge::Clean { note, .. } | FileMerge::Conflict { note, .. } => note.clone(),
         };
         if let Some(n) = note {
-            summary.notes.push(format!("`{path}`: {n}"));
+            summary.notes.push(FileNote {
+                path: path.clone(),
+                note: n,
+            });
         }
         match result {
             FileMerge::Clean {
                 content, method, ..
             } => {
                 summary.stats.count(method);
-                for e in [&c.ancestor, &c.our, &c.their].into_iter().flatten() {
-                    index.conflict_remove(Path::new(
-                        &String::from_utf8_lossy(&e.path).into_owned(),
-                    ))?;
+                let paths: BTreeSet<String> = [&c.ancestor, &c.our, &c.their]
+                    .into_iter()
+                    .flatten()
+                    .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+                    .collect();
+                for p in paths {
+                    index.conflict_remove(Path::new(&p))?;
                 }
                 if let Some(content) = content {
                     let id = repo.blob(&content)?;

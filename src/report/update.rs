@@ -89,6 +89,15 @@ pub fn markdown(r: &UpdateReport) -> String {
         }
         o.push('\n');
     }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(o, "Merge: {}\n", m.stats);
+        for n in &m.notes {
+            let _ = writeln!(o, "- {n}");
+        }
+        if !m.notes.is_empty() {
+            o.push('\n');
+        }
+    }
     if !r.conflicts.is_empty() {
         let _ = writeln!(o, "## Conflicts with local modifications\n");
         for c in &r.conflicts {

@@ -18,4 +18,5 @@ mod support;
 mod tidy;
 mod update;
 mod update_primitives;
+mod vendored_merge;
 mod watch;
