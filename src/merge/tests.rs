@@ -174,6 +174,37 @@ fn a_unit_only_one_side_changed_keeps_every_byte_of_the_others() {
 }
 
 #[test]
+fn statements_keyed_by_place_merge_in_place_without_duplicates() {
+    let base = "def main():\n    return 0\n\n\nif __name__ == \"__main__\":\n    setup()\n    main()\n    print(\"done\")\n";
+    let ours = base.replace("    setup()\n", "    setup(local=True)\n")
+        + "\n\ndef local():\n    return 1\n";
+    let theirs = base
+        .replace("    return 0\n", "    return -1\n")
+        .replace("print(\"done\")", "print(\"finished\")");
+    assert_line_merge_conflicts(base, &ours, &theirs);
+    let (text, method, _) = clean(merge("main.py", base, &ours, &theirs));
+    assert_eq!(method, Method::Definitions);
+    assert_eq!(
+        text,
+        "def main():\n    return -1\n\n\nif __name__ == \"__main__\":\n    setup(local=True)\n    main()\n    print(\"finished\")\n\n\ndef local():\n    return 1\n"
+    );
+}
+
+#[test]
+fn a_json_merge_keeps_the_upstreams_indentation_and_key_order() {
+    let base = "{\n    \"x\": 1,\n    \"y\": 2\n}\n";
+    let ours = base.replace("    \"x\": 1,\n", "    \"x\": 1,\n    \"z\": 3,\n");
+    let theirs = "{\n    \"w\": [\n        1,\n        2\n    ],\n    \"x\": 1,\n    \"y\": 5\n}\n";
+    assert_line_merge_conflicts(base, &ours, theirs);
+    let (text, method, note) = clean(merge("c.json", base, &ours, theirs));
+    assert_eq!((method, note), (Method::JsonKeys, None));
+    assert_eq!(
+        text,
+        "{\n    \"w\": [\n        1,\n        2\n    ],\n    \"x\": 1,\n    \"z\": 3,\n    \"y\": 5\n}\n"
+    );
+}
+
+#[test]
 fn a_json_key_added_locally_next_to_an_upstream_change_merges_key_by_key() {
     let base = "{\n  \"model\": {\n    \"name\": \"t2v\"\n  },\n  \"guidance_scale\": 5.0,\n  \"flow_shift\": 3.0\n}\n";
     let ours = base.replace(
@@ -264,4 +295,82 @@ fn other_files_merge_line_by_line() {
         &base.replace("e\n", "E\n"),
     ));
     assert_eq!((text.as_str(), method), ("A\nb\nc\nd\nE\n", Method::Line));
+}
+
+/// A tree of `files` written into `repo`.
+fn tree_of<'r>(repo: &'r git2::Repository, files: &[(&str, &str)]) -> git2::Tree<'r> {
+    let mut index = git2::Index::new().unwrap();
+    for (path, text) in files {
+        let id = repo.blob(text.as_bytes()).unwrap();
+        index.add(&super::tree::entry(path, id, 0o100644)).unwrap();
+    }
+    let id = index.write_tree_to(repo).unwrap();
+    repo.find_tree(id).unwrap()
+}
+
+#[test]
+fn a_tree_merge_resolves_conflicted_files_again_and_counts_each_method() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init_bare(tmp.path()).unwrap();
+    let cfg = "{\n  \"a\": 1,\n  \"b\": 2\n}\n";
+    let base = tree_of(
+        &repo,
+        &[("m.py", MODULE), ("n.txt", "x\n"), ("c.json", cfg)],
+    );
+    let ours_py = format!("{MODULE}\n\ndef local_helper(z):\n    return z\n");
+    let ours = tree_of(&repo, &[("m.py", &ours_py), ("n.txt", "x\n")]);
+    let theirs_py = MODULE.replace("return y * 2", "return y * 3");
+    let theirs = tree_of(
+        &repo,
+        &[
+            ("m.py", &theirs_py),
+            ("n.txt", "y\n"),
+            ("c.json", &cfg.replace('2', "3")),
+        ],
+    );
+    let merged = super::merge_trees(&repo, &base, &ours, &theirs, &LABELS).unwrap();
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    let s = merged.summary.stats;
+    assert_eq!(
+        (
+            s.one_side,
+            s.line,
+            s.definitions,
+            s.json_keys,
+            s.kept_deletions,
+            s.conflicts
+        ),
+        (1, 0, 1, 0, 1, 0),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.to_string(),
+        "3 files merged cleanly (1 by one side, 0 by line merge, 1 by definitions, 0 by JSON keys, 1 deletions kept), 0 conflicts"
+    );
+    assert_eq!(merged.summary.notes.len(), 1);
+    assert_eq!(merged.summary.notes[0].path, "c.json");
+    let tree = repo.find_tree(merged.tree.unwrap()).unwrap();
+    assert!(tree.get_path(std::path::Path::new("c.json")).is_err());
+    let blob = |p: &str| {
+        let id = tree.get_path(std::path::Path::new(p)).unwrap().id();
+        String::from_utf8(repo.find_blob(id).unwrap().content().to_vec()).unwrap()
+    };
+    assert!(blob("m.py").contains("return y * 3\n\n\ndef local_helper"));
+    assert_eq!(blob("n.txt"), "y\n");
+
+    // both sides change the same line: a listed conflict with its hunk
+    let ours = tree_of(
+        &repo,
+        &[("m.py", MODULE), ("n.txt", "z\n"), ("c.json", cfg)],
+    );
+    let merged = super::merge_trees(&repo, &base, &ours, &theirs, &LABELS).unwrap();
+    assert_eq!(merged.tree, None);
+    assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+    let c = &merged.conflicts[0];
+    assert_eq!(
+        (c.path.as_str(), c.reason),
+        ("n.txt", ConflictReason::BothChanged)
+    );
+    assert_eq!((c.hunks[0].start, c.hunks[0].end), (1, 5));
+    assert_eq!(merged.summary.stats.conflicts, 1);
 }

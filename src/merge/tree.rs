@@ -164,7 +164,7 @@ fn count_clean(
     Ok(())
 }
 
-fn entry(path: &str, id: Oid, mode: u32) -> IndexEntry {
+pub(super) fn entry(path: &str, id: Oid, mode: u32) -> IndexEntry {
     IndexEntry {
         ctime: IndexTime::new(0, 0),
         mtime: IndexTime::new(0, 0),
