@@ -68,21 +68,17 @@ fn merge_units(
     labels: &Labels<'_>,
     conflict: &mut bool,
 ) -> String {
-    let index = |u: &[Unit<'_>]| -> HashMap<String, usize> {
-        u.iter()
+    let bk: Vec<String> = b.units.iter().map(|u| u.key.clone()).collect();
+    let (ok, tk) = paired_rewrites(&bk, &o.units, &t.units);
+    let index = |keys: &[String]| -> HashMap<String, usize> {
+        keys.iter()
             .enumerate()
-            .map(|(i, x)| (x.key.clone(), i))
+            .map(|(i, k)| (k.clone(), i))
             .collect()
     };
-    let (bi, oi, ti) = (index(&b.units), index(&o.units), index(&t.units));
+    let (bi, oi, ti) = (index(&bk), index(&ok), index(&tk));
     let mut resolved: HashMap<&str, Option<String>> = HashMap::new();
-    for key in o
-        .units
-        .iter()
-        .chain(&t.units)
-        .chain(&b.units)
-        .map(|u| u.key.as_str())
-    {
+    for key in ok.iter().chain(&tk).chain(&bk).map(String::as_str) {
         if resolved.contains_key(key) {
             continue;
         }
@@ -95,8 +91,8 @@ fn merge_units(
         );
         resolved.insert(key, r);
     }
-    let ours: Vec<&str> = o.units.iter().map(|u| u.key.as_str()).collect();
-    let theirs: Vec<&str> = t.units.iter().map(|u| u.key.as_str()).collect();
+    let ours: Vec<&str> = ok.iter().map(String::as_str).collect();
+    let theirs: Vec<&str> = tk.iter().map(String::as_str).collect();
     let order = merged_order(&ours, &theirs, |k| {
         resolved.get(k).is_some_and(Option::is_some)
     });
@@ -109,6 +105,40 @@ fn merge_units(
     let tail = resolve_text(Some(b.tail), Some(o.tail), Some(t.tail), labels, conflict);
     push(&mut out, &tail.unwrap_or_default());
     out
+}
+
+/// The keys of `ours` and `theirs`, where both sides rewrote the same
+/// text-keyed unit (an import or expression statement, keyed by its text):
+/// a base unit that neither side kept, and on each side a new text-keyed
+/// unit right after the same unit as in the base, take the base unit's key,
+/// so the rewrite merges as one unit instead of landing twice.
+fn paired_rewrites(
+    base: &[String],
+    ours: &[Unit<'_>],
+    theirs: &[Unit<'_>],
+) -> (Vec<String>, Vec<String>) {
+    let mut ok: Vec<String> = ours.iter().map(|u| u.key.clone()).collect();
+    let mut tk: Vec<String> = theirs.iter().map(|u| u.key.clone()).collect();
+    let in_base: HashSet<&str> = base.iter().map(String::as_str).collect();
+    let text_keyed = |k: &str| units::is_text_key(k);
+    let rewrite = |keys: &[String], prev: Option<&str>| {
+        (0..keys.len()).find(|&j| {
+            !in_base.contains(keys[j].as_str())
+                && text_keyed(&keys[j])
+                && (j.checked_sub(1).map(|p| keys[p].as_str())) == prev
+        })
+    };
+    for (i, key) in base.iter().enumerate() {
+        if !text_keyed(key) || ok.contains(key) || tk.contains(key) {
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| base[p].as_str());
+        if let (Some(oj), Some(tj)) = (rewrite(&ok, prev), rewrite(&tk, prev)) {
+            ok[oj].clone_from(key);
+            tk[tj].clone_from(key);
+        }
+    }
+    (ok, tk)
 }
 
 fn get<'u, 'a>(

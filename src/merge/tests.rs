@@ -205,6 +205,22 @@ fn a_json_merge_keeps_the_upstreams_indentation_and_key_order() {
 }
 
 #[test]
+fn a_call_both_sides_rewrote_merges_once_not_twice() {
+    let base = "setup(\n    a=1,\n    b=2,\n    c=3,\n)\n\n\ndef last(y):\n    return y\n";
+    let ours = base.replace("a=1", "a=10") + "\n\ndef local():\n    return 1\n";
+    let theirs = base
+        .replace("c=3", "c=30")
+        .replace("return y\n", "return y + 1\n");
+    assert_line_merge_conflicts(base, &ours, &theirs);
+    let (text, method, _) = clean(merge("s.py", base, &ours, &theirs));
+    assert_eq!(method, Method::Definitions);
+    assert_eq!(
+        text,
+        "setup(\n    a=10,\n    b=2,\n    c=30,\n)\n\n\ndef last(y):\n    return y + 1\n\n\ndef local():\n    return 1\n"
+    );
+}
+
+#[test]
 fn a_json_key_added_locally_next_to_an_upstream_change_merges_key_by_key() {
     let base = "{\n  \"model\": {\n    \"name\": \"t2v\"\n  },\n  \"guidance_scale\": 5.0,\n  \"flow_shift\": 3.0\n}\n";
     let ours = base.replace(

@@ -112,6 +112,14 @@ fn split<'a>(text: &'a str, nodes: &[Node<'_>], start: usize, end: usize) -> Uni
     }
 }
 
+const EXPR: &str = "expr ";
+const IMPORT: &str = "import ";
+
+/// Whether a unit key is an import's or expression statement's text.
+pub(super) fn is_text_key(key: &str) -> bool {
+    key.starts_with(EXPR) || key.starts_with(IMPORT)
+}
+
 enum Identity {
     /// A definition or assignment: also the anchor of placed statements.
     Named(String),
@@ -133,10 +141,14 @@ fn identity(node: Node<'_>, text: &str) -> Identity {
                 let target = a.child_by_field_name("left").map(src).unwrap_or_default();
                 Identity::Named(format!("assign {target}"))
             }
-            _ => Identity::Text(format!("expr {}", src(node))),
+            // a docstring: by place, or a rewrite on both sides lands twice
+            Some(d) if d.kind() == "string" && node.named_child_count() == 1 => {
+                Identity::Place("docstring")
+            }
+            _ => Identity::Text(format!("{EXPR}{}", src(node))),
         },
         "import_statement" | "import_from_statement" | "future_import_statement" => {
-            Identity::Text(format!("import {}", src(node)))
+            Identity::Text(format!("{IMPORT}{}", src(node)))
         }
         "if_statement" => Identity::Place("if"),
         "try_statement" => Identity::Place("try"),
