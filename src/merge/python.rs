@@ -46,17 +46,46 @@ pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], labels: &Labels<'_>
     let o = units::module(strs[1], &trees[1]);
     let t = units::module(strs[2], &trees[2]);
     let mut conflict = false;
-    let merged = merge_units(&b, &o, &t, labels, &mut conflict);
+    let (merged, shape) = merge_units(&b, &o, &t, labels, &mut conflict);
     if conflict {
         return Outcome::Conflict(merged.into_bytes());
     }
-    match units::parse(&merged).map(|t| units::first_error_line(&t)) {
-        Some(None) => Outcome::Clean(merged.into_bytes()),
-        Some(Some(line)) => Outcome::Fallback(format!(
+    let Some(tree) = units::parse(&merged) else {
+        return Outcome::Fallback("the Python grammar did not load: merged line by line".into());
+    };
+    if let Some(line) = units::first_error_line(&tree) {
+        return Outcome::Fallback(format!(
             "the definition-level merge did not parse (line {line}): merged line by line"
-        )),
-        None => Outcome::Fallback("the Python grammar did not load: merged line by line".into()),
+        ));
     }
+    if !has_shape(&units::module(&merged, &tree), &shape) {
+        return Outcome::Fallback(
+            "the definition-level merge would change which definitions the file has (a unit would land inside another): merged line by line"
+                .into(),
+        );
+    }
+    Outcome::Clean(merged.into_bytes())
+}
+
+/// The definitions a merge put in, in order: each unit's key, and for a
+/// class merged member by member its members.
+struct Shape {
+    key: String,
+    body: Option<Vec<Shape>>,
+}
+
+/// Whether the merged text, parsed again, has the units the merge put in:
+/// as many, with the same definitions and assignments in the same places.
+fn has_shape(units: &Units<'_>, shape: &[Shape]) -> bool {
+    units.units.len() == shape.len()
+        && units.units.iter().zip(shape).all(|(u, s)| {
+            (!units::is_named_key(&s.key) || u.key == s.key)
+                && match (&s.body, &u.class) {
+                    (Some(body), Some(parts)) => has_shape(&parts.body, body),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                }
+        })
 }
 
 /// Merges three unit sequences into text; sets `conflict` when a unit kept
@@ -67,7 +96,7 @@ fn merge_units(
     t: &Units<'_>,
     labels: &Labels<'_>,
     conflict: &mut bool,
-) -> String {
+) -> (String, Vec<Shape>) {
     let bk: Vec<String> = b.units.iter().map(|u| u.key.clone()).collect();
     let (ok, tk) = paired_rewrites(&bk, &o.units, &t.units);
     let index = |keys: &[String]| -> HashMap<String, usize> {
@@ -77,7 +106,7 @@ fn merge_units(
             .collect()
     };
     let (bi, oi, ti) = (index(&bk), index(&ok), index(&tk));
-    let mut resolved: HashMap<&str, Option<String>> = HashMap::new();
+    let mut resolved: HashMap<&str, Option<(String, Option<Vec<Shape>>)>> = HashMap::new();
     for key in ok.iter().chain(&tk).chain(&bk).map(String::as_str) {
         if resolved.contains_key(key) {
             continue;
@@ -97,14 +126,19 @@ fn merge_units(
         resolved.get(k).is_some_and(Option::is_some)
     });
     let mut out = String::new();
+    let mut shape = Vec::new();
     for key in order {
-        if let Some(Some(text)) = resolved.get(key) {
+        if let Some(Some((text, body))) = resolved.get_mut(key) {
             push(&mut out, text);
+            shape.push(Shape {
+                key: key.to_owned(),
+                body: body.take(),
+            });
         }
     }
     let tail = resolve_text(Some(b.tail), Some(o.tail), Some(t.tail), labels, conflict);
     push(&mut out, &tail.unwrap_or_default());
-    out
+    (out, shape)
 }
 
 /// The keys of `ours` and `theirs`, where both sides rewrote the same
@@ -164,10 +198,10 @@ fn resolve(
     t: Option<&Unit<'_>>,
     labels: &Labels<'_>,
     conflict: &mut bool,
-) -> Option<String> {
+) -> Option<(String, Option<Vec<Shape>>)> {
     let (bt, ot, tt) = (b.map(|u| u.text), o.map(|u| u.text), t.map(|u| u.text));
     if ot == tt || ot == bt || tt == bt {
-        return resolve_text(bt, ot, tt, labels, conflict);
+        return resolve_text(bt, ot, tt, labels, conflict).map(|t| (t, None));
     }
     // a class both sides changed: member by member when its header merges
     if let (Some(bc), Some(oc), Some(tc)) = (
@@ -181,11 +215,10 @@ fn resolve(
         } else {
             oc.header
         };
-        let mut out = header.to_owned();
-        out.push_str(&merge_units(&bc.body, &oc.body, &tc.body, labels, conflict));
-        return Some(out);
+        let (body, shape) = merge_units(&bc.body, &oc.body, &tc.body, labels, conflict);
+        return Some((format!("{header}{body}"), Some(shape)));
     }
-    resolve_text(bt, ot, tt, labels, conflict)
+    resolve_text(bt, ot, tt, labels, conflict).map(|t| (t, None))
 }
 
 /// A 3-way merge of one unit's texts: one side's change, or libgit2's line

@@ -221,6 +221,21 @@ fn a_call_both_sides_rewrote_merges_once_not_twice() {
 }
 
 #[test]
+fn a_merge_that_would_change_the_files_definitions_falls_back_to_the_line_merge() {
+    // the upstream re-indents the class to two spaces; the wrapper's new
+    // method keeps four: merged member by member, it would parse as a
+    // function nested in `stop`
+    let ours = format!("{CLASS}\n    def local_reset(self):\n        self.steps = 0\n");
+    let theirs = CLASS.replace("    ", "  ");
+    let m = merge("p.py", CLASS, &ours, &theirs);
+    let FileMerge::Conflict { note, .. } = m else {
+        panic!("expected the line merge's conflict, got {m:?}");
+    };
+    let note = note.unwrap();
+    assert!(note.contains("a unit would land inside another"), "{note}");
+}
+
+#[test]
 fn a_json_key_added_locally_next_to_an_upstream_change_merges_key_by_key() {
     let base = "{\n  \"model\": {\n    \"name\": \"t2v\"\n  },\n  \"guidance_scale\": 5.0,\n  \"flow_shift\": 3.0\n}\n";
     let ours = base.replace(

@@ -112,8 +112,16 @@ fn split<'a>(text: &'a str, nodes: &[Node<'_>], start: usize, end: usize) -> Uni
     }
 }
 
+const DEF: &str = "def ";
+const CLASS: &str = "class ";
+const ASSIGN: &str = "assign ";
 const EXPR: &str = "expr ";
 const IMPORT: &str = "import ";
+
+/// Whether a unit key names a definition or an assignment.
+pub(super) fn is_named_key(key: &str) -> bool {
+    [DEF, CLASS, ASSIGN].iter().any(|p| key.starts_with(p))
+}
 
 /// Whether a unit key is an import's or expression statement's text.
 pub(super) fn is_text_key(key: &str) -> bool {
@@ -134,12 +142,12 @@ fn identity(node: Node<'_>, text: &str) -> Identity {
     let src = |n: Node<'_>| text[n.byte_range()].to_owned();
     let name = |n: Node<'_>| n.child_by_field_name("name").map(src).unwrap_or_default();
     match node.kind() {
-        "function_definition" => Identity::Named(format!("def {}", name(node))),
-        "class_definition" => Identity::Named(format!("class {}", name(node))),
+        "function_definition" => Identity::Named(format!("{DEF}{}", name(node))),
+        "class_definition" => Identity::Named(format!("{CLASS}{}", name(node))),
         "expression_statement" => match node.named_child(0) {
             Some(a) if a.kind() == "assignment" => {
                 let target = a.child_by_field_name("left").map(src).unwrap_or_default();
-                Identity::Named(format!("assign {target}"))
+                Identity::Named(format!("{ASSIGN}{target}"))
             }
             // a docstring: by place, or a rewrite on both sides lands twice
             Some(d) if d.kind() == "string" && node.named_child_count() == 1 => {
