@@ -74,6 +74,19 @@ struct Shape {
     body: Option<Vec<Shape>>,
 }
 
+/// One unit's merged text, and its members when it is a class merged member
+/// by member.
+struct Piece {
+    text: String,
+    body: Option<Vec<Shape>>,
+}
+
+impl Piece {
+    fn whole(text: String) -> Piece {
+        Piece { text, body: None }
+    }
+}
+
 /// Whether the merged text, parsed again, has the units the merge put in:
 /// as many, with the same definitions and assignments in the same places.
 fn has_shape(units: &Units<'_>, shape: &[Shape]) -> bool {
@@ -106,7 +119,7 @@ fn merge_units(
             .collect()
     };
     let (bi, oi, ti) = (index(&bk), index(&ok), index(&tk));
-    let mut resolved: HashMap<&str, Option<(String, Option<Vec<Shape>>)>> = HashMap::new();
+    let mut resolved: HashMap<&str, Option<Piece>> = HashMap::new();
     for key in ok.iter().chain(&tk).chain(&bk).map(String::as_str) {
         if resolved.contains_key(key) {
             continue;
@@ -128,11 +141,11 @@ fn merge_units(
     let mut out = String::new();
     let mut shape = Vec::new();
     for key in order {
-        if let Some(Some((text, body))) = resolved.get_mut(key) {
-            push(&mut out, text);
+        if let Some(Some(piece)) = resolved.get_mut(key) {
+            push(&mut out, &piece.text);
             shape.push(Shape {
                 key: key.to_owned(),
-                body: body.take(),
+                body: piece.body.take(),
             });
         }
     }
@@ -198,10 +211,10 @@ fn resolve(
     t: Option<&Unit<'_>>,
     labels: &Labels<'_>,
     conflict: &mut bool,
-) -> Option<(String, Option<Vec<Shape>>)> {
+) -> Option<Piece> {
     let (bt, ot, tt) = (b.map(|u| u.text), o.map(|u| u.text), t.map(|u| u.text));
     if ot == tt || ot == bt || tt == bt {
-        return resolve_text(bt, ot, tt, labels, conflict).map(|t| (t, None));
+        return resolve_text(bt, ot, tt, labels, conflict).map(Piece::whole);
     }
     // a class both sides changed: member by member when its header merges
     if let (Some(bc), Some(oc), Some(tc)) = (
@@ -216,9 +229,12 @@ fn resolve(
             oc.header
         };
         let (body, shape) = merge_units(&bc.body, &oc.body, &tc.body, labels, conflict);
-        return Some((format!("{header}{body}"), Some(shape)));
+        return Some(Piece {
+            text: format!("{header}{body}"),
+            body: Some(shape),
+        });
     }
-    resolve_text(bt, ot, tt, labels, conflict).map(|t| (t, None))
+    resolve_text(bt, ot, tt, labels, conflict).map(Piece::whole)
 }
 
 /// A 3-way merge of one unit's texts: one side's change, or libgit2's line
