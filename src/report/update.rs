@@ -312,6 +312,9 @@ fn summary(r: &UpdateReport) -> String {
     if let (Some(f), Some(t)) = (&r.from, &r.to) {
         let _ = writeln!(o, "  {} -> {} ({} commit(s))", f.short, t.short, r.commits);
     }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(o, "  merge: {}", m.stats);
+    }
     if let Some(run) = &r.initial_run {
         let failing = run.failing().len();
         let _ = writeln!(

@@ -81,6 +81,11 @@ fn vendored_patches_the_line_merge_cannot_carry_merge_by_definitions_and_keys_an
 
     let out = s.tether().run(&["update"]);
     out.assert_code(0);
+    assert!(
+        out.stdout.contains("  merge: 8 files merged cleanly (5 by one side, 0 by line merge, 1 by definitions, 1 by JSON keys, 1 deletions kept), 0 conflicts"),
+        "{}",
+        out.stdout
+    );
     let merged = w.read("Wan2GP/wgp.py");
     assert!(
         merged.ends_with(&format!("\"model\": model_type}}\n{LOCAL_FN}")),
