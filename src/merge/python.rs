@@ -2,7 +2,8 @@
 //! `units` merged key by key. A unit changed on one side takes that side; a
 //! unit both sides changed merges line by line on its own (a class member by
 //! member); the upstream's order is kept, with the wrapper's own units after
-//! the unit before them in the wrapper's version.
+//! the unit before them in the wrapper's version. A clean result must parse
+//! and have the units the merge put in, or the file merges line by line.
 
 use std::collections::{HashMap, HashSet};
 

@@ -2,8 +2,8 @@
 //! each top-level (or class-level) statement with the comments and blank
 //! lines before it, up to the end of its last line. Functions, classes,
 //! assignments, imports and expression statements are keyed by what they
-//! define or say; other statements (`if`, `for`, `try`, ...) by their place
-//! after the last named unit. The units and the tail cover the text
+//! define or say; docstrings and other statements (`if`, `for`, `try`,
+//! ...) by their place after the last definition or assignment. The units and the tail cover the text
 //! exactly, so the merge copies unchanged bytes as they are.
 
 use std::collections::HashMap;
