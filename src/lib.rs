@@ -18,6 +18,7 @@ pub mod fix;
 pub mod gpu;
 pub mod health;
 pub mod logs;
+pub mod merge;
 pub mod pipeline;
 pub mod process;
 pub mod python_env;

@@ -239,6 +239,7 @@ fn stage_test_fix_promote(
     let state = &ctx.state();
     let staged = ctx.stage(ctx.backup, target)?;
     report.notes.extend(staged.notes.iter().cloned());
+    report.merge.clone_from(&staged.merge);
     journal.staged_head = Some(staged.head.to_string());
     journal.advance(state, JournalState::Staged, None)?;
     crate::failpoint::hit("update.stage.staged");

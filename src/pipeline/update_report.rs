@@ -52,6 +52,9 @@ pub struct UpdateReport {
     pub breaking_points: usize,
     pub staged_commit: Option<String>,
     pub conflicts: Vec<String>,
+    /// How the vendored copy's 3-way merge went: files merged cleanly by
+    /// each method, conflicts, and the notes of the files (vendored only).
+    pub merge: Option<crate::merge::MergeSummary>,
     /// The first baseline run on the staged tree.
     pub initial_run: Option<BaselineRun>,
     /// The last baseline run (after fixes).
@@ -98,6 +101,7 @@ impl UpdateReport {
             breaking_points: 0,
             staged_commit: None,
             conflicts: Vec::new(),
+            merge: None,
             initial_run: None,
             comparisons: Vec::new(),
             bisect: None,

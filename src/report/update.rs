@@ -89,6 +89,15 @@ pub fn markdown(r: &UpdateReport) -> String {
         }
         o.push('\n');
     }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(o, "Merge: {}\n", m.stats);
+        for n in &m.notes {
+            let _ = writeln!(o, "- {n}");
+        }
+        if !m.notes.is_empty() {
+            o.push('\n');
+        }
+    }
     if !r.conflicts.is_empty() {
         let _ = writeln!(o, "## Conflicts with local modifications\n");
         for c in &r.conflicts {
@@ -302,6 +311,9 @@ fn summary(r: &UpdateReport) -> String {
     }
     if let (Some(f), Some(t)) = (&r.from, &r.to) {
         let _ = writeln!(o, "  {} -> {} ({} commit(s))", f.short, t.short, r.commits);
+    }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(o, "  merge: {}", m.stats);
     }
     if let Some(run) = &r.initial_run {
         let failing = run.failing().len();

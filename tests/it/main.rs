@@ -20,5 +20,6 @@ mod tidy;
 mod update;
 mod update_primitives;
 mod vendored_base;
+mod vendored_merge;
 mod vendored_world;
 mod watch;

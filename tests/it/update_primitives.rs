@@ -275,6 +275,18 @@ fn vendored_local_change_that_overlaps_is_a_listed_conflict() {
     assert!(text.contains("profile=2"));
     assert!(text.contains("lora_dir"));
     assert!(text.contains(&format!(">>>>>>> upstream {}", fx.short())));
+    // each marked region is listed with its lines
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(files[0].hunks.len(), 1, "{text}");
+    let h = files[0].hunks[0];
+    assert!(
+        lines[h.start - 1].starts_with("<<<<<<< wrapper"),
+        "{h:?}: {text}"
+    );
+    assert!(
+        lines[h.end - 1].starts_with(">>>>>>> upstream"),
+        "{h:?}: {text}"
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{fetch_local, has_commit, short};
 use super::journal::{UpdatePaths, staged_branch};
 use crate::config::{Config, Layout, UpstreamConfig};
+use crate::merge::{ConflictHunk, MergeSummary};
 use crate::state::StateDir;
 use crate::upstream::Mirror;
 
@@ -58,6 +59,9 @@ pub struct Staged {
     pub outcome: StageOutcome,
     /// Things worth knowing (e.g. no record file to update).
     pub notes: Vec<String>,
+    /// How the vendored copy's 3-way merge went, file by file (vendored
+    /// layout only).
+    pub merge: Option<MergeSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,6 +87,9 @@ pub struct ConflictFile {
     /// Relative to the wrapper root.
     pub path: String,
     pub reason: String,
+    /// The regions between conflict markers in the staged file (none when
+    /// the file holds one side whole).
+    pub hunks: Vec<ConflictHunk>,
 }
 
 /// Builds the staged tree of update `backup.id` with `up` at `target`.
@@ -109,6 +116,7 @@ pub fn stage(
     crate::failpoint::hit("update.stage.cloned");
     let upstream_dir = dir.join(&up.path);
     let mut notes = Vec::new();
+    let mut merge = None;
     let message = format!("chore(upstream): bump {} to {}", up.name, short(target));
     let head_tree = repo
         .find_commit(base)
@@ -165,8 +173,10 @@ pub fn stage(
                 target,
                 message: &message,
             };
-            vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)
-                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?
+            let (outcome, summary) = vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)
+                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?;
+            merge = Some(summary);
+            outcome
         }
     };
     let head = repo
@@ -192,6 +202,7 @@ pub fn stage(
                         "has uncommitted changes ({}) in the live wrapper and the update changes it",
                         d.status
                     ),
+                    hunks: Vec::new(),
                 })
                 .collect();
             if clashes.is_empty() {
@@ -220,6 +231,7 @@ pub fn stage(
         target: target.to_string(),
         outcome,
         notes,
+        merge,
     })
 }
 

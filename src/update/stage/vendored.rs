@@ -1,9 +1,10 @@
 //! The vendored layout's staging: a 3-way merge of the wrapper's copy with
-//! the upstream's move, and the conflicts it leaves.
+//! the upstream's move (`crate::merge`: by lines, by Python definitions, by
+//! JSON keys), and the conflicts it leaves, written with markers.
 
 use std::path::Path;
 
-use git2::{IndexEntry, ObjectType, Oid, Repository, Tree};
+use git2::{ObjectType, Oid, Repository, Tree};
 
 use git2::build::CheckoutBuilder;
 
@@ -11,6 +12,7 @@ use super::commit::commit_tree;
 use super::record::update_record_file;
 use super::{BLOB, ConflictFile, StageOutcome, TREE, UPSTREAM_REFS, components, rel_str};
 use crate::config::{Config, UpstreamConfig};
+use crate::merge::{Labels, MergeSummary, TreeConflict, merge_trees};
 use crate::update::error::{UpdateError, git_err, io_err};
 use crate::update::git_ops::{fetch_local, short};
 use crate::upstream::Mirror;
@@ -34,7 +36,7 @@ pub(super) fn vendored(
     dir: &Path,
     head_tree: &Tree<'_>,
     step: &UpstreamStep<'_>,
-) -> Result<StageOutcome, UpdateError> {
+) -> Result<(StageOutcome, MergeSummary), UpdateError> {
     let UpstreamStep {
         from,
         target,
@@ -64,17 +66,23 @@ pub(super) fn vendored(
                 e.message()
             ),
         })?;
-    let mut merged = repo
-        .merge_trees(&base_tree, &our_tree, &their_tree, None)
+    let theirs_label = format!("upstream {}", short(target));
+    let labels = Labels {
+        ours: "wrapper",
+        theirs: &theirs_label,
+        base: "base",
+    };
+    let merged = merge_trees(repo, &base_tree, &our_tree, &their_tree, &labels)
         .map_err(git_err("merging the upstream change", dir))?;
     let prefix = rel_str(&up.path);
-    if merged.has_conflicts() {
-        let files = write_conflicts(repo, dir, &prefix, &merged, target)?;
-        return Ok(StageOutcome::Conflicts { files });
+    let mut summary = merged.summary.clone();
+    for n in &mut summary.notes {
+        n.path = format!("{prefix}/{}", n.path);
     }
-    let sub = merged
-        .write_tree_to(repo)
-        .map_err(git_err("writing the merged tree", dir))?;
+    let Some(sub) = merged.tree else {
+        let files = write_conflicts(dir, &prefix, &merged.conflicts)?;
+        return Ok((StageOutcome::Conflicts { files }, summary));
+    };
     let comps = components(&prefix);
     let mut root = replace_path(repo, Some(head_tree), &comps, sub, TREE)
         .map_err(git_err("writing the new tree", dir))?;
@@ -117,80 +125,37 @@ pub(super) fn vendored(
         .and_then(|()| index.write())
         .map_err(git_err("writing the staged commit's index", dir))?;
     let commit = commit.id();
-    Ok(StageOutcome::Committed {
-        commit: commit.to_string(),
-        message: message.to_owned(),
-        files,
-    })
+    Ok((
+        StageOutcome::Committed {
+            commit: commit.to_string(),
+            message: message.to_owned(),
+            files,
+        },
+        summary,
+    ))
 }
 
 /// Writes each conflicted file into the staged tree with conflict markers
 /// (or the side that still exists) and lists it.
 fn write_conflicts(
-    repo: &Repository,
     dir: &Path,
     prefix: &str,
-    merged: &git2::Index,
-    target: Oid,
+    conflicts: &[TreeConflict],
 ) -> Result<Vec<ConflictFile>, UpdateError> {
-    let blob = |e: &Option<IndexEntry>| -> Vec<u8> {
-        e.as_ref()
-            .and_then(|e| repo.find_blob(e.id).ok())
-            .map(|b| b.content().to_vec())
-            .unwrap_or_default()
-    };
-    let theirs_label = format!("upstream {}", short(target));
     let mut out = Vec::new();
-    let conflicts = merged
-        .conflicts()
-        .map_err(git_err("listing merge conflicts", dir))?;
     for c in conflicts {
-        let c = c.map_err(git_err("listing merge conflicts", dir))?;
-        let any = c
-            .our
-            .as_ref()
-            .or(c.their.as_ref())
-            .or(c.ancestor.as_ref())
-            .expect("a conflict has at least one side");
-        let inner = String::from_utf8_lossy(&any.path).into_owned();
-        let rel = format!("{prefix}/{inner}");
-        let (ancestor, ours, theirs) = (blob(&c.ancestor), blob(&c.our), blob(&c.their));
-        let (content, reason) = match (&c.our, &c.their) {
-            (Some(_), Some(_)) => {
-                let mut a = git2::MergeFileInput::new();
-                a.content(&ancestor);
-                let mut o = git2::MergeFileInput::new();
-                o.content(&ours);
-                let mut t = git2::MergeFileInput::new();
-                t.content(&theirs);
-                let mut opts = git2::MergeFileOptions::new();
-                opts.our_label("wrapper")
-                    .their_label(theirs_label.as_str())
-                    .ancestor_label("base");
-                let res = git2::merge_file(&a, &o, &t, Some(&mut opts))
-                    .map_err(git_err(format!("merging `{rel}`"), dir))?;
-                let reason = if c.ancestor.is_some() {
-                    "changed by the wrapper and by the upstream in the same place"
-                } else {
-                    "added by both the wrapper and the upstream"
-                };
-                (res.content().to_vec(), reason)
-            }
-            (Some(_), None) => (ours, "modified by the wrapper, deleted by the upstream"),
-            (None, Some(_)) => (theirs, "deleted by the wrapper, modified by the upstream"),
-            (None, None) => (Vec::new(), "deleted on both sides"),
-        };
+        let rel = format!("{prefix}/{}", c.path);
         let path = dir.join(&rel);
         if let Some(parent) = path.parent() {
             fs_err::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
-        fs_err::write(&path, content).map_err(io_err("write conflict markers into", &path))?;
+        fs_err::write(&path, &c.content).map_err(io_err("write conflict markers into", &path))?;
         out.push(ConflictFile {
             path: rel,
-            reason: reason.to_owned(),
+            reason: c.reason.to_string(),
+            hunks: c.hunks.clone(),
         });
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
