@@ -21,12 +21,17 @@ use crate::state::StateDir;
 use crate::upstream::Mirror;
 
 mod commit;
+mod conflicts;
 mod record;
 mod vendored;
 
 use commit::commit_tree;
 pub(crate) use commit::gitlink_entry;
 pub use commit::{commit_files, drop_last_commit};
+pub use conflicts::{
+    ConflictHunk, ConflictVersions, MarkerLine, changed_in_staged, commit_resolution,
+    conflict_versions, hunks_in, marker_lines_in, markers_left,
+};
 use record::update_record_file;
 pub use record::update_record_text;
 use vendored::{UpstreamStep, vendored};
@@ -73,7 +78,9 @@ pub enum StageOutcome {
     /// layout without a record file).
     NothingToCommit,
     /// The upstream change does not merge with the wrapper's; nothing was
-    /// committed and the staged files hold conflict markers.
+    /// committed and the staged files hold conflict markers (for a vendored
+    /// merge, beside the rest of the merge and the rewritten record file,
+    /// uncommitted: see [`Staged::is_merge_conflict`]).
     Conflicts { files: Vec<ConflictFile> },
 }
 
@@ -82,6 +89,16 @@ pub struct ConflictFile {
     /// Relative to the wrapper root.
     pub path: String,
     pub reason: String,
+}
+
+impl Staged {
+    /// Whether staging stopped in a merge conflict that can be resolved in
+    /// the staged tree (nothing committed: the staged head is the live
+    /// HEAD), rather than a clash with the live tree's uncommitted files
+    /// (the staging commit was made).
+    pub fn is_merge_conflict(&self) -> bool {
+        matches!(self.outcome, StageOutcome::Conflicts { .. }) && self.head == self.base
+    }
 }
 
 /// Builds the staged tree of update `backup.id` with `up` at `target`.

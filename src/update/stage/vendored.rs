@@ -69,7 +69,9 @@ pub(super) fn vendored(
         .map_err(git_err("merging the upstream change", dir))?;
     let prefix = rel_str(&up.path);
     if merged.has_conflicts() {
+        super::conflicts::write_clean_merge(repo, dir, &prefix, &merged, &our_tree)?;
         let files = write_conflicts(repo, dir, &prefix, &merged, target)?;
+        update_record_file(up, dir, head_tree, target, &mut Vec::new())?;
         return Ok(StageOutcome::Conflicts { files });
     }
     let sub = merged
