@@ -48,7 +48,8 @@ fn code_of(report: &tether::pipeline::UpdateReport) -> u8 {
 pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
     if args.resume || args.abort {
         let report = if args.abort {
-            update::abort(cfg).map_err(|e| anyhow::Error::new(e).context("update --abort failed"))?
+            update::abort(cfg)
+                .map_err(|e| anyhow::Error::new(e).context("update --abort failed"))?
         } else {
             let opts = UpdateOptions {
                 to: None,
@@ -60,7 +61,11 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
         };
         super::print_report(&[&report], args.json)?;
         // an abort did what was asked: the live wrapper is as it was
-        return Ok(if args.abort { exit::OK } else { code_of(&report) });
+        return Ok(if args.abort {
+            exit::OK
+        } else {
+            code_of(&report)
+        });
     }
     let upstreams = super::selected(cfg, args.upstream.as_deref())?;
     if args.to.is_some() && upstreams.len() > 1 {

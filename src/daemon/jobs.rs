@@ -101,7 +101,11 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 p.id, p.upstream
             );
             tracing::warn!(upstream = %up.name, "{note}");
-            state.upstreams.entry(up.name.clone()).or_default().last_verdict = Some(note);
+            state
+                .upstreams
+                .entry(up.name.clone())
+                .or_default()
+                .last_verdict = Some(note);
             continue;
         }
         let report = match update::update(cfg, up, &UpdateOptions::default()) {

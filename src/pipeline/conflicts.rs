@@ -18,8 +18,7 @@ use super::update_report::{PausedFile, UpdateOutcome, UpdateReport};
 use crate::config::StrategyKind;
 use crate::fix::strategies::External;
 use crate::fix::{
-    AttemptRecord, AttemptResult, Failure, FailureClass, FixContext, FixError, NextAction,
-    Strategy,
+    AttemptRecord, AttemptResult, Failure, FailureClass, FixContext, FixError, NextAction, Strategy,
 };
 use crate::update::{
     ConflictFile, Journal, Staged, commit_resolution, conflict_versions, hunks_in, markers_left,
@@ -155,9 +154,11 @@ fn try_fixer(
             Vec::new(),
             None,
         ),
-        Err(e @ (FixError::NotApplicable { .. } | FixError::CommandFailed { .. })) => {
-            ("the external fixer failed".to_owned(), Vec::new(), Some(e.to_string()))
-        }
+        Err(e @ (FixError::NotApplicable { .. } | FixError::CommandFailed { .. })) => (
+            "the external fixer failed".to_owned(),
+            Vec::new(),
+            Some(e.to_string()),
+        ),
         Err(e) => return Err(e.into()),
     };
     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
@@ -245,7 +246,12 @@ fn write_context(
     crate::state::create_private_dir(context_dir).map_err(FixError::io("create", context_dir))?;
     let oid = |s: &str| Oid::from_str(s).unwrap_or(Oid::ZERO_SHA1);
     let commits = (oid(&journal.from), oid(&staged.base), oid(&journal.to));
-    let prefix = ctx.up.path.to_string_lossy().trim_end_matches('/').to_owned();
+    let prefix = ctx
+        .up
+        .path
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_owned();
     let mut entries = Vec::new();
     let mut detail = String::new();
     for f in files {

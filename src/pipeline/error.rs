@@ -33,7 +33,9 @@ pub enum TransactionError {
     RolledBack(#[from] RolledBackError),
     #[error(transparent)]
     Bisect(#[from] super::bisect::BisectError),
-    #[error("no paused update to {0}: `tether update --{0}` works on an update that staging left in conflict")]
+    #[error(
+        "no paused update to {0}: `tether update --{0}` works on an update that staging left in conflict"
+    )]
     NoPausedUpdate(&'static str),
     #[error(
         "update {id} of `{upstream}` is paused on conflicts in {files}; resolve them in the staged tree `{}` and run `tether update --continue`, or drop the update with `tether update --abort`",
@@ -55,7 +57,9 @@ pub enum TransactionError {
         staged_dir: std::path::PathBuf,
         markers: Vec<crate::update::MarkerLine>,
     },
-    #[error("the paused update {id} is of upstream `{upstream}`, which the config no longer has; run `tether update --abort`")]
+    #[error(
+        "the paused update {id} is of upstream `{upstream}`, which the config no longer has; run `tether update --abort`"
+    )]
     PausedUpstreamGone { id: String, upstream: String },
 }
 

@@ -15,7 +15,7 @@ mod transaction;
 mod update_report;
 
 pub use error::{RolledBackError, TransactionError};
-pub use staged_run::{CaseRun, StagedRun};
 pub use paused::{abort, continue_update};
+pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
 pub use update_report::{PausedFile, UpdateOptions, UpdateOutcome, UpdateReport};

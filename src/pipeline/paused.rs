@@ -76,7 +76,10 @@ pub fn continue_update(
     )?;
 
     let mirror = Mirror::open_existing(&state, up)?;
-    let report_dir = cfg.project.outputs_dir.join(format!("update-{}", journal.id));
+    let report_dir = cfg
+        .project
+        .outputs_dir
+        .join(format!("update-{}", journal.id));
     let mut report = UpdateReport::new(&up.name);
     report.id = Some(journal.id.clone());
     report.report_dir = Some(report_dir.clone());
@@ -143,7 +146,10 @@ pub fn abort(cfg: &Config) -> Result<UpdateReport, TransactionError> {
     let reason = "aborted by `tether update --abort` while paused on conflicts";
     let rb = rollback(cfg, &mut journal, &state, reason)?;
     journal.archive(&state)?;
-    let report_dir = cfg.project.outputs_dir.join(format!("update-{}", journal.id));
+    let report_dir = cfg
+        .project
+        .outputs_dir
+        .join(format!("update-{}", journal.id));
     let mut report = UpdateReport::new(&journal.upstream);
     report.id = Some(journal.id.clone());
     report.conflicts = journal.conflicts.clone();

@@ -292,7 +292,13 @@ fn stage_test_fix_promote(
             });
         }
     }
-    test_fix_promote(ctx, journal, plan, (&staged.dir, &staged.upstream_dir), report)
+    test_fix_promote(
+        ctx,
+        journal,
+        plan,
+        (&staged.dir, &staged.upstream_dir),
+        report,
+    )
 }
 
 /// The staged tree's baseline, the fix loop, then promotion (or the

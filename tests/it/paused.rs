@@ -55,7 +55,11 @@ fn journal(s: &Sample) -> Option<Value> {
 }
 
 fn staged_dir(s: &Sample) -> PathBuf {
-    PathBuf::from(journal(s).expect("a paused journal")["staged_dir"].as_str().unwrap())
+    PathBuf::from(
+        journal(s).expect("a paused journal")["staged_dir"]
+            .as_str()
+            .unwrap(),
+    )
 }
 
 /// `text` with every conflict block replaced by the wrapper's side.
@@ -150,11 +154,19 @@ fn a_true_conflict_pauses_refuses_markers_and_continue_promotes() {
         again.stderr
     );
     let health = t.run(&["health", "--json", "--no-probe"]);
-    assert!(health.stdout.contains("paused on conflicts"), "{}", health.stdout);
+    assert!(
+        health.stdout.contains("paused on conflicts"),
+        "{}",
+        health.stdout
+    );
 
     // markers left: refused, naming file and line, still paused
     let text = fs_err::read_to_string(staged_dir(&s).join(CONFLICTED)).unwrap();
-    let first = text.lines().position(|l| l.starts_with("<<<<<<< ")).unwrap() + 1;
+    let first = text
+        .lines()
+        .position(|l| l.starts_with("<<<<<<< "))
+        .unwrap()
+        + 1;
     let refused = t.run(&["update", "--continue"]);
     refused.assert_code(16);
     assert!(
@@ -175,9 +187,24 @@ fn a_true_conflict_pauses_refuses_markers_and_continue_promotes() {
     // the clean part of the merge came along: a hunk of the same file, a
     // file the upstream added, one it renamed away
     assert!(live.contains("frame_num=81"), "{live}");
-    assert!(s.wrapper.path.join("Wan2GP/shared/utils/video.py").is_file());
-    assert!(!s.wrapper.path.join("Wan2GP/defaults/vace_14B.json").exists());
-    assert!(s.wrapper.path.join("Wan2GP/defaults/vace_14B_v2.json").is_file());
+    assert!(
+        s.wrapper
+            .path
+            .join("Wan2GP/shared/utils/video.py")
+            .is_file()
+    );
+    assert!(
+        !s.wrapper
+            .path
+            .join("Wan2GP/defaults/vace_14B.json")
+            .exists()
+    );
+    assert!(
+        s.wrapper
+            .path
+            .join("Wan2GP/defaults/vace_14B_v2.json")
+            .is_file()
+    );
     assert_eq!(git(&s.wrapper.path, &["status", "--porcelain"]), "");
     let subject = git(&s.wrapper.path, &["log", "-1", "--format=%s"]);
     assert!(subject.starts_with("chore(upstream): bump"), "{subject}");
@@ -201,7 +228,10 @@ fn abort_leaves_the_live_wrapper_byte_identical() {
     assert_eq!(tree_digest(&s.wrapper.path), before);
     assert!(journal(&s).is_none());
     assert!(!staged.exists());
-    for (args, word) in [(["update", "--abort"], "abort"), (["update", "--continue"], "continue")] {
+    for (args, word) in [
+        (["update", "--abort"], "abort"),
+        (["update", "--continue"], "continue"),
+    ] {
         let out = t.run(&args);
         out.assert_code(2);
         assert!(
@@ -286,9 +316,15 @@ for c in json.load(open(os.path.join(ctx_dir, "conflicts.json"))):
     .unwrap();
     assert_eq!(seen[0]["path"], CONFLICTED);
     let hunk = &seen[0]["hunks"][0];
-    assert!(hunk[0].as_u64().unwrap() < hunk[1].as_u64().unwrap(), "{seen}");
+    assert!(
+        hunk[0].as_u64().unwrap() < hunk[1].as_u64().unwrap(),
+        "{seen}"
+    );
     let context = fs_err::read_to_string(fixer_dir.path().join("seen_context.md")).unwrap();
-    assert!(context.contains("# tether: resolve merge conflicts"), "{context}");
+    assert!(
+        context.contains("# tether: resolve merge conflicts"),
+        "{context}"
+    );
     assert!(context.contains(&format!("{CONFLICTED}: ")), "{context}");
     assert!(context.contains("conflict at lines "), "{context}");
     assert!(journal(&s).is_none());

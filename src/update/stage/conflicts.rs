@@ -237,9 +237,7 @@ pub fn commit_resolution(
         .and_then(|()| index.update_all(["*"], Some(&mut skip)))
         .and_then(|()| index.write())
         .map_err(git_err("adding the resolution", dir))?;
-    let tree = index
-        .write_tree()
-        .map_err(git_err("writing a tree", dir))?;
+    let tree = index.write_tree().map_err(git_err("writing a tree", dir))?;
     let head = repo
         .head()
         .and_then(|h| h.peel_to_commit())
@@ -247,7 +245,10 @@ pub fn commit_resolution(
     if head.tree_id() == tree {
         return Ok((head.id().to_string(), false));
     }
-    Ok((commit_tree(cfg, &repo, dir, tree, message)?.to_string(), true))
+    Ok((
+        commit_tree(cfg, &repo, dir, tree, message)?.to_string(),
+        true,
+    ))
 }
 
 /// The base, ours and theirs versions of the conflicted `rel` (relative to
