@@ -329,3 +329,26 @@ for c in json.load(open(os.path.join(ctx_dir, "conflicts.json"))):
     assert!(context.contains("conflict at lines "), "{context}");
     assert!(journal(&s).is_none());
 }
+
+#[test]
+fn the_service_skips_the_update_job_while_an_update_is_paused() {
+    use crate::watch::{Watch, runs, state, wait_for};
+    use std::time::Duration;
+    let s = conflicted("\n[schedule]\nupdate = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\n");
+    let t = s.tether();
+    let before = tree_digest(&s.wrapper.path);
+    paused(&s, &t);
+    let mut w = Watch::start(&s.root);
+    wait_for(Duration::from_secs(60), "an update job run", || {
+        runs(&s.root, "update") >= 1
+    });
+    assert_eq!(w.stop(Duration::from_secs(30)), 0);
+    let st = state(&s.root).unwrap().to_string();
+    assert!(
+        st.contains("update skipped") && st.contains("is paused on conflicts"),
+        "{st}"
+    );
+    assert!(w.log().contains("is paused on conflicts"), "{}", w.log());
+    assert_eq!(journal(&s).unwrap()["state"], "paused");
+    assert_eq!(tree_digest(&s.wrapper.path), before);
+}

@@ -60,13 +60,29 @@ fn is_marker(line: &str) -> bool {
     })
 }
 
-/// The marker lines of `text`, 1-based.
-pub fn marker_lines_in(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| is_marker(l))
-        .map(|(i, _)| i + 1)
-        .collect()
+/// The marker lines of `text`, 1-based. `strict` (a file the merge left
+/// in conflict): every marker line counts; otherwise (any other changed
+/// file, where a Markdown heading may be underlined with `=======`) the
+/// separators count only inside an opened `<<<<<<<` block.
+pub fn marker_lines_in(text: &str, strict: bool) -> Vec<usize> {
+    let mut open = false;
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if !is_marker(l) {
+            continue;
+        }
+        let opening = l.starts_with("<<<<<<<");
+        let closing = l.starts_with(">>>>>>>");
+        if strict || opening || closing || open {
+            out.push(i + 1);
+        }
+        if opening {
+            open = true;
+        } else if closing {
+            open = false;
+        }
+    }
+    out
 }
 
 /// The conflicting regions of `text` (`<<<<<<<` to `>>>>>>>`), 1-based.
@@ -210,10 +226,15 @@ pub fn markers_left(
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
-        out.extend(marker_lines_in(&text).into_iter().map(|line| MarkerLine {
-            path: p.clone(),
-            line,
-        }));
+        let strict = files.contains(&p);
+        out.extend(
+            marker_lines_in(&text, strict)
+                .into_iter()
+                .map(|line| MarkerLine {
+                    path: p.clone(),
+                    line,
+                }),
+        );
     }
     Ok(out)
 }
@@ -287,7 +308,13 @@ mod tests {
     #[test]
     fn markers_are_found_at_line_starts_only() {
         let text = "a\n<<<<<<< wrapper\nb\n||||||| base\nc\n=======\nd\n>>>>>>> upstream 1234567\ne\n x = '======='\n========\n";
-        assert_eq!(marker_lines_in(text), vec![2, 4, 6, 8]);
+        assert_eq!(marker_lines_in(text, true), vec![2, 4, 6, 8]);
+        assert_eq!(marker_lines_in(text, false), vec![2, 4, 6, 8]);
+        // a heading underline outside a block is a marker only in a
+        // conflicted file
+        let doc = "Title\n=======\n\ntext\n";
+        assert_eq!(marker_lines_in(doc, true), vec![2]);
+        assert!(marker_lines_in(doc, false).is_empty());
         assert_eq!(
             hunks_in("f.py", text),
             vec![ConflictHunk {
@@ -296,6 +323,6 @@ mod tests {
                 end: 8
             }]
         );
-        assert!(marker_lines_in("clean\n").is_empty());
+        assert!(marker_lines_in("clean\n", true).is_empty());
     }
 }
