@@ -352,3 +352,25 @@ fn the_service_skips_the_update_job_while_an_update_is_paused() {
     assert_eq!(journal(&s).unwrap()["state"], "paused");
     assert_eq!(tree_digest(&s.wrapper.path), before);
 }
+
+#[test]
+fn a_clash_with_uncommitted_live_changes_still_rolls_back() {
+    // not a merge conflict: nothing to resolve in the staged tree
+    let s = conflicted("");
+    s.wrapper.git(&["revert", "--no-edit", "HEAD"]);
+    s.wrapper.write(
+        "Wan2GP/README.md",
+        "# my uncommitted notes on the upstream\n",
+    );
+    let before = tree_digest(&s.wrapper.path);
+    let out = s.tether().run(&["update"]);
+    out.assert_code(7);
+    assert!(
+        out.stdout.contains("Wan2GP/README.md"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(journal(&s).is_none());
+    assert_eq!(tree_digest(&s.wrapper.path), before);
+}
