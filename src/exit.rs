@@ -39,3 +39,9 @@ pub const BISECT_ENDS: u8 = 14;
 /// person: files it was moving hold changes tether did not make, a HEAD
 /// moved, or its journal is unreadable. The message says what to do.
 pub const RECOVERY_BLOCKED: u8 = 15;
+/// `update`: staging left conflicts between the wrapper's local
+/// modifications and the upstream change that nothing resolved; the update
+/// is paused (the staged tree holds the markers, the live wrapper is as it
+/// was) until `tether update --continue` or `tether update --abort`. Also
+/// a new `update` or a `--continue` refused because of it.
+pub const PAUSED: u8 = 16;

@@ -36,6 +36,9 @@ pub const ALL: &[&str] = &[
     "recover.upstream.files-half",
     "recover.wrapper.files-half",
     "recover.settled",
+    "update.continue.committed",
+    "update.continue.tested",
+    "update.abort.started",
 ];
 
 /// Marks the failpoint `name`: with the `failpoints` feature and

@@ -153,6 +153,20 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         return exit::RECOVERY_BLOCKED;
     }
     if err.chain().any(|e| {
+        e.downcast_ref::<tether::pipeline::TransactionError>()
+            .is_some_and(tether::pipeline::TransactionError::is_paused)
+    }) {
+        return exit::PAUSED;
+    }
+    if err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<tether::pipeline::TransactionError>(),
+            Some(tether::pipeline::TransactionError::NoPausedUpdate(_))
+        )
+    }) {
+        return exit::USAGE;
+    }
+    if err.chain().any(|e| {
         matches!(
             e.downcast_ref::<tether::baseline::BaselineError>(),
             Some(tether::baseline::BaselineError::Preflight { .. })

@@ -21,12 +21,52 @@ pub struct UpdateArgs {
     /// Do not run the fix loop: promote only if the baseline passes as is.
     #[arg(long)]
     pub no_fix: bool,
+    /// Finish the update that is paused on conflicts, after resolving them
+    /// in its staged tree: refused while conflict markers remain; then the
+    /// resolution is committed, the baseline runs and the update is
+    /// promoted or rolled back.
+    #[arg(long = "continue", conflicts_with_all = ["abort", "to", "upstream"])]
+    pub resume: bool,
+    /// Drop the update that is paused on conflicts (the live wrapper stays
+    /// as it is).
+    #[arg(long, conflicts_with_all = ["to", "upstream", "dry_run", "no_fix"])]
+    pub abort: bool,
     /// Print the update report as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
+/// The exit code of one update's report.
+fn code_of(report: &tether::pipeline::UpdateReport) -> u8 {
+    match report.outcome {
+        UpdateOutcome::RolledBack { .. } => exit::ROLLED_BACK,
+        UpdateOutcome::Paused { .. } => exit::PAUSED,
+        _ => exit::OK,
+    }
+}
+
 pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
+    if args.resume || args.abort {
+        let report = if args.abort {
+            update::abort(cfg)
+                .map_err(|e| anyhow::Error::new(e).context("update --abort failed"))?
+        } else {
+            let opts = UpdateOptions {
+                to: None,
+                dry_run: args.dry_run,
+                no_fix: args.no_fix,
+            };
+            update::continue_update(cfg, &opts)
+                .map_err(|e| anyhow::Error::new(e).context("update --continue failed"))?
+        };
+        super::print_report(&[&report], args.json)?;
+        // an abort did what was asked: the live wrapper is as it was
+        return Ok(if args.abort {
+            exit::OK
+        } else {
+            code_of(&report)
+        });
+    }
     let upstreams = super::selected(cfg, args.upstream.as_deref())?;
     if args.to.is_some() && upstreams.len() > 1 {
         return Err(super::UsageError(
@@ -51,8 +91,8 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
         let report = update::update(cfg, up, &opts).map_err(|e| {
             anyhow::Error::new(e).context(format!("update of `{}` failed", up.name))
         })?;
-        if matches!(report.outcome, UpdateOutcome::RolledBack { .. }) {
-            code = exit::ROLLED_BACK;
+        if code_of(&report) != exit::OK {
+            code = code_of(&report);
         }
         // without --json each summary is printed as soon as it is known
         if args.json {

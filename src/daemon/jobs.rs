@@ -94,6 +94,20 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
     let mut result = JobResult::default();
     let mut errors = Vec::new();
     for up in &cfg.upstreams {
+        // a paused update holds the journal until a person finishes it
+        if let Some(p) = crate::update::Journal::paused(&StateDir::new(&cfg.project.state_dir)) {
+            let note = format!(
+                "update skipped: update {} of `{}` is paused on conflicts; run `tether update --continue` or `tether update --abort`",
+                p.id, p.upstream
+            );
+            tracing::warn!(upstream = %up.name, "{note}");
+            state
+                .upstreams
+                .entry(up.name.clone())
+                .or_default()
+                .last_verdict = Some(note);
+            continue;
+        }
         let report = match update::update(cfg, up, &UpdateOptions::default()) {
             Ok(r) => r,
             Err(TransactionError::Lock(LockError::Held { holder, .. })) => {
@@ -202,6 +216,17 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 s.last_verdict = Some(format!("up to date: {reason}"));
             }
             UpdateOutcome::DryRun => {}
+            UpdateOutcome::Paused { reason, .. } => {
+                s.last_verdict = Some(format!("paused {to}: {reason}"));
+                result.events.push(Event::new(
+                    EventKind::Paused,
+                    run_id,
+                    Some(&up.name),
+                    &format!(
+                        "{to}: {reason}; resolve the conflicts and run `tether update --continue`, or `tether update --abort`"
+                    ),
+                ));
+            }
         }
     }
     if errors.is_empty() {

@@ -25,6 +25,9 @@ pub enum EventKind {
     HealthDegraded,
     /// An unfixable update was bisected and the newest good commit adopted.
     HeldBack,
+    /// An update paused on conflicts and waits for `tether update
+    /// --continue` or `--abort`.
+    Paused,
     ServiceStopping,
 }
 

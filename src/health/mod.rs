@@ -280,7 +280,7 @@ fn judge(r: &mut HealthReport) {
             ));
         }
         if let Some(l) = &u.last_update
-            && l.status == UpdateStatus::Interrupted
+            && matches!(l.status, UpdateStatus::Interrupted | UpdateStatus::Paused)
         {
             reasons.push(HealthReason::new(
                 HealthVerdict::Degraded,

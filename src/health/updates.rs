@@ -25,6 +25,9 @@ pub enum UpdateStatus {
     /// Unfinished, and nobody holds the lock: the process died mid-way; the
     /// next tether command finishes or rolls it back.
     Interrupted,
+    /// Paused on conflicts: waits for `tether update --continue` or
+    /// `--abort`.
+    Paused,
 }
 
 impl UpdateStatus {
@@ -34,6 +37,7 @@ impl UpdateStatus {
             UpdateStatus::RolledBack => "rolled back",
             UpdateStatus::Running => "running",
             UpdateStatus::Interrupted => "interrupted",
+            UpdateStatus::Paused => "paused",
         }
     }
 }
@@ -75,6 +79,10 @@ impl LastUpdate {
             UpdateStatus::Interrupted => format!(
                 "interrupted at `{}` ({at}); the next tether command finishes or rolls it back",
                 self.state
+            ),
+            UpdateStatus::Paused => format!(
+                "paused on conflicts since {at} (update {}); resolve them in the staged tree and run `tether update --continue`, or `tether update --abort`",
+                self.id
             ),
         }
     }
@@ -123,7 +131,9 @@ pub fn last_update(cfg: &Config, upstream: &str, lock_held: bool) -> Option<Last
     if let Some(j) = read(&paths.journal()).filter(|j| j.upstream == upstream)
         && !j.state.is_final()
     {
-        let status = if lock_held {
+        let status = if j.state == JournalState::Paused {
+            UpdateStatus::Paused
+        } else if lock_held {
             UpdateStatus::Running
         } else {
             UpdateStatus::Interrupted

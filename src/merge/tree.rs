@@ -19,6 +19,9 @@ pub struct MergedTree {
     /// The merged tree, written into the repository; `None` when a conflict
     /// is left.
     pub tree: Option<Oid>,
+    /// When a conflict is left: the merged tree without the conflicted files
+    /// (everything that did merge), written into the repository.
+    pub clean_part: Option<Oid>,
     pub conflicts: Vec<TreeConflict>,
     pub summary: MergeSummary,
 }
@@ -118,13 +121,21 @@ pub fn merge_trees(
         }
     }
     conflicts.sort_by(|a, b| a.path.cmp(&b.path));
-    let tree = if conflicts.is_empty() {
-        Some(index.write_tree_to(repo)?)
+    let (tree, clean_part) = if conflicts.is_empty() {
+        (Some(index.write_tree_to(repo)?), None)
     } else {
-        None
+        let left: Vec<git2::IndexConflict> = index.conflicts()?.collect::<Result<_, _>>()?;
+        for c in left {
+            for e in [&c.ancestor, &c.our, &c.their].into_iter().flatten() {
+                let p = String::from_utf8_lossy(&e.path).into_owned();
+                index.conflict_remove(Path::new(&p))?;
+            }
+        }
+        (None, Some(index.write_tree_to(repo)?))
     };
     Ok(MergedTree {
         tree,
+        clean_part,
         conflicts,
         summary,
     })

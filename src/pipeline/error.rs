@@ -33,6 +33,45 @@ pub enum TransactionError {
     RolledBack(#[from] RolledBackError),
     #[error(transparent)]
     Bisect(#[from] super::bisect::BisectError),
+    #[error(
+        "no paused update to {0}: `tether update --{0}` works on an update that staging left in conflict"
+    )]
+    NoPausedUpdate(&'static str),
+    #[error(
+        "update {id} of `{upstream}` is paused on conflicts in {files}; resolve them in the staged tree `{}` and run `tether update --continue`, or drop the update with `tether update --abort`",
+        staged_dir.display()
+    )]
+    Paused {
+        id: String,
+        upstream: String,
+        staged_dir: std::path::PathBuf,
+        files: String,
+    },
+    #[error(
+        "conflict markers remain in the staged tree `{}`: {}; resolve them and run `tether update --continue` again (update {id} stays paused; `tether update --abort` drops it)",
+        staged_dir.display(),
+        crate::text::cut_list(&markers.iter().map(|m| format!("{}:{}", m.path, m.line)).collect::<Vec<_>>(), 20)
+    )]
+    MarkersLeft {
+        id: String,
+        staged_dir: std::path::PathBuf,
+        markers: Vec<crate::update::MarkerLine>,
+    },
+    #[error(
+        "the paused update {id} is of upstream `{upstream}`, which the config no longer has; run `tether update --abort`"
+    )]
+    PausedUpstreamGone { id: String, upstream: String },
+}
+
+impl TransactionError {
+    /// An update is (still) paused: `tether update` exits with
+    /// [`crate::exit::PAUSED`].
+    pub fn is_paused(&self) -> bool {
+        matches!(
+            self,
+            TransactionError::Paused { .. } | TransactionError::MarkersLeft { .. }
+        )
+    }
 }
 
 /// An error in the middle of an update, after which everything was restored.

@@ -1,16 +1,21 @@
 //! Owns the pipelines that stage a tree and run the baseline in it: `tether
 //! update`'s transaction (`transaction`), `tether bisect` (`bisect`) and
-//! `adopt-last-good` (`adopt`), all through one context (`staged_run`) on
+//! `adopt-last-good` (`adopt`), conflicts left by staging (`conflicts`: the
+//! external fixer's attempts, the pause) and a paused update's `--continue`
+//! and `--abort` (`paused`), all through one context (`staged_run`) on
 //! the staging primitives of `update` and the domain modules below.
 
 mod adopt;
 pub mod bisect;
+mod conflicts;
 mod error;
+mod paused;
 mod staged_run;
 mod transaction;
 mod update_report;
 
 pub use error::{RolledBackError, TransactionError};
+pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
-pub use update_report::{UpdateOptions, UpdateOutcome, UpdateReport};
+pub use update_report::{PausedFile, UpdateOptions, UpdateOutcome, UpdateReport};

@@ -74,6 +74,12 @@ pub fn update_locked(
     let state = StateDir::new(&cfg.project.state_dir);
     let mut report = UpdateReport::new(&up.name);
     report.recovery = recover(cfg)?.map(|r| r.message);
+    // a paused update keeps its journal until --continue or --abort
+    if let Some(j) = Journal::load(&state)?
+        && j.state == JournalState::Paused
+    {
+        return Err(super::paused::paused_error(&j));
+    }
 
     // the target: --to, else the newest soaked commit under the track rule
     let check = upstream::check(cfg, up, &CheckOptions { fetch: true })?;
@@ -167,22 +173,38 @@ pub fn update_locked(
     };
     let plan = Plan {
         target,
-        analysis: a,
+        analysis: Some(a),
         report_dir: &report_dir,
         opts,
     };
     let result = stage_test_fix_promote(ctx, &mut journal, &plan, &mut report);
+    settle(cfg, &mut journal, result, report, &report_dir)
+}
+
+/// Ends an update with the outcome of staging, testing and fixing: a
+/// pause is journaled and reported, a rollback or dry run restores the live
+/// wrapper, an error rolls back and says why; the journal is archived
+/// (but for a pause) and the report written.
+pub(super) fn settle(
+    cfg: &Config,
+    journal: &mut Journal,
+    result: Result<UpdateOutcome, TransactionError>,
+    mut report: UpdateReport,
+    report_dir: &Path,
+) -> Result<UpdateReport, TransactionError> {
+    let state = StateDir::new(&cfg.project.state_dir);
+    let journal = &mut *journal;
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
             // anything that went wrong mid-way: restore, then say why
-            let rb = rollback(cfg, &mut journal, &state, &error.to_string())?;
+            let rb = rollback(cfg, journal, &state, &error.to_string())?;
             journal.archive(&state)?;
             report.rollback = Some(rb.clone());
             report.outcome = UpdateOutcome::RolledBack {
                 reason: error.to_string(),
             };
-            let _ = write_report(&report_dir, &finish(report));
+            let _ = write_report(report_dir, &finish(report));
             return Err(RolledBackError {
                 error: Box::new(error),
                 rollback: Box::new(rb),
@@ -192,33 +214,41 @@ pub fn update_locked(
     };
     match &outcome {
         UpdateOutcome::RolledBack { reason } => {
-            report.rollback = Some(rollback(cfg, &mut journal, &state, reason)?);
+            report.rollback = Some(rollback(cfg, journal, &state, reason)?);
         }
         UpdateOutcome::DryRun => {
             // nothing is promoted: the staged tree goes, the live tree stays
             report.rollback = Some(rollback(
                 cfg,
-                &mut journal,
+                journal,
                 &state,
                 "dry run: the baseline passed on the staged update; nothing was promoted",
             )?);
         }
         UpdateOutcome::Promoted => crate::failpoint::hit("promote.promoted"),
         UpdateOutcome::UpToDate { .. } => {}
+        UpdateOutcome::Paused { reason, .. } => {
+            // the staged tree stays; so does the journal, as a resting state
+            journal.advance(&state, JournalState::Paused, Some(reason.clone()))?;
+            report.outcome = outcome;
+            let report = finish(report);
+            write_report(report_dir, &report)?;
+            return Ok(report);
+        }
     }
     journal.archive(&state)?;
     report.outcome = outcome;
     let report = finish(report);
-    write_report(&report_dir, &report)?;
+    write_report(report_dir, &report)?;
     Ok(report)
 }
 
 /// What one update stages and where it reports.
-struct Plan<'a> {
-    target: Oid,
-    analysis: &'a analysis::Analysis,
-    report_dir: &'a Path,
-    opts: &'a UpdateOptions,
+pub(super) struct Plan<'a> {
+    pub(super) target: Oid,
+    pub(super) analysis: Option<&'a analysis::Analysis>,
+    pub(super) report_dir: &'a Path,
+    pub(super) opts: &'a UpdateOptions,
 }
 
 fn stage_test_fix_promote(
@@ -227,17 +257,8 @@ fn stage_test_fix_promote(
     plan: &Plan<'_>,
     report: &mut UpdateReport,
 ) -> Result<UpdateOutcome, TransactionError> {
-    let StagedRun {
-        cfg, up, mirror, ..
-    } = ctx;
-    let Plan {
-        target,
-        analysis,
-        report_dir,
-        opts,
-    } = *plan;
     let state = &ctx.state();
-    let staged = ctx.stage(ctx.backup, target)?;
+    let staged = ctx.stage(ctx.backup, plan.target)?;
     report.notes.extend(staged.notes.iter().cloned());
     report.merge.clone_from(&staged.merge);
     journal.staged_head = Some(staged.head.to_string());
@@ -246,6 +267,19 @@ fn stage_test_fix_promote(
     match &staged.outcome {
         StageOutcome::Committed { commit, .. } => report.staged_commit = Some(commit.to_string()),
         StageOutcome::NothingToCommit => {}
+        StageOutcome::Conflicts { files } if staged.is_merge_conflict() => {
+            report.conflicts = files
+                .iter()
+                .map(|f| format!("{}: {}", f.path, f.reason))
+                .collect();
+            journal.conflicts = files.iter().map(|f| f.path.clone()).collect();
+            journal.save(state)?;
+            if let Some(paused) =
+                super::conflicts::resolve(ctx, journal, plan, &staged, files, report)?
+            {
+                return Ok(paused);
+            }
+        }
         StageOutcome::Conflicts { files } => {
             report.conflicts = files
                 .iter()
@@ -263,10 +297,39 @@ fn stage_test_fix_promote(
             });
         }
     }
+    test_fix_promote(
+        ctx,
+        journal,
+        plan,
+        (&staged.dir, &staged.upstream_dir),
+        report,
+    )
+}
 
+/// The staged tree's baseline, the fix loop, then promotion (or the
+/// rollback outcome): the rest of an update once the staged branch holds
+/// the target. `trees`: the staged wrapper and its upstream.
+pub(super) fn test_fix_promote(
+    ctx: StagedRun<'_>,
+    journal: &mut Journal,
+    plan: &Plan<'_>,
+    trees: (&Path, &Path),
+    report: &mut UpdateReport,
+) -> Result<UpdateOutcome, TransactionError> {
+    let StagedRun {
+        cfg, up, mirror, ..
+    } = ctx;
+    let Plan {
+        analysis,
+        report_dir,
+        opts,
+        ..
+    } = *plan;
+    let (tree, upstream_dir) = trees;
+    let state = &ctx.state();
     let mut bench = StagedBench {
         ctx,
-        tree: &staged.dir,
+        tree,
         report_dir,
         runs: 0,
         committed: Vec::new(),
@@ -274,6 +337,9 @@ fn stage_test_fix_promote(
     let initial = bench.run_baseline()?;
     journal.advance(state, JournalState::Tested, None)?;
     crate::failpoint::hit("update.baseline.tested");
+    if journal.continued {
+        crate::failpoint::hit("update.continue.tested");
+    }
     report.initial_run = Some(initial.clone());
     let mut last = initial;
     if !last.passed() && !opts.no_fix && cfg.update.max_attempts > 0 {
@@ -282,17 +348,17 @@ fn stage_test_fix_promote(
         let outcome = fix::run_loop(
             LoopInput {
                 cfg,
-                tree: &staged.dir,
-                upstream_dir: &staged.upstream_dir,
-                analysis: Some(analysis),
+                tree,
+                upstream_dir,
+                analysis,
                 report_dir,
                 initial: last,
             },
             &strategies,
             &mut bench,
         )?;
-        report.attempts = outcome.attempts.clone();
-        report.fixes = outcome.applied.clone();
+        report.attempts.extend(outcome.attempts.iter().cloned());
+        report.fixes.extend(outcome.applied.iter().cloned());
         report.stop_reason = Some(outcome.stop_reason.clone());
         report.reduced = outcome.reduced.clone();
         report.gpu_minutes = outcome.gpu_minutes;

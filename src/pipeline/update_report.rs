@@ -33,6 +33,26 @@ pub enum UpdateOutcome {
     DryRun,
     /// The update could not be made to pass; everything was restored.
     RolledBack { reason: String },
+    /// Staging left conflicts that neither the fix loop nor anybody
+    /// resolved: the update waits in the staged tree (markers in it) for
+    /// `tether update --continue` or `--abort`; the live wrapper is as it
+    /// was.
+    Paused {
+        reason: String,
+        staged_dir: PathBuf,
+        files: Vec<PausedFile>,
+    },
+}
+
+/// A file a paused update waits on.
+#[derive(Debug, Clone, Serialize)]
+pub struct PausedFile {
+    /// Relative to the wrapper root (and the staged tree).
+    pub path: String,
+    /// Why it conflicts.
+    pub reason: String,
+    /// Lines (1-based) of the conflict markers left in it.
+    pub lines: Vec<usize>,
 }
 
 /// Everything `tether update` did, rendered as `update_report.md` and

@@ -105,6 +105,13 @@ pub fn markdown(r: &UpdateReport) -> String {
         }
         o.push('\n');
     }
+    if let Some(lines) = paused_lines(r) {
+        let _ = writeln!(o, "## Paused\n\n```text");
+        for l in lines {
+            let _ = writeln!(o, "{l}");
+        }
+        let _ = writeln!(o, "```\n");
+    }
     if let Some(p) = r
         .initial_run
         .as_ref()
@@ -245,6 +252,7 @@ pub fn outcome_line(r: &UpdateReport) -> String {
             "dry run — the baseline passes on the staged update; nothing was promoted".into()
         }
         UpdateOutcome::RolledBack { reason } => format!("rolled back — {reason}"),
+        UpdateOutcome::Paused { reason, .. } => format!("paused — {reason}"),
     }
 }
 
@@ -349,8 +357,46 @@ fn summary(r: &UpdateReport) -> String {
     if let Some(dir) = &r.analysis_dir {
         let _ = writeln!(o, "  analysis: {}", dir.display());
     }
+    if let Some(lines) = paused_lines(r) {
+        for l in lines {
+            let _ = writeln!(o, "  {l}");
+        }
+    }
     if let Some(dir) = &r.report_dir {
         let _ = writeln!(o, "  report:   {}", dir.join("update_report.md").display());
     }
     o
+}
+
+/// A paused update: where the staged tree is, the conflicted files with
+/// their marker lines, and the two commands that finish it.
+fn paused_lines(r: &UpdateReport) -> Option<Vec<String>> {
+    let UpdateOutcome::Paused {
+        staged_dir, files, ..
+    } = &r.outcome
+    else {
+        return None;
+    };
+    let mut out = vec![
+        "the update is paused; the live wrapper is unchanged".to_owned(),
+        format!("staged tree: {}", staged_dir.display()),
+    ];
+    for f in files {
+        let lines: Vec<String> = f.lines.iter().map(ToString::to_string).collect();
+        out.push(format!(
+            "  {}: conflict markers at line(s) {} ({})",
+            f.path,
+            lines.join(", "),
+            f.reason
+        ));
+    }
+    out.push("resolve them in the staged tree, then run one of:".to_owned());
+    out.push(
+        "  tether update --continue   commit the resolution, run the baseline, promote or roll back"
+            .to_owned(),
+    );
+    out.push(
+        "  tether update --abort      drop the update; the live wrapper stays as it is".to_owned(),
+    );
+    Some(out)
 }

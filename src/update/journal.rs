@@ -1,5 +1,6 @@
 //! Owns the update journal: where an update stands (analyzed, staged,
-//! tested, fixing, promoting, promoted, rolled back), saved atomically at
+//! tested, fixing, paused on conflicts, aborting, promoting, promoted,
+//! rolled back), saved atomically at
 //! `<state>/update/journal.json` after every step so a crash at any point
 //! can be resumed or rolled back, and moved to
 //! `<state>/update/history/<id>.json` when the update is over. Also owns the
@@ -25,6 +26,13 @@ pub enum JournalState {
     Tested,
     /// The fix loop is changing the staged tree.
     Fixing,
+    /// Staging left conflicts nobody resolved: the staged tree holds the
+    /// markers and waits for `tether update --continue` or `--abort`. A
+    /// resting state, not a crash: recovery leaves it alone.
+    Paused,
+    /// `tether update --abort` is rolling the paused update back; recovery
+    /// finishes the rollback.
+    Aborting,
     /// The live wrapper is being moved to the staged head.
     Promoting,
     /// The live wrapper is at the staged head.
@@ -45,6 +53,8 @@ impl JournalState {
             JournalState::Staged => "staged",
             JournalState::Tested => "tested",
             JournalState::Fixing => "fixing",
+            JournalState::Paused => "paused",
+            JournalState::Aborting => "aborting",
             JournalState::Promoting => "promoting",
             JournalState::Promoted => "promoted",
             JournalState::RolledBack => "rolled-back",
@@ -87,6 +97,13 @@ pub struct Journal {
     /// The staged branch's head once something was committed there.
     pub staged_head: Option<String>,
     pub backup_dir: PathBuf,
+    /// The files staging left in conflict (relative to the wrapper root),
+    /// kept while the update is paused and after `--continue`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    /// The update was paused on conflicts and resumed by `--continue`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
     pub started: jiff::Timestamp,
     pub updated: jiff::Timestamp,
     pub transitions: Vec<Transition>,
@@ -167,6 +184,8 @@ impl Journal {
             staged_branch: staged_branch(&backup.id),
             staged_head: None,
             backup_dir: backup.dir.clone(),
+            conflicts: Vec::new(),
+            continued: false,
             started: now,
             updated: now,
             transitions: vec![Transition {
@@ -192,6 +211,20 @@ impl Journal {
                 updates: UpdatePaths::new(state).root().to_path_buf(),
             }),
         }
+    }
+
+    /// The paused update's journal, read without changing anything (the
+    /// service and health ask; a journal that cannot be read reads as none).
+    pub fn paused(state: &StateDir) -> Option<Journal> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            format_version: u32,
+            data: Journal,
+        }
+        let bytes = fs_err::read(UpdatePaths::new(state).journal()).ok()?;
+        let e: Envelope = serde_json::from_slice(&bytes).ok()?;
+        (e.format_version == crate::state::FORMAT_VERSION && e.data.state == JournalState::Paused)
+            .then_some(e.data)
     }
 
     /// Saves the journal atomically.

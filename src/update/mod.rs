@@ -26,5 +26,7 @@ pub use rollback::{
     RollbackReport, discard_staged, restore_packages, rollback, verify_live_unchanged,
 };
 pub use stage::{
-    ConflictFile, StageOutcome, Staged, commit_files, drop_last_commit, stage, update_record_text,
+    ConflictFile, ConflictVersions, MarkedHunk, MarkerLine, StageOutcome, Staged,
+    changed_in_staged, commit_files, commit_resolution, conflict_versions, drop_last_commit,
+    hunks_in, marker_lines_in, markers_left, stage, update_record_text,
 };

@@ -4,7 +4,11 @@
 //! decides: finished when the commit point (the wrapper's branch) already
 //! moved, undone otherwise, path by path, never overwriting a file that is
 //! neither tether's old nor its new version. A journal that cannot be read
-//! is moved aside and recovery refuses to guess. Says what it did, in words.
+//! is moved aside and recovery refuses to guess. A paused update (conflicts
+//! waiting for `tether update --continue` or `--abort`) is a resting state
+//! and is left alone; a `--continue` interrupted before promotion is rolled
+//! back like any update, an interrupted `--abort` is finished. Says what it
+//! did, in words.
 
 use serde::Serialize;
 
@@ -57,6 +61,9 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
     let id = journal.id.clone();
     let upstream = journal.upstream.clone();
     let what = format!("update {id} of `{upstream}`");
+    if found == JournalState::Paused {
+        return Ok(None);
+    }
     if found.is_final() {
         journal.archive(&state)?;
         return Ok(Some(Recovery {
@@ -71,12 +78,20 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
     }
     let reason = format!("interrupted while {found}; rolled back by recovery");
     if found != JournalState::Promoting {
+        let how = match (found, journal.continued) {
+            (JournalState::Aborting, _) => "aborting; finished the abort".to_owned(),
+            (_, true) => format!(
+                "{found} after `tether update --continue`; rolled it back (staged tree and its \
+                 resolution discarded)"
+            ),
+            _ => format!("{found}; rolled it back (staged tree discarded)"),
+        };
         return rolled_back(
             cfg,
             &state,
             journal,
             &reason,
-            format!("{what} was interrupted while {found}; rolled it back (staged tree discarded)"),
+            format!("{what} was interrupted while {how}"),
         );
     }
     let up = cfg.upstreams.iter().find(|u| u.name == upstream);

@@ -14,6 +14,7 @@ mod endpoint;
 mod full_disk;
 mod gpu;
 mod health;
+mod paused;
 mod secrets;
 mod support;
 mod tidy;

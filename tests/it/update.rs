@@ -1,6 +1,7 @@
 //! `tether update` end to end with the real binary: the demo project's three
 //! breaks repaired and promoted, `--dry-run`, `--no-fix`, an exhausted fix
-//! loop, vendored merges with and without conflicts, `kill -9` in the middle
+//! loop, vendored merges with and without conflicts (a conflict pauses:
+//! `paused.rs`), `kill -9` in the middle
 //! of an update and the recovery after it, two updates at once, and the
 //! missing-inputs and external fix strategies.
 
@@ -324,7 +325,7 @@ model = "m"
 const OK_PY: &str = "print('ok')\n";
 
 #[test]
-fn vendored_local_modification_in_conflict_rolls_back() {
+fn vendored_local_modification_in_conflict_pauses() {
     let s = vendored_sample(OK_BASELINE, &[("ok.py", OK_PY)]);
     let wgp = s.wrapper.read("Wan2GP/wgp.py");
     let line = "def load_models(model_type, profile=4):";
@@ -337,11 +338,11 @@ fn vendored_local_modification_in_conflict_rolls_back() {
     let before = tree_digest(&s.wrapper.path);
 
     let out = s.tether().run(&["update"]);
-    out.assert_code(7);
+    out.assert_code(16);
     assert_unchanged(&s.wrapper.path, &before);
     assert!(
         out.stdout
-            .contains("conflict with the upstream change in 1 file(s): `Wan2GP/wgp.py`"),
+            .contains("conflict with the upstream change in 1 file(s) (`Wan2GP/wgp.py`)"),
         "{}",
         out.stdout
     );
@@ -352,7 +353,9 @@ fn vendored_local_modification_in_conflict_rolls_back() {
         "{report}"
     );
     assert_eq!(update_json(&dir)["conflicts"].as_array().unwrap().len(), 1);
-    assert!(!journal_path(&s.root).exists());
+    assert_eq!(update_json(&dir)["outcome"]["kind"], "paused");
+    // paused, not over: the journal waits for --continue or --abort
+    assert!(journal_path(&s.root).exists());
 }
 
 #[test]

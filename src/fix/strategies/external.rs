@@ -1,6 +1,7 @@
 //! The external family (off unless `fix.external_command` is set): write a
 //! Markdown context file (failure, log tail, upstream diff, integration
-//! findings), run the command in the staged tree with a timeout, and count
+//! findings; for a merge conflict the hunks and where the base/ours/theirs
+//! versions are), run the command in the staged tree with a timeout, and count
 //! as changed whatever files differ in `git status` before and after.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +11,7 @@ use super::{AppliedFix, FixContext, Strategy};
 use crate::analysis::Analysis;
 use crate::analysis::python::PointSeverity;
 use crate::config::StrategyKind;
-use crate::fix::classify::Failure;
+use crate::fix::classify::{Failure, FailureClass};
 use crate::fix::error::FixError;
 use crate::process::{ProcessSpec, render_template, run};
 
@@ -22,11 +23,20 @@ const MAX_DIFF_BYTES: usize = 48 * 1024;
 /// The context file an external fixer reads.
 pub fn context_markdown(f: &Failure, analysis: Option<&Analysis>, tree: &Path) -> String {
     let mut s = String::new();
-    s.push_str("# tether: fix a failing baseline case\n\n");
-    s.push_str(&format!(
-        "The wrapper at `{}` fails its baseline after an upstream update. Change files in this tree only; tether re-runs the baseline afterwards.\n\n",
-        tree.display()
-    ));
+    let conflict = matches!(f.class, FailureClass::LocalModConflict { .. });
+    if conflict {
+        s.push_str("# tether: resolve merge conflicts\n\n");
+        s.push_str(&format!(
+            "Merging the upstream update into the wrapper at `{}` left conflict markers in the files below: the wrapper's local modifications of its vendored copy and the upstream change touch the same lines. Edit those files in this tree only so that no marker (`<<<<<<<`, `|||||||`, `=======`, `>>>>>>>`) remains and each file parses; tether then commits the resolution and runs the baseline. `conflicts.json` next to this file lists every hunk; `conflicts/<path>.base`, `.ours` (the wrapper's) and `.theirs` (the upstream target's) hold the three versions of each file.\n\n",
+            tree.display()
+        ));
+    } else {
+        s.push_str("# tether: fix a failing baseline case\n\n");
+        s.push_str(&format!(
+            "The wrapper at `{}` fails its baseline after an upstream update. Change files in this tree only; tether re-runs the baseline afterwards.\n\n",
+            tree.display()
+        ));
+    }
     s.push_str("## Failure\n\n");
     s.push_str(&format!("- case: `{}` (model `{}`)\n", f.case, f.model));
     s.push_str(&format!("- class: {}\n", f.class.name()));
@@ -38,7 +48,11 @@ pub fn context_markdown(f: &Failure, analysis: Option<&Analysis>, tree: &Path) -
             serde_json::Value::Object(f.params.clone())
         ));
     }
-    s.push_str("\n## Log tail\n\n```text\n");
+    s.push_str(if conflict {
+        "\n## Conflicts\n\n```text\n"
+    } else {
+        "\n## Log tail\n\n```text\n"
+    });
     s.push_str(f.detail.trim_end());
     s.push_str("\n```\n");
     let Some(a) = analysis else {

@@ -23,12 +23,17 @@ use crate::upstream::Mirror;
 
 mod blobs;
 mod commit;
+mod conflicts;
 mod record;
 mod vendored;
 
 use commit::commit_tree;
 pub(crate) use commit::gitlink_entry;
 pub use commit::{commit_files, drop_last_commit};
+pub use conflicts::{
+    ConflictVersions, MarkedHunk, MarkerLine, changed_in_staged, commit_resolution,
+    conflict_versions, hunks_in, marker_lines_in, markers_left,
+};
 use record::update_record_file;
 pub use record::update_record_text;
 use vendored::{UpstreamStep, vendored};
@@ -78,7 +83,9 @@ pub enum StageOutcome {
     /// layout without a record file).
     NothingToCommit,
     /// The upstream change does not merge with the wrapper's; nothing was
-    /// committed and the staged files hold conflict markers.
+    /// committed and the staged files hold conflict markers (for a vendored
+    /// merge, beside the rest of the merge and the rewritten record file,
+    /// uncommitted: see [`Staged::is_merge_conflict`]).
     Conflicts { files: Vec<ConflictFile> },
 }
 
@@ -90,6 +97,16 @@ pub struct ConflictFile {
     /// The regions between conflict markers in the staged file (none when
     /// the file holds one side whole).
     pub hunks: Vec<ConflictHunk>,
+}
+
+impl Staged {
+    /// Whether staging stopped in a merge conflict that can be resolved in
+    /// the staged tree (nothing committed: the staged head is the live
+    /// HEAD), rather than a clash with the live tree's uncommitted files
+    /// (the staging commit was made).
+    pub fn is_merge_conflict(&self) -> bool {
+        matches!(self.outcome, StageOutcome::Conflicts { .. }) && self.head == self.base
+    }
 }
 
 /// Builds the staged tree of update `backup.id` with `up` at `target`.

@@ -80,7 +80,19 @@ pub(super) fn vendored(
         n.path = format!("{prefix}/{}", n.path);
     }
     let Some(sub) = merged.tree else {
+        // the staged tree holds the whole merge, conflicted files with
+        // markers, and the record rewritten: `--continue` commits it all
+        let clean = merged
+            .clean_part
+            .and_then(|id| repo.find_tree(id).ok())
+            .ok_or_else(|| UpdateError::Layout {
+                upstream: up.name.clone(),
+                detail: "the merge left conflicts but no merged tree".into(),
+            })?;
+        let conflicted = merged.conflicts.iter().map(|c| c.path.clone()).collect();
+        super::conflicts::write_clean_merge(repo, dir, &prefix, &clean, &conflicted, &our_tree)?;
         let files = write_conflicts(dir, &prefix, &merged.conflicts)?;
+        update_record_file(up, dir, head_tree, target, &mut Vec::new())?;
         return Ok((StageOutcome::Conflicts { files }, summary));
     };
     let comps = components(&prefix);
