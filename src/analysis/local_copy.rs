@@ -5,6 +5,7 @@
 //! predicted carry-forward (a dry 3-way merge of base, copy and target).
 //! It does not decide what a finding says; `python::resolve` does.
 
+use crate::merge::{FileMerge, Labels, Sides, merge_file};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -173,8 +174,9 @@ impl CopyReader {
 /// upstream's move from `base` to `theirs` into it. `None` is a missing
 /// file on that side.
 ///
-/// The one place the prediction is made: a dry line merge with
-/// `git2::merge_file`, as the update's staging does today.
+/// The one place the prediction is made: a dry run of the merge the
+/// update's staging does (`merge::merge_file`: by lines, then by Python
+/// definitions or JSON keys).
 pub fn predict_carry(
     path: &str,
     base: Option<&[u8]>,
@@ -190,28 +192,21 @@ pub fn predict_carry(
         (None, _) => return Carry::Kept,
         (Some(_), None) => return Carry::LostUpstreamDeleted,
     };
-    // `git2::merge_file` does not initialise libgit2 itself; making a
-    // buffer does (an analysis has opened a repository already, a test not)
-    drop(git2::Buf::new());
-    let mut a = git2::MergeFileInput::new();
-    a.content(base.unwrap_or_default());
-    let mut o = git2::MergeFileInput::new();
-    o.content(ours);
-    let mut t = git2::MergeFileInput::new();
-    t.content(theirs);
-    let mut opts = git2::MergeFileOptions::new();
-    opts.our_label("local copy")
-        .their_label("upstream")
-        .ancestor_label("base");
-    match git2::merge_file(&a, &o, &t, Some(&mut opts)) {
-        Ok(r) if r.is_automergeable() => Carry::Clean,
-        Ok(r) => Carry::Conflicts {
-            hunks: conflict_hunks(&String::from_utf8_lossy(r.content())),
+    let sides = Sides {
+        base,
+        ours: Some(ours),
+        theirs: Some(theirs),
+    };
+    let labels = Labels {
+        ours: "local copy",
+        theirs: "upstream",
+        base: "base",
+    };
+    match merge_file(path, &sides, &labels) {
+        FileMerge::Clean { .. } => Carry::Clean,
+        FileMerge::Conflict { content, .. } => Carry::Conflicts {
+            hunks: conflict_hunks(&String::from_utf8_lossy(&content)),
         },
-        Err(e) => {
-            tracing::debug!(path, error = %e.message(), "dry merge failed");
-            Carry::Conflicts { hunks: Vec::new() }
-        }
     }
 }
 
