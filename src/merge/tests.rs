@@ -404,4 +404,10 @@ fn a_tree_merge_resolves_conflicted_files_again_and_counts_each_method() {
     );
     assert_eq!((c.hunks[0].start, c.hunks[0].end), (1, 5));
     assert_eq!(merged.summary.stats.conflicts, 1);
+    // what did merge is there, without the conflicted file
+    let clean = repo.find_tree(merged.clean_part.unwrap()).unwrap();
+    assert!(clean.get_path(std::path::Path::new("n.txt")).is_err());
+    let m = clean.get_path(std::path::Path::new("m.py")).unwrap().id();
+    let m = String::from_utf8(repo.find_blob(m).unwrap().content().to_vec()).unwrap();
+    assert!(m.contains("return y * 3\n"), "{m}");
 }

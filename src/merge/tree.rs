@@ -125,11 +125,14 @@ pub fn merge_trees(
         (Some(index.write_tree_to(repo)?), None)
     } else {
         let left: Vec<git2::IndexConflict> = index.conflicts()?.collect::<Result<_, _>>()?;
-        for c in left {
-            for e in [&c.ancestor, &c.our, &c.their].into_iter().flatten() {
-                let p = String::from_utf8_lossy(&e.path).into_owned();
-                index.conflict_remove(Path::new(&p))?;
-            }
+        let paths: BTreeSet<String> = left
+            .iter()
+            .flat_map(|c| [&c.ancestor, &c.our, &c.their])
+            .flatten()
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .collect();
+        for p in paths {
+            index.conflict_remove(Path::new(&p))?;
         }
         (None, Some(index.write_tree_to(repo)?))
     };
