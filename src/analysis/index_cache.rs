@@ -93,15 +93,30 @@ impl IndexCache {
         }
     }
 
-    /// Stores an entry; a failure is logged and otherwise ignored (the cache
-    /// only saves time).
-    pub fn put<T: Serialize>(&self, kind: Kind, key: &str, value: &T) {
+    /// Stores an entry, redacted (a state file never holds a secret), and
+    /// returns it as stored, so a run that computed it goes on with exactly
+    /// what a later run reads back. A failure to write is logged and
+    /// otherwise ignored (the cache only saves time).
+    pub fn put<T: Serialize + DeserializeOwned>(&self, kind: Kind, key: &str, value: T) -> T {
         let Some(file) = self.entry(kind, key) else {
-            return;
+            return value;
         };
-        if let Err(e) = write_unsynced(&file, value) {
+        let text = match serde_json::to_string(&value) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::debug!(error = %e, "cache entry not serialised");
+                return value;
+            }
+        };
+        let redacted = crate::redact::redact(&text);
+        let value = match &redacted {
+            std::borrow::Cow::Borrowed(_) => value,
+            std::borrow::Cow::Owned(r) => serde_json::from_str(r).unwrap_or(value),
+        };
+        if let Err(e) = write_unsynced(&file, redacted.as_bytes()) {
             tracing::debug!(file = %file.display(), error = %e, "cache entry not written");
         }
+        value
     }
 
     /// The index of the module at `path` with blob `blob`.
@@ -109,22 +124,24 @@ impl IndexCache {
         self.get(Kind::PythonIndex, &format!("{path}\0{blob}"))
     }
 
-    pub fn put_module(&self, path: &str, blob: Oid, value: &CachedFile) {
-        self.put(Kind::PythonIndex, &format!("{path}\0{blob}"), value);
+    pub fn put_module(&self, path: &str, blob: Oid, value: CachedFile) -> CachedFile {
+        self.put(Kind::PythonIndex, &format!("{path}\0{blob}"), value)
     }
 }
 
-/// Temp file and rename, without fsync: see the module comment.
-fn write_unsynced<T: Serialize>(file: &Path, value: &T) -> std::io::Result<()> {
+/// A private temp file and rename, without fsync: see the module comment.
+fn write_unsynced(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let dir = file.parent().unwrap_or(Path::new("."));
     tether_shared::files::create_private_dir(dir)?;
-    let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         file.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    fs_err::write(&tmp, bytes)?;
+    let mut f = tether_shared::files::create_private_file(&tmp)?;
+    f.write_all(bytes)?;
+    drop(f);
     fs_err::rename(&tmp, file)
 }
 
@@ -145,7 +162,7 @@ mod tests {
             }),
             partial: None,
         };
-        cache.put_module("a.py", blob, &entry);
+        cache.put_module("a.py", blob, entry.clone());
         let back = cache.module("a.py", blob).unwrap();
         assert_eq!(back.index, entry.index);
         // the same blob at another path is another module
@@ -156,5 +173,27 @@ mod tests {
         fs_err::write(&file, b"{\"index\": {").unwrap();
         assert!(cache.module("a.py", blob).is_none());
         assert!(IndexCache::disabled().module("a.py", blob).is_none());
+        // private, and a secret in an upstream body is stored redacted
+        let mode = fs_err::metadata(&file).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0);
+        let secret = CachedFile {
+            index: Some(ModuleIndex {
+                path: "hf_abcdefghijklmnopqrstuvwxyz0123".into(),
+                ..ModuleIndex::default()
+            }),
+            partial: None,
+        };
+        let stored = cache.put_module("s.py", blob, secret);
+        let text = fs_err::read_to_string(
+            cache
+                .entry(Kind::PythonIndex, &format!("s.py\0{blob}"))
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !text.contains("hf_abcdefghijklmnopqrstuvwxyz0123"),
+            "{text}"
+        );
+        assert_eq!(stored.index, cache.module("s.py", blob).unwrap().index);
     }
 }

@@ -150,9 +150,10 @@ pub fn analyze_range_local(
             let d = diff::diff_commits(repo, from, to, &opts).map_err(derr)?;
             // a blob the mirror lacks today may be fetched tomorrow
             if d.unreadable.is_empty() {
-                cache.put(Kind::TreeDiff, &diff_key, &d);
+                cache.put(Kind::TreeDiff, &diff_key, d)
+            } else {
+                d
             }
-            d
         }
     };
     phase("tree diff");

@@ -126,9 +126,10 @@ pub fn index_for(
             let c = run.changed_modules()?;
             // a blob the mirror lacks today may be fetched tomorrow
             if run.files.unreadable.is_empty() {
-                cache.put(Kind::ChangedModules, &range_key, &c);
+                cache.put(Kind::ChangedModules, &range_key, c)
+            } else {
+                c
             }
-            c
         }
     };
     run.wanted.extend(changed.other_names);
@@ -386,7 +387,7 @@ impl Files<'_> {
                 index: parsed.modules.into_values().next(),
                 partial: parsed.partial.into_iter().next(),
             };
-            self.cache.put_module(&file.path, *id, &entry);
+            let entry = self.cache.put_module(&file.path, *id, entry);
             self.entries.insert((file.path.clone(), *id), entry);
         }
         Ok(())

@@ -34,7 +34,8 @@ def task_prompt(task):
 
 /// An upstream moving from c0 to c1 and a wrapper vendoring c0 with local
 /// patches: a function appended to `wgp.py` (upstream edits elsewhere:
-/// clean), to `extra.py` (upstream appends too: conflict) and to
+/// clean), to `extra.py` (upstream changes the same line of `one`: a true
+/// conflict, which no merge method resolves) and to
 /// `helpers.py` (upstream deletes it: lost), and a local-only package.
 fn fixture() -> (TempDir, GitRepo) {
     let dir = tempfile::tempdir().unwrap();
@@ -61,7 +62,7 @@ fn fixture() -> (TempDir, GitRepo) {
     );
     w.write(
         "Wan2GP/extra.py",
-        "def one():\n    return 1\n\n\ndef local_conflict(x):\n    return x\n",
+        "def one():\n    return 10\n\n\ndef local_conflict(x):\n    return x\n",
     );
     w.write(
         "Wan2GP/helpers.py",
@@ -78,7 +79,7 @@ fn fixture() -> (TempDir, GitRepo) {
     )
     .write(
         "extra.py",
-        "def one():\n    return 1\n\n\ndef two():\n    return 2\n",
+        "def one():\n    return 100\n\n\ndef two():\n    return 2\n",
     )
     .remove("helpers.py")
     .write("defaults/t2v.json", "{\"steps\": 4}\n");
@@ -154,7 +155,7 @@ fn local_patch_findings_name_the_carry_forward_of_each_patch() {
     assert_eq!(f["status"]["path"], "wgp.py");
     assert_eq!(f["status"]["line"], 9);
     assert_eq!(f["status"]["carry"], "clean");
-    // ... the upstream appended next to it: the merge conflicts
+    // ... upstream changed the line the patch changed: the merge conflicts
     let f = finding(&a, "extra.local_conflict", "local-patch-only");
     at(f, "worker.py", 10, "at-risk");
     assert_eq!(f["status"]["carry"], "conflicts");
@@ -181,7 +182,7 @@ fn local_patch_findings_name_the_carry_forward_of_each_patch() {
     );
     // the conflict itself, before `update` tries
     let f = finding(&a, "extra.py", "local-patch-conflict");
-    at(f, "Wan2GP/extra.py", 5, "at-risk");
+    at(f, "Wan2GP/extra.py", 2, "at-risk");
     assert!(
         !f["status"]["hunks"].as_array().unwrap().is_empty(),
         "{f:#}"
