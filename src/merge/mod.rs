@@ -144,16 +144,20 @@ impl MergeStats {
 
 impl fmt::Display for MergeStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "{} files merged cleanly ({} by one side, {} by line merge, {} by definitions, {} by JSON keys, {} deletions kept), {} conflicts",
+            "{} file{} merged cleanly ({} by one side, {} by line merge, {} by definitions, {} by JSON keys, {} deletion{} kept), {} conflict{}",
             self.clean(),
+            s(self.clean()),
             self.one_side,
             self.line,
             self.definitions,
             self.json_keys,
             self.kept_deletions,
-            self.conflicts
+            s(self.kept_deletions),
+            self.conflicts,
+            s(self.conflicts)
         )
     }
 }

@@ -376,7 +376,7 @@ fn a_tree_merge_resolves_conflicted_files_again_and_counts_each_method() {
     );
     assert_eq!(
         s.to_string(),
-        "3 files merged cleanly (1 by one side, 0 by line merge, 1 by definitions, 0 by JSON keys, 1 deletions kept), 0 conflicts"
+        "3 files merged cleanly (1 by one side, 0 by line merge, 1 by definitions, 0 by JSON keys, 1 deletion kept), 0 conflicts"
     );
     assert_eq!(merged.summary.notes.len(), 1);
     assert_eq!(merged.summary.notes[0].path, "c.json");

@@ -82,7 +82,7 @@ fn vendored_patches_the_line_merge_cannot_carry_merge_by_definitions_and_keys_an
     let out = s.tether().run(&["update"]);
     out.assert_code(0);
     assert!(
-        out.stdout.contains("  merge: 8 files merged cleanly (5 by one side, 0 by line merge, 1 by definitions, 1 by JSON keys, 1 deletions kept), 0 conflicts"),
+        out.stdout.contains("  merge: 8 files merged cleanly (5 by one side, 0 by line merge, 1 by definitions, 1 by JSON keys, 1 deletion kept), 0 conflicts"),
         "{}",
         out.stdout
     );
@@ -105,7 +105,7 @@ fn vendored_patches_the_line_merge_cannot_carry_merge_by_definitions_and_keys_an
     let dirs = update_dirs(&s.root);
     let report = fs_err::read_to_string(dirs[0].join("update_report.md")).unwrap();
     assert!(
-        report.contains("1 by definitions, 1 by JSON keys, 1 deletions kept), 0 conflicts"),
+        report.contains("1 by definitions, 1 by JSON keys, 1 deletion kept), 0 conflicts"),
         "{report}"
     );
     assert!(

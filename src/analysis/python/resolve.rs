@@ -686,7 +686,7 @@ pub fn local_patch_findings(
             },
             severity: PointSeverity::AtRisk,
             message: format!(
-                "The local patch of `{wrapper_path}` conflicts with the upstream change{where_}: `tether update` will stop on this file unless it is resolved."
+                "The local patch of `{wrapper_path}` conflicts with the upstream change{where_}: `tether update` will pause on this file until it is resolved (by the fixer, or by hand and `tether update --continue`)."
             ),
             old: None,
             new: None,
