@@ -330,3 +330,37 @@ fn abort_and_kill_9_during_a_paused_update_leave_the_live_tree_byte_identical() 
     assert_eq!(tree_digest(&w.wrapper.path), before);
     assert!(!w.root.join(".tether/update/journal.json").exists());
 }
+
+#[test]
+fn a_record_that_names_no_commit_is_detected_and_gets_the_promoted_commit() {
+    let w = VendoredWorld::new();
+    w.wrapper.write(
+        "STRUCTURE.md",
+        "# Structure\n\n- `Wan2GP/`: vendored upstream\n",
+    );
+    w.wrapper
+        .commit("docs: structure without the upstream commit");
+    let out = w.tether().run(&["check", "--json"]);
+    out.assert_code(0);
+    let r: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(r["current"]["id"], w.commit("base").as_str());
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("no line of `STRUCTURE.md` matches record_pattern"),
+        "{}",
+        r["warnings"]
+    );
+    pause(&w);
+    resolve_by_hand(&w);
+    w.tether().run(&["update", "--continue"]).assert_code(0);
+    let record = w.wrapper.read("STRUCTURE.md");
+    assert!(
+        record.ends_with(&format!("\nUpstream commit: {}\n", w.commit("target"))),
+        "{record}"
+    );
+    // and the next check reads it back: up to date, no warning about it
+    let r: Value =
+        serde_json::from_str(&w.tether().run(&["check", "--no-fetch", "--json"]).stdout).unwrap();
+    assert_eq!(r["current"]["id"], w.commit("target").as_str());
+}

@@ -83,14 +83,28 @@ pub(super) fn update_record_file(
             fs_err::write(&path, new).map_err(io_err("write the record file", &path))?;
             Ok(Some(rel))
         }
-        None if up.layout == Layout::Vendored => Err(UpdateError::Record {
-            upstream: up.name.clone(),
-            path,
-            detail: format!(
-                "no line matches record_pattern `{}`",
-                up.record_pattern.as_str()
-            ),
-        }),
+        // a vendored record that names no commit (its base was detected):
+        // the promoted commit is recorded on a line of its own
+        None if up.layout == Layout::Vendored => {
+            match append_record_line(&text, &up.record_pattern, target) {
+                Some(new) => {
+                    fs_err::write(&path, new).map_err(io_err("write the record file", &path))?;
+                    notes.push(format!(
+                        "record file `{rel}` named no commit; a line recording {} was added",
+                        &target.to_string()[..7]
+                    ));
+                    Ok(Some(rel))
+                }
+                None => Err(UpdateError::Record {
+                    upstream: up.name.clone(),
+                    path,
+                    detail: format!(
+                        "no line matches record_pattern `{}`, and a line `Upstream commit: <hash>` would not match it either",
+                        up.record_pattern.as_str()
+                    ),
+                }),
+            }
+        }
         None => {
             notes.push(format!(
                 "record file `{rel}` has no line matching record_pattern; left as is"
@@ -100,9 +114,39 @@ pub(super) fn update_record_file(
     }
 }
 
+/// `text` with a line `Upstream commit: <target>` appended, when
+/// `pattern` reads exactly that commit back from the result.
+fn append_record_line(text: &str, pattern: &Regex, target: Oid) -> Option<String> {
+    let sep = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let new = format!("{text}{sep}\nUpstream commit: {target}\n");
+    let read = pattern
+        .captures(&new)?
+        .get(1)?
+        .as_str()
+        .to_ascii_lowercase();
+    target.to_string().starts_with(&read).then_some(new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_without_a_commit_gets_a_line_the_pattern_reads() {
+        let target = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        let new = append_record_line("# Structure", &pattern(), target).unwrap();
+        assert_eq!(
+            new,
+            "# Structure\n\nUpstream commit: 0123456789abcdef0123456789abcdef01234567\n"
+        );
+        // a pattern the appended line cannot satisfy: nothing appended
+        let other = Regex::new(r"pinned at ([0-9a-f]{7,40})").unwrap();
+        assert_eq!(append_record_line("# Structure\n", &other, target), None);
+    }
 
     fn pattern() -> Regex {
         Regex::new(r"(?i)upstream[ _-]commit\W*([0-9a-f]{7,40})\b").unwrap()
