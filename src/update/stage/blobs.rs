@@ -4,7 +4,7 @@
 //! a damaged pack) fails naming its path, id and commit, before anything is
 //! merged.
 
-use git2::{DiffFile, FileMode, Oid};
+use git2::{DiffFile, FileMode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use crate::config::UpstreamConfig;
 use crate::update::error::UpdateError;
@@ -56,6 +56,61 @@ pub(super) fn check_needed_blobs(
                     id: f.id().to_string(),
                     commit: commit.to_string(),
                 });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a copy from the mirror failed on an object it cannot read.
+pub(super) fn is_missing_object(e: &UpdateError) -> bool {
+    matches!(e, UpdateError::Git { detail, .. } if detail.contains("object not found"))
+}
+
+/// Copies from the mirror into the staged repository only what staging a
+/// vendored copy reads: the base and target commits, every tree of both,
+/// and both sides of each file that changes between them (the blobs the
+/// check above found readable). Files the move leaves alone are the
+/// wrapper's own blobs, already there.
+pub(super) fn copy_needed(
+    mirror: &Repository,
+    staged: &Repository,
+    from: Oid,
+    target: Oid,
+) -> Result<(), git2::Error> {
+    let (src, dst) = (mirror.odb()?, staged.odb()?);
+    let copy = |id: Oid| -> Result<(), git2::Error> {
+        if dst.exists(id) {
+            return Ok(());
+        }
+        let obj = src.read(id)?;
+        dst.write(obj.kind(), obj.data())?;
+        Ok(())
+    };
+    for commit in [from, target] {
+        copy(commit)?;
+        let tree = mirror.find_commit(commit)?.tree()?;
+        copy(tree.id())?;
+        let mut trees = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |_, e| {
+            if e.kind() == Some(ObjectType::Tree) {
+                trees.push(e.id());
+            }
+            TreeWalkResult::Ok
+        })?;
+        for id in trees {
+            copy(id)?;
+        }
+    }
+    let (old, new) = (
+        mirror.find_commit(from)?.tree()?,
+        mirror.find_commit(target)?.tree()?,
+    );
+    let diff = mirror.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    for delta in diff.deltas() {
+        for f in [delta.old_file(), delta.new_file()] {
+            if f.exists() && f.mode() != FileMode::Commit {
+                copy(f.id())?;
             }
         }
     }

@@ -42,7 +42,19 @@ pub(super) fn vendored(
         target,
         message,
     } = *step;
-    fetch_local(repo, dir, mirror.path(), &UPSTREAM_REFS)?;
+    if let Err(e) = fetch_local(repo, dir, mirror.path(), &UPSTREAM_REFS) {
+        // a mirror missing an object somewhere in its history (a partial
+        // clone, a damaged pack) cannot be copied whole: copy what the
+        // merge needs, which the blob check found readable
+        if !super::blobs::is_missing_object(&e) {
+            return Err(e);
+        }
+        tracing::warn!(upstream = %up.name, error = %e, "copying only what the merge needs");
+        super::blobs::copy_needed(mirror.repo(), repo, from, target).map_err(git_err(
+            "copying the upstream's base and target from the mirror",
+            dir,
+        ))?;
+    }
     let tree_of = |id: Oid| {
         repo.find_commit(id)
             .and_then(|c| c.tree())
