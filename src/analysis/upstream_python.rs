@@ -394,31 +394,80 @@ impl Files<'_> {
     }
 }
 
-/// Indexes each file on its own, split over two threads by size.
+/// Indexes each file on its own, split over two threads by size. The two
+/// versions of a file that changed are one job: the second is re-parsed
+/// from the first's tree, which costs only what changed.
 fn parse_parallel(files: &[(SourceFile, Oid)]) -> Vec<UpstreamIndex> {
-    let one = |f: &(SourceFile, Oid)| python::index_upstream(std::slice::from_ref(&f.0));
-    let half = split_by_size(files);
-    let (first, second) = files.split_at(half);
-    std::thread::scope(|s| {
-        let t = s.spawn(|| first.iter().map(one).collect::<Vec<_>>());
-        let b: Vec<UpstreamIndex> = second.iter().map(one).collect();
-        let mut a = t.join().expect("indexing thread");
-        a.extend(b);
-        a
-    })
-}
-
-/// The index at which the files' total size is halved.
-fn split_by_size(files: &[(SourceFile, Oid)]) -> usize {
-    let total: usize = files.iter().map(|f| f.0.text.len()).sum();
-    let mut acc = 0;
-    for (i, f) in files.iter().enumerate() {
-        acc += f.0.text.len();
-        if acc * 2 >= total {
-            return i + 1;
+    let mut jobs: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    for (i, (f, _)) in files.iter().enumerate() {
+        match first_of.get(f.path.as_str()) {
+            Some(&j) => {
+                if let Some(job) = jobs.iter_mut().find(|(a, b)| *a == j && b.is_none()) {
+                    job.1 = Some(i);
+                    continue;
+                }
+                jobs.push((i, None));
+            }
+            None => {
+                first_of.insert(&f.path, i);
+                jobs.push((i, None));
+            }
         }
     }
-    files.len()
+    let size = |&(a, b): &(usize, Option<usize>)| {
+        files[a].0.text.len() + b.map_or(0, |b| files[b].0.text.len())
+    };
+    let total: usize = jobs.iter().map(size).sum();
+    let mut acc = 0;
+    let half = jobs
+        .iter()
+        .position(|j| {
+            acc += size(j);
+            acc * 2 >= total
+        })
+        .map_or(jobs.len(), |i| i + 1);
+    let (first, second) = jobs.split_at(half);
+    let run = |jobs: &[(usize, Option<usize>)]| -> Vec<(usize, UpstreamIndex)> {
+        let mut out = Vec::new();
+        for &(a, b) in jobs {
+            let fa = &files[a].0;
+            let Some(b) = b else {
+                out.push((a, python::index_upstream(std::slice::from_ref(fa))));
+                continue;
+            };
+            let fb = &files[b].0;
+            let whole =
+                fa.text.len() <= python::SPLIT_ABOVE && fb.text.len() <= python::SPLIT_ABOVE;
+            match whole.then(|| python::parse(&fa.text)).flatten() {
+                Some(tree) => {
+                    let tb = python::reparse(&fa.text, tree.clone(), &fb.text);
+                    out.push((a, python::index_parsed(fa, tree)));
+                    out.push((
+                        b,
+                        match tb {
+                            Some(t) => python::index_parsed(fb, t),
+                            None => python::index_upstream(std::slice::from_ref(fb)),
+                        },
+                    ));
+                }
+                _ => {
+                    out.push((a, python::index_upstream(std::slice::from_ref(fa))));
+                    out.push((b, python::index_upstream(std::slice::from_ref(fb))));
+                }
+            }
+        }
+        out
+    };
+    let mut all = std::thread::scope(|s| {
+        let t = s.spawn(|| run(first));
+        let mut b = run(second);
+        let mut a = t.join().expect("indexing thread");
+        a.append(&mut b);
+        a
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, index)| index).collect()
 }
 
 /// Every name a line of `text` defines or assigns, at any depth (`def f`,

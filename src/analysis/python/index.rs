@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use tree_sitter::Node;
+use tree_sitter::{Node, Tree};
 
 use super::chunks::{PIECE_BYTES, SPLIT_ABOVE, pieces};
 use super::model::{DefKind, Definition, ModuleIndex, PartialParse, SourceFile, UpstreamIndex};
@@ -44,9 +44,31 @@ pub fn index_upstream(files: &[SourceFile]) -> UpstreamIndex {
     index_in_pieces(files, SPLIT_ABOVE, PIECE_BYTES)
 }
 
+/// Indexes one upstream file whose whole syntax tree is already parsed
+/// (e.g. re-parsed incrementally from the file's other version).
+pub fn index_parsed(file: &SourceFile, tree: Tree) -> UpstreamIndex {
+    index_files(
+        std::slice::from_ref(file),
+        Some(tree),
+        SPLIT_ABOVE,
+        PIECE_BYTES,
+    )
+}
+
 /// [`index_upstream`], parsing a file over `split_above` bytes in pieces of
 /// `piece_bytes` (see `chunks`).
 fn index_in_pieces(files: &[SourceFile], split_above: usize, piece_bytes: usize) -> UpstreamIndex {
+    index_files(files, None, split_above, piece_bytes)
+}
+
+/// Indexes `files`; `whole` is the first file's tree when it was parsed
+/// already (used when that file is parsed whole).
+fn index_files(
+    files: &[SourceFile],
+    mut whole: Option<Tree>,
+    split_above: usize,
+    piece_bytes: usize,
+) -> UpstreamIndex {
     let mut index = UpstreamIndex::default();
     for file in files {
         let Some(module) = module_name(&file.path) else {
@@ -64,9 +86,10 @@ fn index_in_pieces(files: &[SourceFile], split_above: usize, piece_bytes: usize)
         };
         // a huge file a piece at a time, so its whole tree is never held
         let mut errors = Vec::new();
+        let mut whole = whole.take();
         for piece in pieces(&file.text, split_above, piece_bytes) {
             let tree = if piece.bytes.len() == file.text.len() {
-                parse(&file.text)
+                whole.take().or_else(|| parse(&file.text))
             } else {
                 parse_piece(&file.text, &piece)
             };

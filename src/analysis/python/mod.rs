@@ -13,9 +13,10 @@ mod scan;
 mod search;
 mod signature;
 
-pub use index::{index_upstream, module_name, top_level_modules};
+pub use chunks::SPLIT_ABOVE;
+pub use index::{index_parsed, index_upstream, module_name, top_level_modules};
 pub use model::*;
-pub use parse::{parse, walk_all};
+pub use parse::{parse, reparse, walk_all};
 pub use resolve::{
     PointFacts, Resolver, key_findings, local_patch_findings, resolve, resolve_each,
 };

@@ -13,6 +13,56 @@ pub fn parse(text: &str) -> Option<Tree> {
     parser.parse(text, None)
 }
 
+/// Parses `new_text` reusing the tree of `old_text`, the same file at
+/// another commit: the line diff between the two becomes tree-sitter edits
+/// (applied last to first, so each start is where the old text has it), and
+/// only what the edits touch is parsed again. Gives the tree a fresh parse
+/// gives.
+pub fn reparse(old_text: &str, mut old_tree: Tree, new_text: &str) -> Option<Tree> {
+    // edits are whole lines: a last line without its newline would need
+    // columns, so such a file is parsed afresh
+    if !(old_text.ends_with('\n') && new_text.ends_with('\n')) {
+        return parse(new_text);
+    }
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_lines(old_text, new_text);
+    let line_starts = |text: &str| -> Vec<usize> {
+        std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect()
+    };
+    let (old_starts, new_starts) = (line_starts(old_text), line_starts(new_text));
+    let byte = |starts: &[usize], len: usize, line: usize| starts.get(line).copied().unwrap_or(len);
+    let mut edits = Vec::new();
+    for op in diff.ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        if tag == similar::DiffTag::Equal {
+            continue;
+        }
+        let start = byte(&old_starts, old_text.len(), old.start);
+        let old_end = byte(&old_starts, old_text.len(), old.end);
+        let new_start = byte(&new_starts, new_text.len(), new.start);
+        let new_end = byte(&new_starts, new_text.len(), new.end);
+        edits.push(tree_sitter::InputEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: start + (new_end - new_start),
+            start_position: tree_sitter::Point::new(old.start, 0),
+            old_end_position: tree_sitter::Point::new(old.end, 0),
+            new_end_position: tree_sitter::Point::new(old.start + new.len(), 0),
+        });
+    }
+    for edit in edits.iter().rev() {
+        old_tree.edit(edit);
+    }
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    parser.parse(new_text, Some(&old_tree))
+}
+
 /// Parses only `piece` of `text` (see `chunks`): node positions are those
 /// of the whole text, and the tree holds the piece's nodes only.
 pub(crate) fn parse_piece(text: &str, piece: &super::chunks::Piece) -> Option<Tree> {
@@ -245,5 +295,62 @@ mod tests {
         assert_eq!(error_lines(&tree), vec![2]);
         let clean = parse("a = 1\n").unwrap();
         assert!(error_lines(&clean).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod reparse_tests {
+    use super::*;
+
+    /// Every node's kind and position, in order.
+    fn shape(tree: &Tree) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor = tree.walk();
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            out.push(format!(
+                "{} {:?} {:?} {}",
+                n.kind(),
+                n.start_position(),
+                n.end_position(),
+                n.start_byte()
+            ));
+            let children: Vec<_> = n.children(&mut cursor).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        out
+    }
+
+    #[test]
+    fn a_reparse_gives_the_tree_a_fresh_parse_gives() {
+        let old: String = (0..200)
+            .map(|i| format!("def f{i}(x, y={i}):\n    z = x + y\n    return z * {i}\n\n\n"))
+            .collect();
+        let edits: [(&str, &str); 4] = [
+            ("def f0(x, y=0):\n", "import os\n\n\ndef f0(x, y=0):\n"),
+            (
+                "    return z * 57\n",
+                "    w = z\n    return w * 58\n    # end\n",
+            ),
+            ("def f120(x, y=120):\n    z = x + y\n", "def g120(x):\n"),
+            (
+                "    return z * 199\n",
+                "    return (z\n        * 199)\n\n\nclass Tail:\n    pass\n",
+            ),
+        ];
+        let mut new = old.clone();
+        for (from, to) in edits {
+            assert!(new.contains(from), "{from}");
+            new = new.replacen(from, to, 1);
+        }
+        let tree = parse(&old).unwrap();
+        let again = reparse(&old, tree, &new).unwrap();
+        assert_eq!(shape(&again), shape(&parse(&new).unwrap()));
+        // and backwards, and without a final newline (parsed afresh)
+        let again = reparse(&new, parse(&new).unwrap(), &old).unwrap();
+        assert_eq!(shape(&again), shape(&parse(&old).unwrap()));
+        let cut = new.trim_end();
+        let again = reparse(&old, parse(&old).unwrap(), cut).unwrap();
+        assert_eq!(shape(&again), shape(&parse(cut).unwrap()));
     }
 }
