@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use git2::{Delta, DiffFindOptions, DiffFormat, FileMode, ObjectType, Oid, Repository, Tree};
+use git2::{Delta, DiffFindOptions, FileMode, ObjectType, Oid, Repository, Tree};
 use globset::GlobSet;
 use serde::{Deserialize, Serialize};
 use similar::TextDiff;
@@ -394,22 +394,30 @@ type PathPair = (Vec<u8>, Vec<u8>);
 /// (git2 does not expose the delta's similarity field).
 fn rename_similarity(diff: &git2::Diff<'_>) -> Result<HashMap<PathPair, u16>, git2::Error> {
     let mut map = HashMap::new();
-    diff.print(DiffFormat::PatchHeader, |delta, _, line| {
+    // only renamed files: printing the whole diff would load every file
+    for (idx, delta) in diff.deltas().enumerate() {
         if delta.status() != Delta::Renamed {
-            return true;
+            continue;
         }
-        let text = String::from_utf8_lossy(line.content());
-        let score = text
-            .lines()
-            .find_map(|l| l.strip_prefix("similarity index "))
-            .and_then(|s| s.trim_end_matches('%').parse::<u16>().ok());
+        let Some(mut patch) = git2::Patch::from_diff(diff, idx)? else {
+            continue;
+        };
+        let mut score = None;
+        patch.print(&mut |_, _, line| {
+            let text = String::from_utf8_lossy(line.content());
+            score = score.or_else(|| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("similarity index "))
+                    .and_then(|s| s.trim_end_matches('%').parse::<u16>().ok())
+            });
+            true
+        })?;
         if let Some(score) = score {
             let old = delta.old_file().path_bytes().unwrap_or_default().to_vec();
             let new = delta.new_file().path_bytes().unwrap_or_default().to_vec();
             map.insert((old, new), score);
         }
-        true
-    })?;
+    }
     Ok(map)
 }
 
