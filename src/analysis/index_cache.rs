@@ -51,21 +51,44 @@ pub struct CachedFile {
     pub partial: Option<PartialParse>,
 }
 
-/// The cache folder, or none (nothing is cached).
+/// The cache folder, or none (nothing is cached). Entries are written by a
+/// thread of their own while the analysis goes on; dropping the cache waits
+/// for it.
 pub struct IndexCache {
     dir: Option<PathBuf>,
+    writer: std::sync::Mutex<Option<Writer>>,
+}
+
+/// The writing thread and the channel to it.
+struct Writer {
+    send: std::sync::mpsc::Sender<(PathBuf, String)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drop for IndexCache {
+    fn drop(&mut self) {
+        let writer = self.writer.get_mut().ok().and_then(Option::take);
+        if let Some(Writer { send, thread }) = writer {
+            drop(send);
+            let _ = thread.join();
+        }
+    }
 }
 
 impl IndexCache {
     pub fn new(state_root: &Path) -> Self {
         Self {
             dir: Some(state_root.join("cache")),
+            writer: std::sync::Mutex::new(None),
         }
     }
 
     /// A cache that never hits and never writes.
     pub fn disabled() -> Self {
-        Self { dir: None }
+        Self {
+            dir: None,
+            writer: std::sync::Mutex::new(None),
+        }
     }
 
     fn entry(&self, kind: Kind, key: &str) -> Option<PathBuf> {
@@ -73,11 +96,7 @@ impl IndexCache {
         let key = format!("{}\0{FORMAT}\0{key}", env!("CARGO_PKG_VERSION"));
         let id = Oid::hash_object(ObjectType::Blob, key.as_bytes()).ok()?;
         let hex = id.to_string();
-        Some(
-            dir.join(kind.dir())
-                .join(&hex[..2])
-                .join(format!("{}.json", &hex[2..])),
-        )
+        Some(dir.join(kind.dir()).join(format!("{hex}.json")))
     }
 
     /// The entry of `key`, if there is a readable one.
@@ -113,10 +132,28 @@ impl IndexCache {
             std::borrow::Cow::Borrowed(_) => value,
             std::borrow::Cow::Owned(r) => serde_json::from_str(r).unwrap_or(value),
         };
-        if let Err(e) = write_unsynced(&file, redacted.as_bytes()) {
-            tracing::debug!(file = %file.display(), error = %e, "cache entry not written");
-        }
+        self.write(file, redacted.into_owned());
         value
+    }
+
+    /// Hands an entry to the writing thread (started on the first).
+    fn write(&self, file: PathBuf, text: String) {
+        let Ok(mut writer) = self.writer.lock() else {
+            return;
+        };
+        let w = writer.get_or_insert_with(|| {
+            let (send, recv) = std::sync::mpsc::channel::<(PathBuf, String)>();
+            let thread = std::thread::spawn(move || {
+                let mut made = std::collections::HashSet::new();
+                for (file, text) in recv {
+                    if let Err(e) = write_unsynced(&file, text.as_bytes(), &mut made) {
+                        tracing::debug!(file = %file.display(), error = %e, "cache entry not written");
+                    }
+                }
+            });
+            Writer { send, thread }
+        });
+        let _ = w.send.send((file, text));
     }
 
     /// The index of the module at `path` with blob `blob`.
@@ -130,10 +167,18 @@ impl IndexCache {
 }
 
 /// A private temp file and rename, without fsync: see the module comment.
-fn write_unsynced(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// `made` remembers the folders already created.
+fn write_unsynced(
+    file: &Path,
+    bytes: &[u8],
+    made: &mut std::collections::HashSet<PathBuf>,
+) -> std::io::Result<()> {
     use std::io::Write;
     let dir = file.parent().unwrap_or(Path::new("."));
-    tether_shared::files::create_private_dir(dir)?;
+    if !made.contains(dir) {
+        tether_shared::files::create_private_dir(dir)?;
+        made.insert(dir.to_path_buf());
+    }
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         file.file_name().unwrap_or_default().to_string_lossy(),
@@ -163,6 +208,9 @@ mod tests {
             partial: None,
         };
         cache.put_module("a.py", blob, entry.clone());
+        // written by the cache's thread, which dropping the cache waits for
+        drop(cache);
+        let cache = IndexCache::new(tmp.path());
         let back = cache.module("a.py", blob).unwrap();
         assert_eq!(back.index, entry.index);
         // the same blob at another path is another module
@@ -184,6 +232,8 @@ mod tests {
             partial: None,
         };
         let stored = cache.put_module("s.py", blob, secret);
+        drop(cache);
+        let cache = IndexCache::new(tmp.path());
         let text = fs_err::read_to_string(
             cache
                 .entry(Kind::PythonIndex, &format!("s.py\0{blob}"))
