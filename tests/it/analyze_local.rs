@@ -6,6 +6,7 @@
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::findings::{at, finding};
 use crate::support::{GitRepo, Tether};
 
 const WORKER: &str = r#"import json
@@ -122,28 +123,6 @@ fn read_analysis(dir: &TempDir) -> (Value, std::path::PathBuf) {
     let a: Value =
         serde_json::from_str(&fs_err::read_to_string(run.join("analysis.json")).unwrap()).unwrap();
     (a, run)
-}
-
-#[track_caller]
-fn finding<'a>(a: &'a Value, target: &str, status: &str) -> &'a Value {
-    a["integration"]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["point"]["target"] == target && f["status"]["status"] == status)
-        .unwrap_or_else(|| {
-            panic!(
-                "no {status} finding for {target} in {:#}",
-                a["integration"]["findings"]
-            )
-        })
-}
-
-#[track_caller]
-fn at(f: &Value, file: &str, line: u64, severity: &str) {
-    assert_eq!(f["point"]["file"], file, "{f:#}");
-    assert_eq!(f["point"]["line"], line, "{f:#}");
-    assert_eq!(f["severity"], severity, "{f:#}");
 }
 
 #[test]

@@ -14,20 +14,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::git::git;
+use crate::support::sample::OK_BASELINE;
 use crate::support::sample::Sample;
+use crate::support::take_ours;
 use crate::support::{Tether, tree_digest, update_dirs};
 
 const CONFLICTED: &str = "Wan2GP/wgp.py";
 const LOCAL_LINE: &str = "def load_models(model_type, profile=5):  # local";
-const OK_BASELINE: &str = r#"
-[baseline]
-command = "{python} ok.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ok"
-model = "m"
-"#;
 
 /// The vendored sample whose local edit of `wgp.py` conflicts with the
 /// upstream's edit of the same line; `extra` goes into the config.
@@ -60,24 +53,6 @@ fn staged_dir(s: &Sample) -> PathBuf {
             .as_str()
             .unwrap(),
     )
-}
-
-/// `text` with every conflict block replaced by the wrapper's side.
-fn take_ours(text: &str) -> String {
-    let mut out = String::new();
-    let mut side = None;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("<<<<<<< ") {
-            side = Some(true);
-        } else if side.is_some() && (line.starts_with("|||||||") || line == "=======\n") {
-            side = Some(false);
-        } else if side.is_some() && line.starts_with(">>>>>>> ") {
-            side = None;
-        } else if side != Some(false) {
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 /// Pauses the update of `conflicted("")` and checks what it says.

@@ -14,6 +14,7 @@ use tether::demo::DemoProject;
 
 use crate::support::git::git;
 use crate::support::sample::{NEEDS_REF_BASELINE, NEEDS_REF_PY, Sample};
+use crate::support::sample::{OK_BASELINE, OK_PY};
 use crate::support::{Tether, tree_digest, update_dirs};
 
 type Digest = Vec<(String, Vec<u8>)>;
@@ -311,18 +312,6 @@ fn vendored_sample(baseline: &str, files: &[(&str, &str)]) -> Sample {
     s.wrapper.commit("test: baseline script");
     s
 }
-
-const OK_BASELINE: &str = r#"
-[baseline]
-command = "{python} ok.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ok"
-model = "m"
-"#;
-
-const OK_PY: &str = "print('ok')\n";
 
 #[test]
 fn vendored_local_modification_in_conflict_pauses() {

@@ -8,17 +8,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::git::git;
+use crate::support::sample::OK_BASELINE;
 use crate::support::sample::Sample;
-
-const OK_BASELINE: &str = r#"
-[baseline]
-command = "{python} ok.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ok"
-model = "m"
-"#;
 
 const LOCAL_TWEAK: &str = "Wan2GP/models/wan/any2video.py";
 

@@ -8,18 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::git::git;
+use crate::support::sample::OK_BASELINE;
 use crate::support::sample::Sample;
 use crate::support::update_dirs;
-
-const OK_BASELINE: &str = r#"
-[baseline]
-command = "{python} ok.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ok"
-model = "m"
-"#;
 
 const LOCAL_FN: &str = "\n\ndef local_render(prompt):\n    return generate_video(prompt)\n";
 

@@ -6,6 +6,8 @@ use std::os::unix::process::ExitStatusExt;
 
 use serde_json::Value;
 
+use crate::support::findings::{at, finding};
+use crate::support::take_ours;
 use crate::support::tree_digest;
 use crate::support::vendored::VendoredWorld;
 
@@ -79,29 +81,6 @@ fn base_detection_finds_the_true_base_despite_the_stale_record() {
 fn analysis(w: &VendoredWorld) -> Value {
     w.tether().run(&["analyze"]).assert_code(3);
     w.analysis_json()
-}
-
-#[track_caller]
-fn finding<'a>(a: &'a Value, target: &str, status: &str) -> &'a Value {
-    a["integration"]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["point"]["target"] == target && f["status"]["status"] == status)
-        .unwrap_or_else(|| panic!("no {status} finding for {target}"))
-}
-
-#[track_caller]
-fn at(f: &Value, file: &str, line: u64, severity: &str) {
-    assert_eq!(
-        (&f["point"]["file"], &f["point"]["line"], &f["severity"]),
-        (
-            &Value::from(file),
-            &Value::from(line),
-            &Value::from(severity)
-        ),
-        "{f:#}"
-    );
 }
 
 #[test]
@@ -192,24 +171,6 @@ fn the_analysis_names_every_local_patch_fact_with_file_and_line() {
         .count();
     // the four handlers that name a vace config and read `video_length`
     assert_eq!(listed_key_reads, 4);
-}
-
-/// `text` with every conflict block replaced by the wrapper's side.
-fn take_ours(text: &str) -> String {
-    let mut out = String::new();
-    let mut side = None;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("<<<<<<< ") {
-            side = Some(true);
-        } else if side.is_some() && (line.starts_with("|||||||") || line == "=======\n") {
-            side = Some(false);
-        } else if side.is_some() && line.starts_with(">>>>>>> ") {
-            side = None;
-        } else if side != Some(false) {
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 fn staged_dir(w: &VendoredWorld) -> std::path::PathBuf {

@@ -13,18 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::sample::OK_BASELINE;
 use crate::support::sample::Sample;
 use crate::support::{Tether, tree_digest};
-
-const OK_BASELINE: &str = r#"
-[baseline]
-command = "{python} ok.py"
-timeout = "60s"
-
-[[baseline.case]]
-name = "ok"
-model = "m"
-"#;
 
 /// The vendored sample with `extra` appended to its config and `files`
 /// committed in the wrapper.

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod findings;
 pub mod git;
 pub mod git_http;
 pub mod project;
@@ -31,6 +32,24 @@ pub fn update_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
         .unwrap_or_default();
     dirs.sort();
     dirs
+}
+
+/// `text` with every conflict block replaced by the wrapper's side.
+pub fn take_ours(text: &str) -> String {
+    let mut out = String::new();
+    let mut side = None;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("<<<<<<< ") {
+            side = Some(true);
+        } else if side.is_some() && (line.starts_with("|||||||") || line == "=======\n") {
+            side = Some(false);
+        } else if side.is_some() && line.starts_with(">>>>>>> ") {
+            side = None;
+        } else if side != Some(false) {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 pub fn tree_digest(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {

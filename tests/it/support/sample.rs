@@ -25,6 +25,20 @@ assert head == b"YUV4MPEG2", head
 print("ok")
 "#;
 
+/// One always-passing baseline case (`ok.py`, [`OK_PY`]).
+pub const OK_BASELINE: &str = r#"
+[baseline]
+command = "{python} ok.py"
+timeout = "60s"
+
+[[baseline.case]]
+name = "ok"
+model = "m"
+"#;
+
+/// The case script of [`OK_BASELINE`].
+pub const OK_PY: &str = "print('ok')\n";
+
 pub struct Sample {
     pub _tmp: tempfile::TempDir,
     pub root: PathBuf,
