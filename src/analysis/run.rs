@@ -56,7 +56,8 @@ pub fn analyze(
 ) -> Result<Analyzed, AnalysisError> {
     let state = StateDir::new(&cfg.project.state_dir);
     let mirror = Mirror::open(&state, up, opts.fetch)?;
-    let current = upstream::current_commit(&cfg.project, up, &mirror)?;
+    // the commit, not the checkout: its uncommitted files are `check`'s
+    let current = upstream::current_commit_of_history(&cfg.project, up, &mirror)?;
     let from = mirror.resolve_rev(&current.id)?;
     let to = match &opts.to {
         Some(rev) => mirror.resolve_rev(rev)?,

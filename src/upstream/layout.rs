@@ -89,7 +89,26 @@ pub fn current_commit(
     up: &UpstreamConfig,
     mirror: &Mirror,
 ) -> Result<CurrentCommit, UpstreamError> {
-    read_current(project, up, Some(mirror))
+    read_current(project, up, Some(mirror), Dirty::Count)
+}
+
+/// [`current_commit`] without counting a checkout's uncommitted files (a
+/// status of every file: a seventh of a warm analysis of a large clone),
+/// for callers that read the commit, not the checkout (the analysis).
+pub fn current_commit_of_history(
+    project: &ProjectConfig,
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+) -> Result<CurrentCommit, UpstreamError> {
+    read_current(project, up, Some(mirror), Dirty::Skip)
+}
+
+/// Whether a submodule's or clone's checkout is searched for uncommitted
+/// files (a warning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dirty {
+    Count,
+    Skip,
 }
 
 /// Like [`current_commit`] without an open mirror: the vendored layout opens
@@ -98,17 +117,18 @@ pub fn current_commit_local(
     project: &ProjectConfig,
     up: &UpstreamConfig,
 ) -> Result<CurrentCommit, UpstreamError> {
-    read_current(project, up, None)
+    read_current(project, up, None, Dirty::Count)
 }
 
 fn read_current(
     project: &ProjectConfig,
     up: &UpstreamConfig,
     mirror: Option<&Mirror>,
+    dirty: Dirty,
 ) -> Result<CurrentCommit, UpstreamError> {
     match up.layout {
-        Layout::Submodule => submodule(project, up),
-        Layout::Clone => clone(project, up),
+        Layout::Submodule => submodule(project, up, dirty),
+        Layout::Clone => clone(project, up, dirty),
         Layout::Vendored => match mirror {
             Some(m) => super::vendored::vendored(project, up, m),
             None => {
@@ -132,7 +152,11 @@ pub(super) fn display_dir(p: &Path) -> String {
     format!("{}/", p.display())
 }
 
-fn submodule(project: &ProjectConfig, up: &UpstreamConfig) -> Result<CurrentCommit, UpstreamError> {
+fn submodule(
+    project: &ProjectConfig,
+    up: &UpstreamConfig,
+    dirty: Dirty,
+) -> Result<CurrentCommit, UpstreamError> {
     let full = project.root.join(&up.path);
     let wrapper = open_here(&project.root).map_err(|_| UpstreamError::NotARepo {
         upstream: up.name.clone(),
@@ -189,7 +213,7 @@ fn submodule(project: &ProjectConfig, up: &UpstreamConfig) -> Result<CurrentComm
             "submodule {dir} is not checked out (run `git submodule update --init`); using the committed gitlink"
         ));
     }
-    if let Some(r) = &checkout_repo {
+    if let Some(r) = checkout_repo.as_ref().filter(|_| dirty == Dirty::Count) {
         let n = dirty_files(r);
         if n > 0 {
             warnings.push(format!(
@@ -235,7 +259,11 @@ fn submodule(project: &ProjectConfig, up: &UpstreamConfig) -> Result<CurrentComm
     })
 }
 
-fn clone(project: &ProjectConfig, up: &UpstreamConfig) -> Result<CurrentCommit, UpstreamError> {
+fn clone(
+    project: &ProjectConfig,
+    up: &UpstreamConfig,
+    dirty: Dirty,
+) -> Result<CurrentCommit, UpstreamError> {
     let full = project.root.join(&up.path);
     if !full.exists() {
         return Err(UpstreamError::MissingPath {
@@ -261,7 +289,10 @@ fn clone(project: &ProjectConfig, up: &UpstreamConfig) -> Result<CurrentCommit, 
             })?;
     let dir = display_dir(&up.path);
     let mut warnings = Vec::new();
-    let n = dirty_files(&repo);
+    let n = match dirty {
+        Dirty::Count => dirty_files(&repo),
+        Dirty::Skip => 0,
+    };
     if n > 0 {
         warnings.push(format!(
             "clone {dir} has uncommitted changes ({n} file{})",

@@ -26,6 +26,7 @@ pub use error::{FetchFailure, UpstreamError};
 pub use held::HeldBack;
 pub use layout::{
     Change, CurrentCommit, LocalMods, ModifiedFile, current_commit, current_commit_local,
+    current_commit_of_history,
 };
 pub use mirror::Mirror;
 pub use soak::{SeenStore, SeenTimes, SoakState, format_remaining};
