@@ -8,11 +8,13 @@
 //!   the upstream's definitions, parsed with tree-sitter;
 //! - `run`: the orchestration and report writing; `model` the report model;
 //! - `caps`: what the reports list and how large they grow;
+//! - `comfy`: ComfyUI node classes and the wrapper's workflow JSON files;
 //! - `local_copy`: a vendored copy's local patch, indexed, with each file's
 //!   predicted carry-forward.
 
 pub mod caps;
 pub mod checklist;
+pub mod comfy;
 pub mod diff;
 pub mod index_cache;
 pub mod json_config;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::caps::{FindingCounts, OmittedFindings};
+use super::comfy::WorkflowAnalysis;
 use super::diff::TreeDiff;
 use super::json_config::ConfigFileChange;
 use super::local_copy::LocalPatch;
@@ -27,6 +28,10 @@ pub struct Analysis {
     /// update is predicted to carry each change forward.
     pub local_patch: Option<LocalPatch>,
     pub integration: Integration,
+    /// ComfyUI node classes and the wrapper's workflows (`None` when
+    /// `integration.workflows` is empty and the upstream defines no node
+    /// class).
+    pub workflows: Option<WorkflowAnalysis>,
     pub checklist: Vec<ChecklistItem>,
     /// Things the reader should know about how the analysis ran (partial
     /// parses, skipped files, a dirty wrapper, ...).

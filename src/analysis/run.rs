@@ -413,6 +413,7 @@ pub fn analyze_range_local(
             partial,
             untied_key_reads,
         },
+        workflows: None,
         checklist: Vec::new(),
         report_limit: cfg.analysis.max_report_bytes,
         notes: notes.iter().map(|n| redact(n).into_owned()).collect(),
