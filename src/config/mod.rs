@@ -430,7 +430,7 @@ mod tests {
         let case = &cfg.baseline.cases[0];
         assert_eq!(case.params["video_length"], 81);
         assert_eq!(case.params["resolution"], "832x480");
-        assert_eq!(cfg.update.strategies.len(), 6);
+        assert_eq!(cfg.update.strategies.len(), 7);
         assert_eq!(
             cfg.baseline.references_dir,
             PathBuf::from("/base/baselines")

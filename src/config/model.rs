@@ -400,16 +400,18 @@ pub enum StrategyKind {
     Oom,
     PythonDeps,
     ApiDrift,
+    WorkflowInputs,
     External,
 }
 
 impl StrategyKind {
-    pub const ALL: [StrategyKind; 6] = [
+    pub const ALL: [StrategyKind; 7] = [
         StrategyKind::MissingInputs,
         StrategyKind::ModelConfig,
         StrategyKind::Oom,
         StrategyKind::PythonDeps,
         StrategyKind::ApiDrift,
+        StrategyKind::WorkflowInputs,
         StrategyKind::External,
     ];
     pub fn as_str(self) -> &'static str {
@@ -419,6 +421,7 @@ impl StrategyKind {
             StrategyKind::Oom => "oom",
             StrategyKind::PythonDeps => "python-deps",
             StrategyKind::ApiDrift => "api-drift",
+            StrategyKind::WorkflowInputs => "workflow-inputs",
             StrategyKind::External => "external",
         }
     }

@@ -22,18 +22,49 @@ pub enum DriftKind {
     CannotImport { module: String, name: String },
 }
 
+/// What a ComfyUI-style workflow validation said about one node input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkflowProblem {
+    /// `Required input is missing: <input>`.
+    RequiredInputMissing,
+    /// `unexpected input '<input>'`.
+    UnexpectedInput,
+}
+
 /// What kind of failure a case had.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "kebab-case")]
 pub enum FailureClass {
-    MissingInput { path: String },
-    ModelConfigMissing { name: String },
+    MissingInput {
+        path: String,
+    },
+    ModelConfigMissing {
+        name: String,
+    },
     OutOfMemory,
-    MissingModule { module: String },
-    ApiDrift { drift: DriftKind },
-    LocalModConflict { files: Vec<String> },
+    MissingModule {
+        module: String,
+    },
+    ApiDrift {
+        drift: DriftKind,
+    },
+    LocalModConflict {
+        files: Vec<String>,
+    },
+    /// `Prompt outputs failed validation: <class_type> <node>: ...`: an
+    /// API-format workflow sets an input its node class no longer has, or
+    /// misses a required one.
+    WorkflowValidation {
+        class_type: String,
+        node: String,
+        input: String,
+        problem: WorkflowProblem,
+    },
     Timeout,
-    CrashSignal { signal: i32 },
+    CrashSignal {
+        signal: i32,
+    },
     Unknown,
 }
 
@@ -47,6 +78,7 @@ impl FailureClass {
             FailureClass::MissingModule { .. } => "missing-module",
             FailureClass::ApiDrift { .. } => "api-drift",
             FailureClass::LocalModConflict { .. } => "local-mod-conflict",
+            FailureClass::WorkflowValidation { .. } => "workflow-validation",
             FailureClass::Timeout => "timeout",
             FailureClass::CrashSignal { .. } => "crash-signal",
             FailureClass::Unknown => "unknown",
@@ -288,6 +320,22 @@ fn rule(re: &str, build: fn(&regex::Captures<'_>, &str) -> FailureClass) -> Rule
 /// The recognised exception lines, most specific first.
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
+        rule(
+            r"^(?:[\w.]+Error: )?Prompt outputs failed validation: (\S+) (\S+): (?:Required input is missing: ([\w.-]+)|unexpected input '([^']+)')",
+            |c, _| {
+                let (input, problem) = match (c.get(3), c.get(4)) {
+                    (Some(m), _) => (m.as_str(), WorkflowProblem::RequiredInputMissing),
+                    (None, Some(m)) => (m.as_str(), WorkflowProblem::UnexpectedInput),
+                    (None, None) => return FailureClass::Unknown,
+                };
+                FailureClass::WorkflowValidation {
+                    class_type: c[1].to_owned(),
+                    node: c[2].to_owned(),
+                    input: input.to_owned(),
+                    problem,
+                }
+            },
+        ),
         rule(
             r"^(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)'?",
             |c, _| FailureClass::MissingModule {

@@ -305,3 +305,38 @@ fn classify_reads_case_results() {
     assert_eq!(f.class, FailureClass::Unknown);
     assert_eq!(f.message, "exit code 3");
 }
+
+#[test]
+fn comfy_workflow_validation_errors() {
+    let missing = "Traceback (most recent call last):\n  File \"studio/run.py\", line 9\nValueError: Prompt outputs failed validation: KSamplerMini 5: Required input is missing: denoise\n";
+    let (class, message) = classify_evidence(&ev("t2i", missing));
+    assert_eq!(
+        class,
+        FailureClass::WorkflowValidation {
+            class_type: "KSamplerMini".into(),
+            node: "5".into(),
+            input: "denoise".into(),
+            problem: WorkflowProblem::RequiredInputMissing,
+        }
+    );
+    // The same failure at another node id has the same signature.
+    let other = missing.replace("KSamplerMini 5:", "KSamplerMini 12:");
+    let (class2, message2) = classify_evidence(&ev("t2i", &other));
+    assert_eq!(signature(&class, &message), signature(&class2, &message2));
+    assert_eq!(
+        signature(&class, &message),
+        "workflow-validation: ValueError: Prompt outputs failed validation: KSamplerMini <n>: Required input is missing: denoise"
+    );
+
+    let unexpected =
+        "Prompt outputs failed validation: VHS_VideoCombine 7: unexpected input 'frame_rate'";
+    assert_eq!(
+        class_of(unexpected),
+        FailureClass::WorkflowValidation {
+            class_type: "VHS_VideoCombine".into(),
+            node: "7".into(),
+            input: "frame_rate".into(),
+            problem: WorkflowProblem::UnexpectedInput,
+        }
+    );
+}

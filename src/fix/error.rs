@@ -31,6 +31,8 @@ pub enum FixError {
         exit: String,
         log: PathBuf,
     },
+    #[error("cannot repair the workflow `{path}`: {reason}")]
+    Workflow { path: String, reason: String },
     #[error("cannot read or write the baseline overrides: {0}")]
     Overrides(String),
     #[error("cannot read git status of `{}`: {source}", path.display())]

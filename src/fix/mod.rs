@@ -17,7 +17,7 @@ pub mod stop;
 pub mod strategies;
 
 pub use attempt_loop::{AttemptRecord, AttemptResult, Bench, LoopInput, LoopOutcome, run_loop};
-pub use classify::{DriftKind, Failure, FailureClass, classify};
+pub use classify::{DriftKind, Failure, FailureClass, WorkflowProblem, classify};
 pub use error::FixError;
 pub use stop::{NextAction, StopReason, SwitchReason};
 pub use strategies::{AppliedFix, FixContext, Strategy, strategies_for};

@@ -4,10 +4,12 @@
 
 mod api_drift;
 mod external;
+mod json_edit;
 mod missing_inputs;
 mod model_config;
 mod oom;
 mod python_deps;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,7 @@ pub use missing_inputs::MissingInputs;
 pub use model_config::{ConfigCandidate, ModelConfig, closest_config};
 pub use oom::{Oom, Reduction, next_length, next_reduction, next_resolution};
 pub use python_deps::{PythonDeps, constraints, parse_freeze};
+pub use workflow::WorkflowInputs;
 
 use super::classify::Failure;
 use super::error::FixError;
@@ -80,6 +83,7 @@ pub fn strategies_for(cfg: &Config) -> Vec<Box<dyn Strategy>> {
                 StrategyKind::Oom => Box::new(Oom),
                 StrategyKind::PythonDeps => Box::new(PythonDeps),
                 StrategyKind::ApiDrift => Box::new(ApiDrift),
+                StrategyKind::WorkflowInputs => Box::new(WorkflowInputs),
                 StrategyKind::External => {
                     cfg.fix.external_command.as_ref()?;
                     Box::new(External)
