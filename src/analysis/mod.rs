@@ -23,6 +23,7 @@ pub mod model;
 pub mod python;
 pub mod requirements;
 pub mod run;
+pub mod stack_deps;
 pub mod upstream_python;
 pub mod wrapper_files;
 

@@ -12,6 +12,7 @@ pub mod check;
 pub mod gpu;
 pub mod health;
 pub mod markdown;
+pub mod stack_deps;
 pub mod update;
 
 /// A report model's rendering for a terminal, not yet redacted.
