@@ -5,7 +5,12 @@
 //! memory per frame), so `tether update` has something to repair.
 //!
 //! The project is built by `scripts/demo_project.py` (embedded here, standard
-//! library only) run with the project's Python interpreter.
+//! library only) run with the project's Python interpreter. `comfy` builds
+//! the ComfyUI-shaped stack the same way (`scripts/demo_comfy.py`).
+
+pub mod comfy;
+
+pub use comfy::{COMFY_SCRIPT, DemoMember, DemoStack, create_stack};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,6 +88,24 @@ struct Summary {
 /// running the embedded generator with `python`. The config's `project.python`
 /// is that interpreter's `sys.executable`.
 pub fn create(dir: &Path, python: &str) -> Result<DemoProject, DemoError> {
+    let summary: Summary = run_generator(dir, python, SCRIPT)?;
+    Ok(DemoProject {
+        root: summary.root,
+        config_path: summary.config,
+        upstream: summary.upstream,
+        wrapper: summary.wrapper,
+        base: summary.base,
+        commits: summary.commits,
+    })
+}
+
+/// Runs a generator `script` with `python` into `dir` (absolute, empty) and
+/// reads the JSON summary it prints.
+fn run_generator<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    python: &str,
+    script: &str,
+) -> Result<T, DemoError> {
     let dir = std::path::absolute(dir).map_err(|source| DemoError::Path {
         dir: dir.to_owned(),
         source,
@@ -103,7 +126,7 @@ pub fn create(dir: &Path, python: &str) -> Result<DemoProject, DemoError> {
     tracing::debug!(dir = %dir.display(), python, "building the demo project");
     let out = Command::new(python)
         .arg("-c")
-        .arg(SCRIPT)
+        .arg(script)
         .arg(&dir)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
@@ -123,18 +146,9 @@ pub fn create(dir: &Path, python: &str) -> Result<DemoProject, DemoError> {
         });
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let summary: Summary =
-        serde_json::from_str(stdout.trim()).map_err(|source| DemoError::Summary {
-            stdout: tail(&stdout, 4000),
-            source,
-        })?;
-    Ok(DemoProject {
-        root: summary.root,
-        config_path: summary.config,
-        upstream: summary.upstream,
-        wrapper: summary.wrapper,
-        base: summary.base,
-        commits: summary.commits,
+    serde_json::from_str(stdout.trim()).map_err(|source| DemoError::Summary {
+        stdout: tail(&stdout, 4000),
+        source,
     })
 }
 

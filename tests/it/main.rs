@@ -9,6 +9,7 @@ mod bisect;
 mod canary;
 mod check;
 mod crash;
+mod demo_comfy;
 mod demo_project;
 mod endpoint;
 mod full_disk;

@@ -1,0 +1,291 @@
+//! The ComfyUI-shaped demo stack (`scripts/demo_comfy.py`, built through
+//! `tether::demo::create_stack`): the app's install step clones each node
+//! pack at its pin, each baseline case passes at the pinned bases, fails at
+//! the members' tips with ComfyUI's validation messages, and passes again
+//! once the workflow JSON is repaired the way the `workflow-inputs`
+//! strategy repairs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use tether::demo::{DemoError, DemoStack};
+
+use crate::support::git::git;
+
+struct Stack {
+    _tmp: tempfile::TempDir,
+    stack: DemoStack,
+    config: toml::Table,
+    runs: PathBuf,
+}
+
+impl Stack {
+    fn new() -> Stack {
+        let tmp = tempfile::tempdir().unwrap();
+        let stack = tether::demo::create_stack(&tmp.path().join("stack"), "python3").unwrap();
+        let text = fs_err::read_to_string(&stack.config_path).unwrap();
+        let config: toml::Table = text.parse().unwrap();
+        let runs = tmp.path().join("runs");
+        Stack {
+            _tmp: tmp,
+            stack,
+            config,
+            runs,
+        }
+    }
+
+    fn app(&self) -> &Path {
+        &self.stack.app
+    }
+
+    fn tip(&self, member: &str) -> String {
+        let m = self.stack.member(member).unwrap();
+        m.commits.last().unwrap().hash.clone()
+    }
+
+    fn cases(&self) -> Vec<(String, String, String)> {
+        self.config["baseline"]["case"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["command"].as_str().unwrap().to_owned(),
+                    c["outputs"][0].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Runs case `name` the way tether does: its command template, cwd =
+    /// the app.
+    fn run(&self, name: &str, tag: &str) -> (Output, PathBuf) {
+        let (_, command, _) = self.cases().into_iter().find(|c| c.0 == name).unwrap();
+        let out_dir = self.runs.join(tag).join(name);
+        let command = command
+            .replace("{python}", "python3")
+            .replace("{output_dir}", &out_dir.display().to_string());
+        let argv: Vec<&str> = command.split_whitespace().collect();
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .current_dir(self.app())
+            .output()
+            .unwrap();
+        (out, out_dir)
+    }
+
+    fn edit_workflow(&self, rel: &str, edit: impl FnOnce(&mut Value)) {
+        let path = self.app().join(rel);
+        let mut wf: Value = serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut wf);
+        fs_err::write(&path, serde_json::to_string_pretty(&wf).unwrap()).unwrap();
+    }
+}
+
+#[track_caller]
+fn assert_passed(out: &Output, dir: &Path, ext: &str) {
+    assert!(
+        out.status.success(),
+        "case failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<String> = fs_err::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "outputs in {}: {written:?}",
+        dir.display()
+    );
+}
+
+#[test]
+fn demo_stack_has_three_members_and_the_config_for_them() {
+    let s = Stack::new();
+    let names: Vec<&str> = s.stack.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["comfyui", "vhs-mini", "ltx-mini"]);
+    let kinds = |name: &str| -> Vec<String> {
+        s.stack
+            .member(name)
+            .unwrap()
+            .commits
+            .iter()
+            .map(|c| c.kind.clone())
+            .collect()
+    };
+    assert_eq!(
+        kinds("comfyui"),
+        [
+            "base",
+            "harmless",
+            "break: required input KSamplerMini.denoise",
+            "harmless"
+        ]
+    );
+    assert_eq!(
+        kinds("vhs-mini"),
+        [
+            "base",
+            "harmless",
+            "break: input renamed VHS_VideoCombine.frame_rate -> fps"
+        ]
+    );
+    assert_eq!(kinds("ltx-mini"), ["base", "harmless", "harmless"]);
+    for m in &s.stack.members {
+        assert_eq!(m.commits[0].hash, m.base);
+        assert_eq!(git(&m.path, &["rev-parse", "main"]), s.tip(&m.name));
+    }
+    // The app: the core as a submodule at its base, the packs pinned by SHA.
+    let core = s.stack.member("comfyui").unwrap();
+    assert_eq!(
+        git(&s.app().join("comfyui"), &["rev-parse", "HEAD"]),
+        core.base
+    );
+    let pins = fs_err::read_to_string(s.app().join("studio/nodes_pinned.py")).unwrap();
+    for name in ["vhs-mini", "ltx-mini"] {
+        let m = s.stack.member(name).unwrap();
+        let entry = format!(
+            "    \"{name}\": ({}, \"{}\"),\n",
+            serde_json::to_string(&m.path).unwrap(),
+            m.base
+        );
+        assert_eq!(pins.matches(&entry).count(), 1, "{entry} in\n{pins}");
+    }
+    assert_eq!(git(s.app(), &["status", "--porcelain"]), "");
+
+    let ups = s.config["upstream"].as_array().unwrap();
+    assert_eq!(ups[0]["layout"].as_str(), Some("submodule"));
+    for up in &ups[1..] {
+        let name = up["name"].as_str().unwrap();
+        assert_eq!(up["layout"].as_str(), Some("pinned"));
+        assert_eq!(up["record_file"].as_str(), Some("studio/nodes_pinned.py"));
+        assert_eq!(
+            up["path"].as_str().unwrap(),
+            format!("comfyui/custom_nodes/{name}")
+        );
+        assert_eq!(up["install"].as_str(), Some("python3 install_nodes.py"));
+    }
+    assert_eq!(
+        s.config["group"][0]["members"],
+        toml::Value::try_from(["comfyui", "vhs-mini", "ltx-mini"]).unwrap()
+    );
+    assert_eq!(
+        s.config["integration"]["workflows"],
+        toml::Value::try_from(["workflows/*.json"]).unwrap()
+    );
+    let strategies = s.config["update"]["strategies"].as_array().unwrap();
+    assert!(
+        strategies
+            .iter()
+            .any(|v| v.as_str() == Some("workflow-inputs"))
+    );
+    // One editor-format workflow beside the API-format ones.
+    let editor: Value = serde_json::from_str(
+        &fs_err::read_to_string(s.app().join("workflows/t2i_editor.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(editor["nodes"].is_array() && editor["links"].is_array());
+}
+
+#[test]
+fn demo_stack_cases_pass_at_the_pins_fail_at_the_tips_and_pass_once_repaired() {
+    let s = Stack::new();
+    let app = s.app().to_owned();
+    let install = Command::new("python3")
+        .arg("install_nodes.py")
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    for name in ["vhs-mini", "ltx-mini"] {
+        let dir = app.join("comfyui/custom_nodes").join(name);
+        assert_eq!(
+            git(&dir, &["rev-parse", "HEAD"]),
+            s.stack.member(name).unwrap().base
+        );
+    }
+    // The installed packs leave the app and its submodule clean.
+    assert_eq!(git(&app, &["status", "--porcelain"]), "");
+
+    let cases = s.cases();
+    assert_eq!(
+        cases.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
+        ["t2i", "i2v"]
+    );
+    for (name, _, glob) in &cases {
+        let (out, dir) = s.run(name, "base");
+        assert_passed(&out, &dir, glob.trim_start_matches('*'));
+    }
+
+    // Every member at its tip.
+    git(&app.join("comfyui"), &["checkout", "-q", &s.tip("comfyui")]);
+    for name in ["vhs-mini", "ltx-mini"] {
+        let dir = app.join("comfyui/custom_nodes").join(name);
+        git(&dir, &["checkout", "-q", &s.tip(name)]);
+    }
+    let (out, _) = s.run("t2i", "tip");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Prompt outputs failed validation: KSamplerMini 5: Required input is missing: denoise\n"
+    );
+    let (out, _) = s.run("i2v", "tip");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Prompt outputs failed validation: KSamplerMini 5: Required input is missing: denoise\n\
+         Prompt outputs failed validation: VHS_VideoCombine 8: Required input is missing: fps\n\
+         Prompt outputs failed validation: VHS_VideoCombine 8: unexpected input 'frame_rate'\n"
+    );
+
+    // The two repairs: the new required input with its default, the renamed key.
+    s.edit_workflow("workflows/t2i.json", |wf| {
+        wf["5"]["inputs"]["denoise"] = json!(1.0);
+    });
+    s.edit_workflow("workflows/i2v.json", |wf| {
+        wf["5"]["inputs"]["denoise"] = json!(1.0);
+        let inputs = wf["8"]["inputs"].as_object_mut().unwrap();
+        let rate = inputs.remove("frame_rate").unwrap();
+        inputs.insert("fps".into(), rate);
+    });
+    for (name, _, glob) in &cases {
+        let (out, dir) = s.run(name, "repaired");
+        assert_passed(&out, &dir, glob.trim_start_matches('*'));
+    }
+}
+
+#[test]
+fn demo_stack_member_hashes_are_the_same_on_every_build() {
+    let a = Stack::new();
+    let b = Stack::new();
+    assert_ne!(a.stack.root, b.stack.root);
+    let hashes = |s: &Stack| -> Vec<Vec<String>> {
+        s.stack
+            .members
+            .iter()
+            .map(|m| m.commits.iter().map(|c| c.hash.clone()).collect())
+            .collect()
+    };
+    assert_eq!(hashes(&a), hashes(&b));
+}
+
+#[test]
+fn demo_stack_refuses_a_folder_that_is_not_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs_err::write(tmp.path().join("keep.txt"), "mine").unwrap();
+    let err = tether::demo::create_stack(tmp.path(), "python3").unwrap_err();
+    assert!(matches!(err, DemoError::NotEmpty { .. }), "{err}");
+    assert_eq!(
+        fs_err::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
