@@ -9,7 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
+use tether::analysis::Analysis;
+use tether::analysis::diff::TreeDiff;
+use tether::analysis::model::Integration;
+use tether::config::Config;
 use tether::demo::{DemoError, DemoStack};
+use tether::fix::classify::WorkflowProblem;
+use tether::fix::strategies::WorkflowInputs;
+use tether::fix::{Failure, FailureClass, FixContext, Strategy};
+use tether::upstream::CommitInfo;
 
 use crate::support::git::git;
 
@@ -259,6 +267,203 @@ fn demo_stack_cases_pass_at_the_pins_fail_at_the_tips_and_pass_once_repaired() {
     });
     for (name, _, glob) in &cases {
         let (out, dir) = s.run(name, "repaired");
+        assert_passed(&out, &dir, glob.trim_start_matches('*'));
+    }
+}
+
+/// The analysis' findings for the demo's two breaks, as the `comfy`
+/// analysis reports them.
+fn demo_findings() -> Analysis {
+    use tether::analysis::comfy::{WorkflowAnalysis, WorkflowFinding, WorkflowFindingKind};
+    use tether::analysis::python::PointSeverity;
+    let finding = |wf: &str, node: &str, class: &str, input: &str, kind| WorkflowFinding {
+        severity: PointSeverity::Breaking,
+        workflow: wf.into(),
+        node: node.into(),
+        class_type: class.into(),
+        input: Some(input.into()),
+        kind,
+        patched_at: Vec::new(),
+        message: String::new(),
+    };
+    let denoise = || WorkflowFindingKind::RequiredInputMissing {
+        kind: "FLOAT".into(),
+        default: Some(json!(1.0)),
+    };
+    let commit = CommitInfo {
+        id: "0".repeat(40),
+        short: "0000000".into(),
+        time: jiff::Timestamp::UNIX_EPOCH,
+        author: "a".into(),
+        subject: "s".into(),
+    };
+    Analysis {
+        upstream: "comfyui".into(),
+        wrapper: "studio".into(),
+        generated_at: jiff::Timestamp::UNIX_EPOCH,
+        from: commit.clone(),
+        to: commit,
+        commits: Vec::new(),
+        diff: TreeDiff {
+            files: Vec::new(),
+            key_diffs: Vec::new(),
+            totals: Default::default(),
+            unreadable: Vec::new(),
+        },
+        requirements: Vec::new(),
+        configs: Vec::new(),
+        local_patch: None,
+        integration: Integration {
+            scanned_files: Vec::new(),
+            api_modules: Vec::new(),
+            findings: Vec::new(),
+            counts: Default::default(),
+            omitted: Vec::new(),
+            partial: Vec::new(),
+            untied_key_reads: 0,
+        },
+        workflows: Some(WorkflowAnalysis {
+            workflows: vec!["workflows/i2v.json".into(), "workflows/t2i.json".into()],
+            findings: vec![
+                finding(
+                    "workflows/i2v.json",
+                    "8",
+                    "VHS_VideoCombine",
+                    "frame_rate",
+                    WorkflowFindingKind::InputRenamed { to: "fps".into() },
+                ),
+                finding(
+                    "workflows/i2v.json",
+                    "5",
+                    "KSamplerMini",
+                    "denoise",
+                    denoise(),
+                ),
+                finding(
+                    "workflows/t2i.json",
+                    "5",
+                    "KSamplerMini",
+                    "denoise",
+                    denoise(),
+                ),
+            ],
+            ..Default::default()
+        }),
+        checklist: Vec::new(),
+        notes: Vec::new(),
+        truncated: None,
+        report_limit: 1 << 20,
+    }
+}
+
+#[test]
+fn demo_stack_tips_are_repaired_by_the_workflow_inputs_strategy() {
+    let s = Stack::new();
+    let app = s.app().to_owned();
+    let install = Command::new("python3")
+        .arg("install_nodes.py")
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    assert!(install.status.success());
+    git(&app.join("comfyui"), &["checkout", "-q", &s.tip("comfyui")]);
+    git(
+        &app.join("comfyui/custom_nodes/vhs-mini"),
+        &["checkout", "-q", &s.tip("vhs-mini")],
+    );
+    let (out, _) = s.run("i2v", "tip");
+    assert_eq!(out.status.code(), Some(1));
+    // Classified from the case's stderr, as the fix loop does.
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let class = FailureClass::WorkflowValidation {
+        class_type: "VHS_VideoCombine".into(),
+        node: "8".into(),
+        input: "frame_rate".into(),
+        problem: WorkflowProblem::UnexpectedInput,
+    };
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("VHS_VideoCombine 8: unexpected input 'frame_rate'")
+    );
+    let failure = Failure {
+        case: "i2v".into(),
+        model: "i2v".into(),
+        params: json!({"workflow": "workflows/i2v.json"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        signature: String::new(),
+        message: stderr.lines().last().unwrap().to_owned(),
+        detail: stderr.clone(),
+        class,
+        log_dir: s.runs.clone(),
+        integration_points: Vec::new(),
+    };
+    let toml = format!(
+        "[project]\nroot = {:?}\npython = \"python3\"\n[[upstream]]\nname = \"comfyui\"\n\
+         url = \"u\"\npath = \"comfyui\"\nlayout = \"submodule\"\n",
+        app.display().to_string()
+    );
+    let cfg = Config::parse(&toml, &app).unwrap();
+    let analysis = demo_findings();
+    let ctx = FixContext {
+        cfg: &cfg,
+        tree: &app,
+        upstream_dir: &app.join("comfyui"),
+        analysis: Some(&analysis),
+        attempt: 1,
+        context_dir: &s.runs.join("ctx"),
+    };
+    let before = fs_err::read_to_string(app.join("workflows/i2v.json")).unwrap();
+    let fix = WorkflowInputs
+        .apply(&ctx, &failure)
+        .unwrap()
+        .expect("a fix");
+    assert_eq!(fix.files, ["workflows/i2v.json"]);
+    assert_eq!(
+        fix.commit_message.lines().next().unwrap(),
+        "fix(workflow): workflows/i2v.json node 8 input frame_rate -> fps, node 5 adds denoise = 1.0"
+    );
+    let after = fs_err::read_to_string(app.join("workflows/i2v.json")).unwrap();
+    assert_eq!(
+        after,
+        before
+            .replace("\"frame_rate\": 8", "\"fps\": 8")
+            .replace("\"steps\": 6\n", "\"steps\": 6,\n      \"denoise\": 1.0\n")
+    );
+    let (out, dir) = s.run("i2v", "fixed");
+    assert_passed(&out, &dir, ".y4m");
+
+    // The next failure, t2i's KSamplerMini 5 (also at i2v's node 5, which
+    // is repaired already): only t2i changes.
+    let (out, _) = s.run("t2i", "fixed");
+    assert_eq!(out.status.code(), Some(1));
+    let failure = Failure {
+        case: "t2i".into(),
+        params: json!({"workflow": "workflows/t2i.json"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        class: FailureClass::WorkflowValidation {
+            class_type: "KSamplerMini".into(),
+            node: "5".into(),
+            input: "denoise".into(),
+            problem: WorkflowProblem::RequiredInputMissing,
+        },
+        ..failure
+    };
+    let fix = WorkflowInputs
+        .apply(&ctx, &failure)
+        .unwrap()
+        .expect("a fix");
+    assert_eq!(fix.files, ["workflows/t2i.json"]);
+    assert_eq!(
+        fs_err::read_to_string(app.join("workflows/i2v.json")).unwrap(),
+        after
+    );
+    for (name, _, glob) in &s.cases() {
+        let (out, dir) = s.run(name, "fixed-both");
         assert_passed(&out, &dir, glob.trim_start_matches('*'));
     }
 }
