@@ -171,7 +171,6 @@ fn node_findings(c: &Compare<'_>, wf: &Workflow, id: &str, out: &mut Vec<Workflo
     let patched: BTreeSet<&str> = patches.iter().map(|p| p.input.as_str()).collect();
     set.extend(patched.iter().copied());
     let declared_after = names(after);
-    let declared_before = before.map(names).unwrap_or_default();
     let mut renamed_to = BTreeSet::new();
     for input in &set {
         if declared_after.contains(input) {
@@ -233,7 +232,6 @@ fn node_findings(c: &Compare<'_>, wf: &Workflow, id: &str, out: &mut Vec<Workflo
             ),
         );
     }
-    let _ = declared_before;
 }
 
 fn names(c: &NodeClass) -> BTreeSet<&str> {

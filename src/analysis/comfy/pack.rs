@@ -190,18 +190,15 @@ impl Resolver<'_> {
         let imp = scan.imports.get(name.first()?)?;
         let mut module = imp.module.clone();
         let mut rest: Vec<String> = name[1..].to_vec();
-        match &imp.name {
-            // `from m import x`: x is a name of m, or the module m.x
-            Some(n) => {
-                let mut sub = module.clone();
-                sub.push(n.clone());
-                if self.scans.contains_key(&sub) && !rest.is_empty() {
-                    module = sub;
-                } else {
-                    rest.insert(0, n.clone());
-                }
+        // `from m import x`: x is a name of m, or the module m.x
+        if let Some(n) = &imp.name {
+            let mut sub = module.clone();
+            sub.push(n.clone());
+            if self.scans.contains_key(&sub) && !rest.is_empty() {
+                module = sub;
+            } else {
+                rest.insert(0, n.clone());
             }
-            None => {}
         }
         // `a.b.Name`: submodules first
         while rest.len() > 1 {
