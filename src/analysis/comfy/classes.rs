@@ -1,7 +1,7 @@
 //! One Python class read as a ComfyUI node: its `INPUT_TYPES` (a dict
 //! literal the classmethod returns, directly, through a variable or through
 //! a function of the same file), `RETURN_TYPES`, or a V3 `define_schema`
-//! returning `io.Schema(node_id=..., inputs=[...], outputs=[...])`. What
+//! (read by `v3`). What
 //! cannot be read statically leaves the class incomplete, with why.
 
 use std::collections::BTreeMap;
@@ -66,7 +66,7 @@ pub(super) fn read_class(class: Node<'_>, src: &str, scope: &ModuleScope<'_>) ->
                 }
                 Some("define_schema") => {
                     info.inputs_read = true;
-                    if let Err(why) = schema(def, src, &mut info) {
+                    if let Err(why) = super::v3::schema(def, src, &mut info) {
                         info.unreadable = Some(why);
                     }
                 }
@@ -181,7 +181,7 @@ fn returned_dict<'t>(
     }
 }
 
-fn short(s: &str) -> String {
+pub(super) fn short(s: &str) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if one.chars().count() > 60 {
         format!("{}...", one.chars().take(57).collect::<String>())
@@ -315,120 +315,4 @@ fn type_list(node: Node<'_>, src: &str, scope: &ModuleScope<'_>) -> Option<Vec<S
             _ => None,
         })
         .collect()
-}
-
-/// The V3 schema: `io.Schema(node_id="...", inputs=[...], outputs=[...])`.
-fn schema(func: Node<'_>, src: &str, info: &mut ClassInfo) -> Result<(), String> {
-    let mut call = None;
-    super::super::python::walk_all(func, |n| {
-        if call.is_none() && n.kind() == "call" {
-            let f = n
-                .child_by_field_name("function")
-                .and_then(|f| dotted(f, src));
-            if f.is_some_and(|p| p.last().is_some_and(|l| l == "Schema")) {
-                call = Some(n);
-            }
-        }
-    });
-    let call = call.ok_or("define_schema builds no io.Schema(...) call")?;
-    let args = call
-        .child_by_field_name("arguments")
-        .ok_or("no arguments")?;
-    let mut inputs_seen = false;
-    for kw in named_children(args) {
-        if kw.kind() != "keyword_argument" {
-            continue;
-        }
-        let name = kw.child_by_field_name("name").map(|n| text(n, src));
-        let Some(value) = kw.child_by_field_name("value").map(unparen) else {
-            continue;
-        };
-        match name {
-            Some("node_id") => info.node_id = string_value(value, src),
-            Some("inputs") => {
-                inputs_seen = true;
-                if value.kind() != "list" {
-                    return Err("io.Schema inputs are not a list literal".into());
-                }
-                for item in named_children(value) {
-                    if item.kind() == "comment" {
-                        continue;
-                    }
-                    let (input, optional) = schema_input(item, src)?;
-                    if optional {
-                        info.optional.push(input);
-                    } else {
-                        info.required.push(input);
-                    }
-                }
-            }
-            Some("outputs") => {
-                info.outputs = (value.kind() == "list")
-                    .then(|| {
-                        named_children(value)
-                            .into_iter()
-                            .filter(|c| c.kind() != "comment")
-                            .map(|o| io_type(o, src, "Output"))
-                            .collect::<Option<Vec<_>>>()
-                    })
-                    .flatten();
-            }
-            _ => {}
-        }
-    }
-    if info.node_id.is_none() {
-        return Err("io.Schema has no literal node_id".into());
-    }
-    if !inputs_seen {
-        info.outputs.get_or_insert_with(Vec::new);
-    }
-    Ok(())
-}
-
-/// `io.Int.Input("width", default=512, optional=True)`: the input and
-/// whether it is optional.
-fn schema_input(item: Node<'_>, src: &str) -> Result<(NodeInput, bool), String> {
-    let err = || format!("schema input `{}` is not readable", short(text(item, src)));
-    let kind = io_type(item, src, "Input").ok_or_else(err)?;
-    let args = item.child_by_field_name("arguments").ok_or_else(err)?;
-    let mut name = None;
-    let mut default = None;
-    let mut optional = false;
-    for a in named_children(args) {
-        match a.kind() {
-            "keyword_argument" => {
-                let k = a.child_by_field_name("name").map(|n| text(n, src));
-                let v = a.child_by_field_name("value");
-                match (k, v) {
-                    (Some("id"), Some(v)) => name = string_value(v, src),
-                    (Some("default"), Some(v)) => default = literal(v, src),
-                    (Some("optional"), Some(v)) => optional = v.kind() == "true",
-                    _ => {}
-                }
-            }
-            "comment" => {}
-            _ if name.is_none() => name = Some(string_value(a, src).ok_or_else(err)?),
-            _ => {}
-        }
-    }
-    Ok((
-        NodeInput {
-            name: name.ok_or_else(err)?,
-            kind,
-            default,
-        },
-        optional,
-    ))
-}
-
-/// `io.Image.Output()` (with `what` = `Output`) as `IMAGE`.
-fn io_type(call: Node<'_>, src: &str, what: &str) -> Option<String> {
-    if call.kind() != "call" {
-        return None;
-    }
-    let parts = dotted(call.child_by_field_name("function")?, src)?;
-    let [.., ty, last] = parts.as_slice() else {
-        return None;
-    };
-    (last == what).then(|| ty.to_ascii_uppercase())
 }

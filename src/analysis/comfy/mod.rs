@@ -4,7 +4,7 @@
 //! workflow inputs, and the findings where an update changes a class a
 //! workflow uses.
 //!
-//! - `nodes`/`classes`/`syntax`: one file's mappings and classes;
+//! - `nodes`/`classes`/`v3`/`syntax`: one file's mappings and classes;
 //! - `pack`: an upstream's classes at a commit, files tied together, cached;
 //! - `workflow`: API-format workflow files; `patches`: the wrapper's patches;
 //! - `findings`: the comparison; `analyze`: the orchestration; `model`.
@@ -17,6 +17,7 @@ mod nodes;
 mod pack;
 mod patches;
 mod syntax;
+mod v3;
 mod workflow;
 
 pub use analyze::{ComfyError, Range, analyze};

@@ -136,7 +136,7 @@ pub(super) fn scan_file(path: &str, src: &str, root: Node<'_>) -> FileScan {
         }
     }
     if out.v3_nodes.is_some() {
-        out.v3_nodes = Some(node_list(&stmts, src));
+        out.v3_nodes = Some(super::v3::node_list(&stmts, src));
     }
     out
 }
@@ -326,7 +326,7 @@ fn looks_like_mapping(node: Node<'_>) -> bool {
     )
 }
 
-fn unknown(node: Node<'_>, src: &str) -> Entry {
+pub(super) fn unknown(node: Node<'_>, src: &str) -> Entry {
     let t: String = text(node, src)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -430,58 +430,4 @@ fn comprehension(node: Node<'_>, src: &str) -> Option<Vec<Entry>> {
             })
         })
         .collect()
-}
-
-/// The classes `get_node_list` returns in a V3 extension of this file.
-fn node_list(stmts: &[Node<'_>], src: &str) -> Vec<Entry> {
-    for s in stmts {
-        let d = undecorate(*s);
-        if d.kind() != "class_definition" {
-            continue;
-        }
-        let Some(body) = d.child_by_field_name("body") else {
-            continue;
-        };
-        for m in named_children(body) {
-            let m = undecorate(m);
-            if m.kind() != "function_definition"
-                || m.child_by_field_name("name").map(|n| text(n, src)) != Some("get_node_list")
-            {
-                continue;
-            }
-            let mut rets = Vec::new();
-            crate::analysis::python::walk_all(m, |n| {
-                if n.kind() == "return_statement" {
-                    rets.push(n);
-                }
-            });
-            let list = match rets.as_slice() {
-                [r] => named_children(*r).into_iter().next().map(unparen),
-                _ => None,
-            };
-            let Some(list) = list.filter(|l| matches!(l.kind(), "list" | "tuple")) else {
-                return vec![Entry::Unknown {
-                    why: format!(
-                        "get_node_list (line {}) does not return a list literal",
-                        line(m)
-                    ),
-                }];
-            };
-            return named_children(list)
-                .into_iter()
-                .filter(|c| c.kind() != "comment")
-                .map(|c| match dotted(c, src) {
-                    Some(class) => Entry::Pair {
-                        key: String::new(),
-                        class,
-                        line: line(c),
-                    },
-                    None => unknown(c, src),
-                })
-                .collect();
-        }
-    }
-    vec![Entry::Unknown {
-        why: "comfy_entrypoint's extension has no get_node_list in this file".into(),
-    }]
 }
