@@ -111,3 +111,24 @@ fn an_upstream_without_node_classes_says_so_and_stays_clear() {
     assert!(notes.contains("defines no node classes"), "{notes}");
     assert_eq!(a["workflows"]["findings"], serde_json::json!([]));
 }
+
+/// The Workflows section of `integration_analysis.md`, from its heading to
+/// the next one.
+fn workflows_section(md: &str) -> String {
+    let start = md.find("## Workflows").expect("a Workflows section");
+    let rest = &md[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 4);
+    rest[..end].to_owned()
+}
+
+#[test]
+fn workflows_section_snapshot() {
+    let w = ComfyWorld::new();
+    w.tether().run(&["analyze"]).assert_code(3);
+    w.tether()
+        .run(&["analyze", "--upstream", "videonodes", "--no-fetch"])
+        .assert_code(3);
+    let md = fs_err::read_to_string(w.analysis_dir("videonodes").join("integration_analysis.md"))
+        .unwrap();
+    insta::assert_snapshot!("workflows_section_md", workflows_section(&md));
+}

@@ -428,3 +428,57 @@ fn every_finding_kind() {
         "node class `OldBlur` is no longer defined by `core` at abc1234; `NewBlur` looks like its successor (same Python class)"
     );
 }
+
+#[test]
+fn a_patch_is_tied_by_its_loaded_file_and_a_patched_input_can_be_gone() {
+    let before = packed(vec![class(
+        "Resize",
+        "Resize",
+        &[("width", "INT", None), ("keep", "BOOLEAN", None)],
+        1,
+    )]);
+    let after = packed(vec![class(
+        "Resize",
+        "Resize",
+        &[("keep", "BOOLEAN", None)],
+        1,
+    )]);
+    let wf = |path: &str| {
+        read_workflow(
+            path,
+            r#"{"12": {"class_type": "Resize", "inputs": {"keep": true}}}"#,
+        )
+        .unwrap()
+    };
+    let patch = |source: Option<&str>| InputPatch {
+        at: "app.py:9".into(),
+        node: "12".into(),
+        input: "width".into(),
+        source: source.map(str::to_owned),
+    };
+    let run = |patches: &[InputPatch]| {
+        compare(
+            &Compare {
+                upstream: "core",
+                to_short: "abc1234",
+                before: &before,
+                after: &after,
+                peers: &[],
+                patches,
+            },
+            &[wf("workflows/a.json"), wf("workflows/b.json")],
+        )
+    };
+    // loaded from a.json: only a.json's node, though its JSON lacks `width`
+    let f = run(&[patch(Some("workflows/a.json"))]);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].workflow, "workflows/a.json");
+    assert_eq!(f[0].kind, WorkflowFindingKind::InputRemoved);
+    assert_eq!(f[0].patched_at, ["app.py:9"]);
+    assert_eq!(
+        f[0].message,
+        "input `width` of `Resize` (set by the wrapper's patch) is no longer declared"
+    );
+    // no literal path: tied only where the workflow sets the input (nowhere)
+    assert!(run(&[patch(None)]).is_empty());
+}
