@@ -132,3 +132,40 @@ fn workflows_section_snapshot() {
         .unwrap();
     insta::assert_snapshot!("workflows_section_md", workflows_section(&md));
 }
+
+#[test]
+fn peers_override_reads_the_other_upstream_at_the_given_commit() {
+    let w = ComfyWorld::new();
+    w.tether().run(&["analyze"]).assert_code(3);
+    // a core commit without SharedNode, fetched into the mirror
+    let without =
+        crate::support::comfy::core_nodes_v2().replace("    \"SharedNode\": SharedNode,\n", "");
+    w.core.write("nodes.py", without);
+    let c2 = w.core.commit("core: SharedNode moves out");
+    w.tether()
+        .run(&["analyze", "--upstream", "comfyui"])
+        .assert_code(3);
+    let cfg = tether::config::Config::load(&w.root.join("tether.toml")).unwrap();
+    let up = cfg
+        .upstreams
+        .iter()
+        .find(|u| u.name == "videonodes")
+        .unwrap();
+    let twice = |peers: std::collections::BTreeMap<String, String>| {
+        let opts = tether::analysis::AnalyzeOptions {
+            to: None,
+            fetch: false,
+            peers,
+        };
+        let a = tether::analysis::analyze(&cfg, up, &opts).unwrap().analysis;
+        a.workflows.unwrap().findings.iter().any(|f| f.node == "14")
+    };
+    assert!(
+        twice(Default::default()),
+        "the core's current commit defines it"
+    );
+    assert!(
+        !twice([("comfyui".to_string(), c2)].into()),
+        "the group's core target does not"
+    );
+}
