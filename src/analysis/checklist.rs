@@ -1,5 +1,5 @@
 //! Derives the update checklist from an analysis's findings: each broken or
-//! at-risk integration point, each local patch the update is predicted to
+//! at-risk integration point, each workflow finding, each local patch the update is predicted to
 //! conflict on or lose, each protected package change, each changed key
 //! file, then the validation steps tether runs.
 
@@ -32,6 +32,20 @@ pub fn build(a: &Analysis) -> Vec<ChecklistItem> {
             ),
             location: Some(o.file.clone()),
             severity: Some(o.severity),
+        });
+    }
+    for f in a.workflows.iter().flat_map(|w| &w.findings) {
+        items.push(ChecklistItem {
+            category: ChecklistCategory::Workflow,
+            text: format!(
+                "Workflow `{}` node {} (`{}`): {}",
+                f.workflow, f.node, f.class_type, f.message
+            ),
+            location: Some(match f.patched_at.first() {
+                Some(p) => format!("{} node {} (patched at {p})", f.workflow, f.node),
+                None => format!("{} node {}", f.workflow, f.node),
+            }),
+            severity: Some(f.severity),
         });
     }
     for f in a.local_patch.iter().flat_map(|p| p.at_risk()) {

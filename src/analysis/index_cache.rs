@@ -1,8 +1,9 @@
 //! Owns the analysis cache in the state dir (`<state>/cache/`): what the
 //! analysis derives from immutable git objects, one small JSON file per key:
 //! each upstream module's index by (path, blob id) in `python-index/`, and
-//! each tree diff by (commits, options) in `tree-diff/`, and the names each
-//! module a range changes defines in `changed-modules/`. The service's
+//! each tree diff by (commits, options) in `tree-diff/`, the names each
+//! module a range changes defines in `changed-modules/`, and the ComfyUI
+//! node classes of a commit in `comfy-nodes/`. The service's
 //! repeated analyses of the same upstream thus parse and diff nothing twice.
 //!
 //! An entry is only ever a copy of what recomputing it gives: it is written
@@ -30,6 +31,8 @@ pub enum Kind {
     TreeDiff,
     /// The modules a range changes, by commits (see `upstream_python`).
     ChangedModules,
+    /// The ComfyUI node classes an upstream defines, by commit.
+    ComfyNodes,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::PythonIndex => "python-index",
             Kind::TreeDiff => "tree-diff",
             Kind::ChangedModules => "changed-modules",
+            Kind::ComfyNodes => "comfy-nodes",
         }
     }
 }

@@ -104,16 +104,24 @@ pub enum ChecklistCategory {
     /// A local patch of the vendored copy the update is predicted to
     /// conflict on or lose.
     LocalPatch,
+    /// A workflow node input (or node) the update breaks or puts at risk.
+    Workflow,
     Validation,
 }
 
 impl Analysis {
     pub fn verdict(&self) -> AnalysisVerdict {
         let counts = &self.integration.counts;
-        if counts.breaking > 0 {
+        let workflow = |sev| {
+            self.workflows
+                .iter()
+                .flat_map(|w| &w.findings)
+                .any(|f| f.severity == sev)
+        };
+        if counts.breaking > 0 || workflow(PointSeverity::Breaking) {
             return AnalysisVerdict::Breaking;
         }
-        let mut v = if counts.at_risk > 0 {
+        let mut v = if counts.at_risk > 0 || workflow(PointSeverity::AtRisk) {
             AnalysisVerdict::AtRisk
         } else {
             AnalysisVerdict::Clear

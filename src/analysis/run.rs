@@ -13,7 +13,9 @@ use super::diff::{self, DiffOptions};
 use super::index_cache::{IndexCache, Kind};
 use super::model::{Analysis, Integration, PartialFile};
 use super::python::{self, PointFacts, PointSeverity, ResolveContext, ScanContext, SourceFile};
-use super::{checklist, json_config, local_copy, requirements, upstream_python, wrapper_files};
+use super::{
+    checklist, comfy, json_config, local_copy, requirements, upstream_python, wrapper_files,
+};
 use crate::config::{Config, Layout, UpstreamConfig};
 use crate::redact::redact;
 use crate::state::StateDir;
@@ -34,6 +36,8 @@ pub enum AnalysisError {
     Wrapper(#[from] wrapper_files::WrapperFilesError),
     #[error(transparent)]
     Report(#[from] crate::document::DocumentError),
+    #[error(transparent)]
+    Comfy(#[from] super::comfy::ComfyError),
 }
 
 pub struct AnalyzeOptions {
@@ -41,6 +45,10 @@ pub struct AnalyzeOptions {
     pub to: Option<String>,
     /// Fetch the mirror first.
     pub fetch: bool,
+    /// Other upstreams' commits (name -> revision) to compare node classes
+    /// with, as a group update passes its members' targets; an upstream not
+    /// named here is read at its current commit.
+    pub peers: BTreeMap<String, String>,
 }
 
 /// An analysis and the folder its reports were written to.
@@ -70,7 +78,13 @@ pub fn analyze(
         (Some(mods), Layout::Vendored) if from.to_string() == current.id => Some(mods),
         _ => None,
     };
-    let analysis = analyze_range_local(cfg, up, &mirror, from, to, local, &mut notes)?;
+    let range = Range {
+        from,
+        to,
+        local,
+        peers: &opts.peers,
+    };
+    let analysis = analyze_range_with(cfg, up, &mirror, &range, &mut notes)?;
     let dir = write_reports(cfg, &analysis)?;
     Ok(Analyzed { analysis, dir })
 }
@@ -100,6 +114,36 @@ pub fn analyze_range_local(
     local: Option<&LocalMods>,
     notes: &mut Vec<String>,
 ) -> Result<Analysis, AnalysisError> {
+    let peers = BTreeMap::new();
+    let range = Range {
+        from,
+        to,
+        local,
+        peers: &peers,
+    };
+    analyze_range_with(cfg, up, mirror, &range, notes)
+}
+
+/// The commits an analysis compares, with what else it reads.
+pub struct Range<'a> {
+    pub from: Oid,
+    pub to: Oid,
+    /// A vendored copy's patch against `from`.
+    pub local: Option<&'a LocalMods>,
+    /// Other upstreams' commits for the node-class comparison (see
+    /// [`AnalyzeOptions::peers`]).
+    pub peers: &'a BTreeMap<String, String>,
+}
+
+/// [`analyze_range_local`] with the other upstreams' commits given.
+pub fn analyze_range_with(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    mirror: &Mirror,
+    range: &Range<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Analysis, AnalysisError> {
+    let (from, to, local) = (range.from, range.to, range.local);
     let repo = mirror.repo();
     let clock = std::time::Instant::now();
     let phase = |name: &str| {
@@ -109,10 +153,10 @@ pub fn analyze_range_local(
             "analysis phase done"
         )
     };
-    let range = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
+    let range_text = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
     let derr = |source| AnalysisError::Diff {
         upstream: up.name.clone(),
-        range: range.clone(),
+        range: range_text.clone(),
         source,
     };
     let commit_info = |oid| -> Result<CommitInfo, AnalysisError> {
@@ -393,6 +437,22 @@ pub fn analyze_range_local(
         }));
     }
 
+    let workflows = comfy::analyze(
+        &comfy::Range {
+            cfg,
+            up,
+            mirror,
+            from,
+            to,
+            to_short: &to_info.short,
+            peers: range.peers,
+            wrapper: &wrapper.files,
+        },
+        &cache,
+        notes,
+    )?;
+    phase("workflows");
+
     let mut analysis = Analysis {
         upstream: up.name.clone(),
         wrapper: cfg.project.name.clone(),
@@ -413,7 +473,7 @@ pub fn analyze_range_local(
             partial,
             untied_key_reads,
         },
-        workflows: None,
+        workflows,
         checklist: Vec::new(),
         report_limit: cfg.analysis.max_report_bytes,
         notes: notes.iter().map(|n| redact(n).into_owned()).collect(),

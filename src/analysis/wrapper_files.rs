@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use globset::GlobSet;
+
 use crate::config::{Config, WrapperSource};
 
 use super::python::SourceFile;
@@ -32,22 +34,29 @@ pub struct WrapperFiles {
 }
 
 pub fn read(cfg: &Config) -> Result<WrapperFiles, WrapperFilesError> {
-    let root = &cfg.project.root;
-    let mut out = WrapperFiles::default();
-    match cfg.project.wrapper_source {
-        WrapperSource::Worktree => walk(cfg, root, Path::new(""), &mut out)?,
-        WrapperSource::Committed => committed(cfg, &mut out)?,
-    }
-    out.files.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(note) = dirty_note(root) {
+    let mut out = read_matching(cfg, &cfg.integration.scan_set)?;
+    if let Some(note) = dirty_note(&cfg.project.root) {
         out.notes.push(note);
     }
     Ok(out)
 }
 
-fn wanted(cfg: &Config, rel: &str) -> bool {
+/// The wrapper files matching `set` (and not `integration.exclude`), from
+/// the source `project.wrapper_source` names.
+pub fn read_matching(cfg: &Config, set: &GlobSet) -> Result<WrapperFiles, WrapperFilesError> {
+    let root = &cfg.project.root;
+    let mut out = WrapperFiles::default();
+    match cfg.project.wrapper_source {
+        WrapperSource::Worktree => walk(cfg, set, root, Path::new(""), &mut out)?,
+        WrapperSource::Committed => committed(cfg, set, &mut out)?,
+    }
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn wanted(cfg: &Config, set: &GlobSet, rel: &str) -> bool {
     let i = &cfg.integration;
-    i.scan_set.is_match(rel)
+    set.is_match(rel)
         && !i.exclude_set.is_match(rel)
         && !cfg.upstreams.iter().any(|u| {
             let p = u.path.to_string_lossy();
@@ -67,6 +76,7 @@ fn skipped_dir(cfg: &Config, rel: &str) -> bool {
 
 fn walk(
     cfg: &Config,
+    set: &GlobSet,
     root: &Path,
     rel: &Path,
     out: &mut WrapperFiles,
@@ -98,9 +108,9 @@ fn walk(
         }
         if ft.is_dir() {
             if !skipped_dir(cfg, &child_str) {
-                walk(cfg, root, &child, out)?;
+                walk(cfg, set, root, &child, out)?;
             }
-        } else if ft.is_file() && wanted(cfg, &child_str) {
+        } else if ft.is_file() && wanted(cfg, set, &child_str) {
             // an oversized file is listed without being read
             if entry
                 .metadata()
@@ -120,7 +130,7 @@ fn walk(
     Ok(())
 }
 
-fn committed(cfg: &Config, out: &mut WrapperFiles) -> Result<(), WrapperFilesError> {
+fn committed(cfg: &Config, set: &GlobSet, out: &mut WrapperFiles) -> Result<(), WrapperFilesError> {
     let root = &cfg.project.root;
     let git = |source| WrapperFilesError::Git {
         path: root.clone(),
@@ -134,7 +144,7 @@ fn committed(cfg: &Config, out: &mut WrapperFiles) -> Result<(), WrapperFilesErr
             return git2::TreeWalkResult::Ok;
         }
         let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
-        if wanted(cfg, &path) {
+        if wanted(cfg, set, &path) {
             found.push((path, entry.id()));
         }
         git2::TreeWalkResult::Ok

@@ -39,6 +39,7 @@ pub fn run(args: &AnalyzeArgs, cfg: &Config) -> anyhow::Result<u8> {
     let opts = AnalyzeOptions {
         to: args.to.clone(),
         fetch: !args.no_fetch,
+        peers: Default::default(),
     };
     let mut worst = AnalysisVerdict::Clear;
     let mut outcomes = Vec::new();

@@ -200,6 +200,10 @@ pub struct IntegrationConfig {
     pub api_modules: Vec<String>,
     /// Upstream folders of JSON model configs the wrapper refers to by name.
     pub config_dirs: Vec<String>,
+    /// Globs (relative to the wrapper root) of ComfyUI API-format workflow
+    /// JSON files; empty: none.
+    pub workflows: Vec<String>,
+    pub workflows_set: GlobSet,
 }
 
 #[derive(Debug, Clone)]

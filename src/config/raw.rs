@@ -70,6 +70,7 @@ pub struct RawIntegration {
     pub exclude: Option<Vec<GlobPattern>>,
     pub api_modules: Option<Vec<ModuleName>>,
     pub config_dirs: Option<Vec<String>>,
+    pub workflows: Option<Vec<GlobPattern>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

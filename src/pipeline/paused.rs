@@ -98,6 +98,7 @@ pub fn continue_update(
         &AnalyzeOptions {
             to: Some(journal.to.clone()),
             fetch: false,
+            peers: Default::default(),
         },
     ) {
         Ok(a) => Some(a),

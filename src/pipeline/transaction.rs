@@ -139,6 +139,7 @@ pub fn update_locked(
         &AnalyzeOptions {
             to: Some(target.to_string()),
             fetch: false,
+            peers: Default::default(),
         },
     )?;
     let a = &analysed.analysis;

@@ -434,6 +434,7 @@ pub fn integration_markdown(a: &Analysis) -> String {
             thousands(a.integration.untied_key_reads)
         );
     }
+    super::workflows::section(&mut o, a);
     if !a.integration.partial.is_empty() {
         let _ = writeln!(o, "## Partially analysed files\n");
         let _ = writeln!(
@@ -471,6 +472,7 @@ pub fn checklist_markdown(a: &Analysis) -> String {
     header(&mut o, "Update checklist", a);
     for (cat, title) in [
         (ChecklistCategory::IntegrationPoint, "Integration points"),
+        (ChecklistCategory::Workflow, "Workflows"),
         (ChecklistCategory::LocalPatch, "Local patches"),
         (ChecklistCategory::ProtectedPackage, "Protected packages"),
         (ChecklistCategory::Dependency, "Other dependencies"),

@@ -14,6 +14,7 @@ pub mod health;
 pub mod markdown;
 pub mod stack_deps;
 pub mod update;
+pub mod workflows;
 
 /// A report model's rendering for a terminal, not yet redacted.
 pub trait Summary {

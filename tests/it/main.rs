@@ -8,6 +8,7 @@ mod baseline;
 mod bisect;
 mod canary;
 mod check;
+mod comfy;
 mod crash;
 mod demo_comfy;
 mod demo_project;

@@ -16,6 +16,7 @@ mod signature;
 pub use chunks::SPLIT_ABOVE;
 pub use index::{index_parsed, index_upstream, module_name, top_level_modules};
 pub use model::*;
+pub(crate) use parse::{line, named_children, string_value, text};
 pub use parse::{parse, reparse, walk_all};
 pub use resolve::{
     PointFacts, Resolver, key_findings, local_patch_findings, resolve, resolve_each,

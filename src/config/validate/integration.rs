@@ -1,4 +1,5 @@
-//! `[integration]`: which wrapper files are scanned.
+//! `[integration]`: which wrapper files are scanned, and which are
+//! ComfyUI workflows.
 
 use super::{Problems, glob_set, glob_strings};
 use crate::config::defaults;
@@ -11,11 +12,14 @@ pub(super) fn integration(raw: RawIntegration, p: &mut Problems) -> IntegrationC
         p.add("integration.scan", "must list at least one glob");
     }
     let exclude = glob_strings(&raw.exclude, defaults::EXCLUDE);
+    let workflows = glob_strings(&raw.workflows, &[]);
     IntegrationConfig {
         scan_set: glob_set(p, "integration.scan", &scan),
         scan,
         exclude_set: glob_set(p, "integration.exclude", &exclude),
         exclude,
+        workflows_set: glob_set(p, "integration.workflows", &workflows),
+        workflows,
         api_modules: raw
             .api_modules
             .unwrap_or_default()

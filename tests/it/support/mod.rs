@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod comfy;
 pub mod findings;
 pub mod git;
 pub mod git_http;
