@@ -553,7 +553,7 @@ fn summary(a: &Analysis, dir: &Path) -> String {
         t.lines_added,
         t.lines_removed
     );
-    let _ = writeln!(
+    let _ = write!(
         o,
         "verdict: {} — {} breaking, {} at risk, {} unchanged",
         verdict_word(a.verdict()),
@@ -561,6 +561,19 @@ fn summary(a: &Analysis, dir: &Path) -> String {
         thousands(a.count(PointSeverity::AtRisk)),
         thousands(a.count(PointSeverity::Info))
     );
+    match &a.workflows {
+        Some(w) if !w.findings.is_empty() => {
+            let count = |sev| w.findings.iter().filter(|f| f.severity == sev).count();
+            let _ = writeln!(
+                o,
+                "; workflows: {} breaking, {} at risk in {} file(s)",
+                count(PointSeverity::Breaking),
+                count(PointSeverity::AtRisk),
+                w.workflows.len()
+            );
+        }
+        _ => o.push('\n'),
+    }
     for f in a
         .integration
         .findings
@@ -577,6 +590,16 @@ fn summary(a: &Analysis, dir: &Path) -> String {
             "  {tag} {}:{}  {}",
             f.point.file, f.point.line, f.message
         );
+    }
+    if let Some(w) = &a.workflows {
+        for f in &w.findings {
+            let tag = if f.severity == PointSeverity::Breaking {
+                "BREAKING"
+            } else {
+                "at risk "
+            };
+            let _ = writeln!(o, "  {tag} {} node {}  {}", f.workflow, f.node, f.message);
+        }
     }
     for sev in [PointSeverity::Breaking, PointSeverity::AtRisk] {
         for x in omitted(a, sev) {

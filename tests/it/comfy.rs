@@ -59,7 +59,7 @@ fn every_workflow_finding_kind_by_workflow_node_and_input() {
 
     let core = w.analysis_json("comfyui");
     let f = workflow_finding(&core, "7", Some("cfg"), "required-input-missing");
-    assert_eq!(f["severity"], "at-risk");
+    assert_eq!(f["severity"], "breaking");
     assert_eq!(f["kind"]["default"], 8.0);
     assert_eq!(f["kind"]["kind"], "FLOAT");
     let f = workflow_finding(&core, "7", Some("sampler_name"), "required-input-missing");

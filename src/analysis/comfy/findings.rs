@@ -215,12 +215,15 @@ fn node_findings(c: &Compare<'_>, wf: &Workflow, id: &str, out: &mut Vec<Workflo
         if set.contains(name) || renamed_to.contains(name) || required_before.contains(name) {
             continue;
         }
-        let (severity, tail) = match &r.default {
-            Some(d) => (PointSeverity::AtRisk, format!("declared default {d}")),
-            None => (PointSeverity::Breaking, "no default".to_owned()),
+        // ComfyUI's validation rejects an API-format prompt without a
+        // required input whatever its declared default (the editor fills
+        // defaults in, the API does not): breaking either way
+        let tail = match &r.default {
+            Some(d) => format!("declared default {d} (the fix: set it)"),
+            None => "no default".to_owned(),
         };
         push(
-            severity,
+            PointSeverity::Breaking,
             Some(name),
             WorkflowFindingKind::RequiredInputMissing {
                 kind: r.kind.clone(),

@@ -408,7 +408,7 @@ fn every_finding_kind() {
                     kind: "FLOAT".into(),
                     default: Some(7.into())
                 },
-                AtRisk
+                Breaking
             ),
             (
                 "14",
