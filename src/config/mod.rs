@@ -118,13 +118,19 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     }
     for (i, u) in cfg.upstreams.iter().enumerate() {
         let p = cfg.project.root.join(&u.path);
-        if !p.exists() {
+        // a pinned upstream's checkout is the app's to make
+        if !p.exists() && u.layout != Layout::Pinned {
             out.push(format!(
                 "upstream[{i}].path `{}` does not exist in the wrapper",
                 p.display()
             ));
         }
-        if u.layout == Layout::Vendored && !cfg.project.root.join(&u.record_file).is_file() {
+        let record_needed = match u.layout {
+            Layout::Pinned => true,
+            Layout::Vendored => u.record_file_configured,
+            Layout::Submodule | Layout::Clone => false,
+        };
+        if record_needed && !cfg.project.root.join(&u.record_file).is_file() {
             out.push(format!(
                 "upstream[{i}].record_file `{}` does not exist",
                 cfg.project.root.join(&u.record_file).display()

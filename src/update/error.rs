@@ -68,6 +68,18 @@ pub enum UpdateError {
         path: PathBuf,
         detail: String,
     },
+    #[error(
+        "upstream `{upstream}`: the install command `{command}` failed ({exit}) in the staged \
+         wrapper; log in `{}`; last output:\n{tail}",
+        log.display()
+    )]
+    Install {
+        upstream: String,
+        command: String,
+        exit: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("no backup at `{}` (the update's state is incomplete)", path.display())]
     NoBackup { path: PathBuf },
     #[error("the journal names upstream `{upstream}`, which the config no longer has")]

@@ -131,6 +131,26 @@ pub enum UpstreamError {
         path: PathBuf,
         hashes: String,
     },
+    /// The pin cannot be located: zero or several places match. A config
+    /// problem ([`UpstreamError::is_config_error`]).
+    #[error("upstream `{upstream}`: the pin in `{}` {detail}", path.display())]
+    Pin {
+        upstream: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error(
+        "upstream `{upstream}`: pinned commit {hash} ({}:{line}) is not in the upstream's \
+         history; fetch or fix the pin ({detail})",
+        path.display()
+    )]
+    UnknownPin {
+        upstream: String,
+        hash: String,
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
     #[error("upstream `{upstream}`: git failed while {action}: {detail}")]
     Git {
         upstream: String,
@@ -143,6 +163,14 @@ pub enum UpstreamError {
         #[source]
         source: StateError,
     },
+}
+
+impl UpstreamError {
+    /// Whether the config is what is wrong (a pin that cannot be located):
+    /// the CLI exits with the config error's code.
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, UpstreamError::Pin { .. })
+    }
 }
 
 /// A git2 error's message, redacted (libgit2 messages can quote URLs).
