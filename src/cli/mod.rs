@@ -194,6 +194,8 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| {
         e.downcast_ref::<tether::upstream::UpstreamError>()
             .is_some_and(tether::upstream::UpstreamError::is_config_error)
+            || e.downcast_ref::<tether::pipeline::TransactionError>()
+                .is_some_and(tether::pipeline::TransactionError::is_config_error)
     }) {
         return exit::USAGE;
     }

@@ -33,6 +33,6 @@ pub use layout::{
 };
 pub use mirror::Mirror;
 pub use pin::{PinSite, locate_pin, pin_place};
-pub use subtree::{SubtreeBase, subtree_base, subtree_trailers};
 pub use soak::{SeenStore, SeenTimes, SoakState, format_remaining};
+pub use subtree::{SubtreeBase, subtree_base, subtree_trailers};
 pub use track::{Target, resolve_target, resolve_target_ref};

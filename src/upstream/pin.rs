@@ -33,9 +33,8 @@ pub struct PinSite {
 
 static HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[0-9a-fA-F]{7,40}$").expect("regex compiles"));
-static QUOTED_HEX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"["']([0-9a-fA-F]{7,40})["']"#).expect("regex compiles")
-});
+static QUOTED_HEX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"["']([0-9a-fA-F]{7,40})["']"#).expect("regex compiles"));
 
 /// The one place in `text` (the content of `up.record_file`) that holds
 /// `up`'s pin. Zero or several places: [`UpstreamError::Pin`], naming every
@@ -98,11 +97,7 @@ pub fn locate_pin(up: &UpstreamConfig, text: &str) -> Result<PinSite, UpstreamEr
 }
 
 /// `record_key`: the string at a dotted path of a JSON or TOML file.
-fn by_key(
-    up: &UpstreamConfig,
-    text: &str,
-    path: &[String],
-) -> Result<Vec<Range<usize>>, String> {
+fn by_key(up: &UpstreamConfig, text: &str, path: &[String]) -> Result<Vec<Range<usize>>, String> {
     let ext = up
         .record_file
         .extension()
@@ -111,8 +106,7 @@ fn by_key(
         .to_ascii_lowercase();
     match ext.as_str() {
         "json" => {
-            let found =
-                string_spans(text, path).map_err(|e| format!("is not valid JSON: {e}"))?;
+            let found = string_spans(text, path).map_err(|e| format!("is not valid JSON: {e}"))?;
             found
                 .into_iter()
                 .map(|f| match f {

@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn finds_a_nested_string_by_its_bytes() {
-        let text = r#"{"trainer": {"commit": "aaaaaaa"}, "comfyui": {"url": "x", "commit": "0123abcd"}}"#;
+        let text =
+            r#"{"trainer": {"commit": "aaaaaaa"}, "comfyui": {"url": "x", "commit": "0123abcd"}}"#;
         let found = string_spans(text, &path("comfyui.commit")).unwrap();
         let [Found::Text(r)] = found.as_slice() else {
             panic!("{found:?}")

@@ -116,7 +116,10 @@ fn pin_locator(raw: &RawUpstream, k: &dyn Fn(&str) -> String, p: &mut Problems) 
     }
     if let Some(key) = &raw.record_key {
         if !pinned {
-            p.add(k("record_key"), "only the `pinned` layout reads a record_key");
+            p.add(
+                k("record_key"),
+                "only the `pinned` layout reads a record_key",
+            );
         }
         if raw.record_pattern.is_some() {
             p.add(

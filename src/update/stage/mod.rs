@@ -35,9 +35,9 @@ pub use conflicts::{
     ConflictVersions, MarkedHunk, MarkerLine, changed_in_staged, commit_resolution,
     conflict_versions, hunks_in, marker_lines_in, markers_left,
 };
+use pinned::{PinStep, pinned};
 use record::update_record_file;
 pub use record::update_record_text;
-use pinned::{PinStep, pinned};
 use vendored::{UpstreamStep, vendored};
 
 const GITLINK: u32 = 0o160000;
