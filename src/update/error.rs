@@ -68,17 +68,17 @@ pub enum UpdateError {
         path: PathBuf,
         detail: String,
     },
+    /// `outcome`: how it ended and its last output.
     #[error(
-        "upstream `{upstream}`: the install command `{command}` failed ({exit}) in the staged \
-         wrapper; log in `{}`; last output:\n{tail}",
+        "upstream `{upstream}`: the install command `{command}` failed in the staged wrapper \
+         (log in `{}`): {outcome}",
         log.display()
     )]
     Install {
         upstream: String,
         command: String,
-        exit: String,
         log: PathBuf,
-        tail: String,
+        outcome: String,
     },
     #[error("no backup at `{}` (the update's state is incomplete)", path.display())]
     NoBackup { path: PathBuf },

@@ -139,16 +139,15 @@ pub enum UpstreamError {
         path: PathBuf,
         detail: String,
     },
+    /// `place`: where the pin is, `app/nodes.py:12`.
     #[error(
-        "upstream `{upstream}`: pinned commit {hash} ({}:{line}) is not in the upstream's \
-         history; fetch or fix the pin ({detail})",
-        path.display()
+        "upstream `{upstream}`: pinned commit {hash} ({place}) is not in the upstream's \
+         history; fetch or fix the pin ({detail})"
     )]
     UnknownPin {
         upstream: String,
         hash: String,
-        path: PathBuf,
-        line: usize,
+        place: String,
         detail: String,
     },
     #[error("upstream `{upstream}`: git failed while {action}: {detail}")]

@@ -229,8 +229,7 @@ pub(super) fn pinned(
         .map_err(|e| UpstreamError::UnknownPin {
             upstream: up.name.clone(),
             hash: site.hash.clone(),
-            path: up.record_file.clone(),
-            line: site.line,
+            place: pin_place(&up.record_file, site.line),
             detail: git_detail(&e),
         })?;
     let mut notes = Vec::new();

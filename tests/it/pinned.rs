@@ -108,6 +108,10 @@ fn python_pin_dict_check_then_update_rewrites_exactly_the_sha() {
         out.stdout
     );
     assert!(out.stdout.contains("3 commits behind"), "{}", out.stdout);
+    // the analysis reads the mirror: no checkout at `path` is needed
+    let out = t.run(&["analyze"]);
+    assert!([0, 3, 4].contains(&out.code), "{}\n{}", out.stdout, out.stderr);
+    assert!(!w.wrapper.path.join(NODE_PATH).exists());
 
     t.run(&["update"]).assert_code(0);
     let after = fs_err::read(w.wrapper.path.join("app/nodes.py")).unwrap();

@@ -137,7 +137,10 @@ pub fn stage(
     let mut notes = Vec::new();
     let mut merge = None;
     let mut message = format!("chore(upstream): bump {} to {}", up.name, short(target));
-    if up.layout == Layout::Vendored && !up.record_file_configured {
+    if up.layout == Layout::Vendored
+        && !up.record_file_configured
+        && crate::upstream::subtree_base(&repo, &up.path).is_some()
+    {
         // the subtree flavour: the next read finds the new base here
         message = format!(
             "{message}\n\n{}",

@@ -125,14 +125,13 @@ fn run_install(
         cancel: None,
     };
     tracing::info!(upstream = %up.name, command = %install.command, "running the install command");
-    let failed = |exit: String, tail: String| UpdateError::Install {
+    let failed = |outcome: String| UpdateError::Install {
         upstream: up.name.clone(),
         command: install.command.clone(),
-        exit,
         log: stderr.clone(),
-        tail,
+        outcome,
     };
-    let outcome = run(&spec, &mut || {}).map_err(|e| failed(e.to_string(), String::new()))?;
+    let outcome = run(&spec, &mut || {}).map_err(|e| failed(format!("cannot run it: {e}")))?;
     if outcome.exit.success() {
         return Ok(());
     }
@@ -144,5 +143,5 @@ fn run_install(
         .join("\n");
     let lines: Vec<&str> = tail.lines().collect();
     let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-    Err(failed(outcome.exit.to_string(), tail))
+    Err(failed(format!("{}; last output:\n{tail}", outcome.exit)))
 }
