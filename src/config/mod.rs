@@ -183,6 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn pinned_keys_are_checked_with_their_lines() {
+        let pinned = "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"pinned\"\n";
+        let p = problems(pinned);
+        assert_eq!(p[0].key, "upstream[0].record_file");
+        let p = problems(&format!(
+            "{pinned}record_file = \"pins.json\"\nrecord_key = \"a.b\"\nrecord_pattern = '(x)'\n"
+        ));
+        assert_eq!(p[0].key, "upstream[0].record_key");
+        assert_eq!(p[0].line, Some(7));
+        assert!(p[0].message.contains("not both"), "{}", p[0].message);
+        let p = problems(
+            &pinned
+                .replace("pinned", "clone")
+                .replace("\"p\"", "\"p\"\nrecord_key = \"a\""),
+        );
+        assert!(
+            p[0].message.contains("only the `pinned` layout"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
     fn wrong_type_names_key_and_line() {
         let p = problems(
             "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"clone\"\nsoak = 5\n",

@@ -110,7 +110,12 @@ fn python_pin_dict_check_then_update_rewrites_exactly_the_sha() {
     assert!(out.stdout.contains("3 commits behind"), "{}", out.stdout);
     // the analysis reads the mirror: no checkout at `path` is needed
     let out = t.run(&["analyze"]);
-    assert!([0, 3, 4].contains(&out.code), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        [0, 3, 4].contains(&out.code),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
     assert!(!w.wrapper.path.join(NODE_PATH).exists());
 
     t.run(&["update"]).assert_code(0);
