@@ -191,6 +191,14 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
     ) {
         return exit::USAGE;
     }
+    if err.chain().any(|e| {
+        e.downcast_ref::<tether::upstream::UpstreamError>()
+            .is_some_and(tether::upstream::UpstreamError::is_config_error)
+            || e.downcast_ref::<tether::pipeline::TransactionError>()
+                .is_some_and(tether::pipeline::TransactionError::is_config_error)
+    }) {
+        return exit::USAGE;
+    }
     if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         exit::USAGE
     } else {

@@ -23,6 +23,7 @@ pub const KEY_FILES: &[&str] = &["*.py", "defaults/*.json", "requirements*.txt"]
 pub const RECORD_FILE: &str = "STRUCTURE.md";
 pub const RECORD_PATTERN: &str = r"(?i)upstream[ _-]commit\W*([0-9a-f]{7,40})\b";
 pub const CREDENTIAL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 // [integration]
 pub const SCAN: &[&str] = &["**/*.py"];

@@ -118,13 +118,19 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     }
     for (i, u) in cfg.upstreams.iter().enumerate() {
         let p = cfg.project.root.join(&u.path);
-        if !p.exists() {
+        // a pinned upstream's checkout is the app's to make
+        if !p.exists() && u.layout != Layout::Pinned {
             out.push(format!(
                 "upstream[{i}].path `{}` does not exist in the wrapper",
                 p.display()
             ));
         }
-        if u.layout == Layout::Vendored && !cfg.project.root.join(&u.record_file).is_file() {
+        let record_needed = match u.layout {
+            Layout::Pinned => true,
+            Layout::Vendored => u.record_file_configured,
+            Layout::Submodule | Layout::Clone => false,
+        };
+        if record_needed && !cfg.project.root.join(&u.record_file).is_file() {
             out.push(format!(
                 "upstream[{i}].record_file `{}` does not exist",
                 cfg.project.root.join(&u.record_file).display()
@@ -174,6 +180,29 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].key, "project.rooot");
         assert_eq!(p[0].line, Some(3));
+    }
+
+    #[test]
+    fn pinned_keys_are_checked_with_their_lines() {
+        let pinned = "[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = \"pinned\"\n";
+        let p = problems(pinned);
+        assert_eq!(p[0].key, "upstream[0].record_file");
+        let p = problems(&format!(
+            "{pinned}record_file = \"pins.json\"\nrecord_key = \"a.b\"\nrecord_pattern = '(x)'\n"
+        ));
+        assert_eq!(p[0].key, "upstream[0].record_key");
+        assert_eq!(p[0].line, Some(7));
+        assert!(p[0].message.contains("not both"), "{}", p[0].message);
+        let p = problems(
+            &pinned
+                .replace("pinned", "clone")
+                .replace("\"p\"", "\"p\"\nrecord_key = \"a\""),
+        );
+        assert!(
+            p[0].message.contains("only the `pinned` layout"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

@@ -82,8 +82,11 @@ pub enum Layout {
     /// A plain git clone inside the wrapper (not a submodule).
     Clone,
     /// A copy of the upstream's files committed in the wrapper, with the
-    /// upstream commit recorded in a file.
+    /// upstream commit recorded in a file (or in `git subtree` trailers).
     Vendored,
+    /// Only the commit's hash is kept in a wrapper file (a pin); the app
+    /// clones the upstream into `path` itself (usually git-ignored).
+    Pinned,
 }
 
 impl std::fmt::Display for Layout {
@@ -92,6 +95,7 @@ impl std::fmt::Display for Layout {
             Layout::Submodule => "submodule",
             Layout::Clone => "clone",
             Layout::Vendored => "vendored",
+            Layout::Pinned => "pinned",
         })
     }
 }
@@ -175,16 +179,46 @@ pub struct UpstreamConfig {
     pub key_files: Vec<String>,
     pub key_files_set: GlobSet,
     /// Vendored layout: the file, relative to the wrapper root, that records
-    /// which upstream commit the copy came from.
+    /// which upstream commit the copy came from. Pinned layout: the file
+    /// holding the pin.
     pub record_file: PathBuf,
+    /// Whether `record_file` was set in the config (rather than defaulted):
+    /// a vendored upstream without one reads its base from `git subtree`
+    /// trailers when the wrapper's history has them.
+    pub record_file_configured: bool,
     /// Vendored layout: a regex whose first capture group is the commit hash.
     pub record_pattern: Regex,
     /// Vendored layout: whether the base is detected from the copy's files
     /// or read from the record file.
     pub base: BaseMode,
+    /// Pinned layout: how the pin is found in `record_file`.
+    pub pin: PinLocator,
+    /// Pinned layout: the app's own install step, run in the staged wrapper.
+    pub install: Option<InstallCommand>,
     /// How long git's credential helper may take to answer during a fetch
     /// before it is stopped and the fetch fails.
     pub credential_timeout: Duration,
+}
+
+/// Pinned layout: where the pin is in the record file.
+#[derive(Debug, Clone)]
+pub enum PinLocator {
+    /// `record_pattern`: the first capture group is the hash.
+    Pattern(Regex),
+    /// `record_key`: a dotted path into a JSON or TOML file, e.g.
+    /// `comfyui.commit`.
+    Key(Vec<String>),
+    /// Neither: the dict entry keyed by the upstream's name
+    /// (`"<name>": (..., "<sha>")` or `"<name>": "<sha>"`).
+    NamedEntry,
+}
+
+/// A shell command run in the staged wrapper's root after the upstream is
+/// materialised there (the app's own install step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallCommand {
+    pub command: String,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

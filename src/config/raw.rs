@@ -59,7 +59,10 @@ pub struct RawUpstream {
     pub key_files: Option<Vec<GlobPattern>>,
     pub record_file: Option<String>,
     pub record_pattern: Option<RecordPattern>,
+    pub record_key: Option<NonEmpty>,
     pub base: Option<BaseMode>,
+    pub install: Option<NonEmpty>,
+    pub install_timeout: Option<PositiveDuration>,
     pub credential_timeout: Option<PositiveDuration>,
 }
 

@@ -64,6 +64,18 @@ pub enum TransactionError {
 }
 
 impl TransactionError {
+    /// The config is what is wrong (a pin that cannot be located): exit
+    /// with the config error's code.
+    pub fn is_config_error(&self) -> bool {
+        match self {
+            TransactionError::Upstream(u) | TransactionError::Update(UpdateError::Upstream(u)) => {
+                u.is_config_error()
+            }
+            TransactionError::RolledBack(r) => r.error.is_config_error(),
+            _ => false,
+        }
+    }
+
     /// An update is (still) paused: `tether update` exits with
     /// [`crate::exit::PAUSED`].
     pub fn is_paused(&self) -> bool {

@@ -100,7 +100,7 @@ impl Backup {
         let current = current_commit(&cfg.project, up, mirror)?;
         let (upstream_checkout, upstream_checkout_branch) = match up.layout {
             Layout::Vendored => (None, None),
-            Layout::Submodule | Layout::Clone => {
+            Layout::Submodule | Layout::Clone | Layout::Pinned => {
                 let full = root.join(&up.path);
                 match open_here(&full) {
                     Ok(r) => match head_of(&r, &full) {

@@ -68,6 +68,18 @@ pub enum UpdateError {
         path: PathBuf,
         detail: String,
     },
+    /// `outcome`: how it ended and its last output.
+    #[error(
+        "upstream `{upstream}`: the install command `{command}` failed in the staged wrapper \
+         (log in `{}`): {outcome}",
+        log.display()
+    )]
+    Install {
+        upstream: String,
+        command: String,
+        log: PathBuf,
+        outcome: String,
+    },
     #[error("no backup at `{}` (the update's state is incomplete)", path.display())]
     NoBackup { path: PathBuf },
     #[error("the journal names upstream `{upstream}`, which the config no longer has")]

@@ -109,7 +109,9 @@ pub fn plan_promotion(
     }
     let upstream_checkout = match up.layout {
         Layout::Vendored => None,
-        Layout::Submodule | Layout::Clone => {
+        // a pinned upstream's checkout moves only when it is there
+        Layout::Pinned if open_here(&journal.live_root.join(&up.path)).is_err() => None,
+        Layout::Submodule | Layout::Clone | Layout::Pinned => {
             let path = journal.live_root.join(&up.path);
             let from = open_here(&path)
                 .ok()
@@ -264,7 +266,7 @@ pub(crate) fn plan_trees(
             fetch_target(up, mirror, &repo, &path, target)?;
             &repo
         };
-        let ff = up.layout == Layout::Clone
+        let ff = matches!(up.layout, Layout::Clone | Layout::Pinned)
             && before.branch.is_some()
             && (before.commit == target
                 || planner
@@ -348,6 +350,14 @@ fn open_upstream(
     let path = root.join(&up.path);
     match open_here(&path) {
         Ok(r) => Ok(Some((r, path))),
+        Err(_) if up.layout == Layout::Pinned => {
+            notes.push(format!(
+                "no checkout of {} at {}; the app's install step will fetch {target}",
+                up.name,
+                path.display()
+            ));
+            Ok(None)
+        }
         Err(e) if up.layout == Layout::Submodule => {
             notes.push(format!(
                 "submodule {} is not checked out ({}); run `git submodule update` to get {target}",

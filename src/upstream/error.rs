@@ -131,6 +131,25 @@ pub enum UpstreamError {
         path: PathBuf,
         hashes: String,
     },
+    /// The pin cannot be located: zero or several places match. A config
+    /// problem ([`UpstreamError::is_config_error`]).
+    #[error("upstream `{upstream}`: the pin in `{}` {detail}", path.display())]
+    Pin {
+        upstream: String,
+        path: PathBuf,
+        detail: String,
+    },
+    /// `place`: where the pin is, `app/nodes.py:12`.
+    #[error(
+        "upstream `{upstream}`: pinned commit {hash} ({place}) is not in the upstream's \
+         history; fetch or fix the pin ({detail})"
+    )]
+    UnknownPin {
+        upstream: String,
+        hash: String,
+        place: String,
+        detail: String,
+    },
     #[error("upstream `{upstream}`: git failed while {action}: {detail}")]
     Git {
         upstream: String,
@@ -143,6 +162,14 @@ pub enum UpstreamError {
         #[source]
         source: StateError,
     },
+}
+
+impl UpstreamError {
+    /// Whether the config is what is wrong (a pin that cannot be located):
+    /// the CLI exits with the config error's code.
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, UpstreamError::Pin { .. })
+    }
 }
 
 /// A git2 error's message, redacted (libgit2 messages can quote URLs).

@@ -1,6 +1,7 @@
 //! Owns reading which upstream commit the wrapper currently has, for each
 //! layout: a submodule's gitlink (and its checkout), a plain clone's HEAD, or
-//! a vendored copy's base (`vendored`). Only reads the wrapper.
+//! a vendored copy's base (`vendored`), or
+//! the pin in a wrapper file (`pinned`). Only reads the wrapper.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -134,6 +135,13 @@ fn read_current(
             None => {
                 let m = Mirror::open_existing(&StateDir::new(&project.state_dir), up)?;
                 super::vendored::vendored(project, up, &m)
+            }
+        },
+        Layout::Pinned => match mirror {
+            Some(m) => super::pin::pinned(project, up, m),
+            None => {
+                let m = Mirror::open_existing(&StateDir::new(&project.state_dir), up)?;
+                super::pin::pinned(project, up, &m)
             }
         },
     }

@@ -1,7 +1,7 @@
 //! Owns tracking upstreams with git2: tether's bare mirror of each upstream
 //! in the state dir (its URL stored without credentials), fetching into it
 //! with credentials supplied at fetch time, finding the wrapper's current upstream
-//! commit for each layout, resolving the target under the `track` rule, and
+//! commit for each layout (the pinned layout's pin, the `git subtree` trailers), resolving the target under the `track` rule, and
 //! soak state. Never writes to the wrapper.
 
 mod base;
@@ -12,7 +12,10 @@ mod credentials;
 mod error;
 mod layout;
 mod mirror;
+mod pin;
+mod pin_json;
 mod soak;
+mod subtree;
 mod track;
 mod vendored;
 
@@ -29,5 +32,7 @@ pub use layout::{
     current_commit_of_history,
 };
 pub use mirror::Mirror;
+pub use pin::{PinSite, locate_pin, pin_place};
 pub use soak::{SeenStore, SeenTimes, SoakState, format_remaining};
+pub use subtree::{SubtreeBase, subtree_base, subtree_trailers};
 pub use track::{Target, resolve_target, resolve_target_ref};

@@ -1,7 +1,9 @@
 //! Owns the current commit of a vendored copy: the record file read with
 //! `record_pattern`, the base detected from the copy's files (`base =
 //! "detect"`, the default) or taken from the record (`base = "record"`), and
-//! the copy's local modifications against that base. Only reads the wrapper.
+//! the copy's local modifications against that base. Without a configured
+//! `record_file`, the record is the wrapper's `git-subtree-split:` trailer
+//! when its history has one (`super::subtree`). Only reads the wrapper.
 
 use std::path::Path;
 
@@ -13,6 +15,7 @@ use super::copy::{CopyFiles, TreeFiles, local_mods};
 use super::error::{UpstreamError, git_detail, git_err};
 use super::layout::{CurrentCommit, display_dir, open_here, short};
 use super::mirror::Mirror;
+use super::subtree::subtree_base;
 use super::track::resolve_target;
 use crate::config::{BaseMode, ProjectConfig, UpstreamConfig, WrapperSource};
 
@@ -54,11 +57,31 @@ pub(super) fn vendored(
                 .into(),
         });
     }
-    let record = read_record(project, up, wrapper.as_ref(), mirror);
+    // no record_file configured: `git subtree` trailers, when the history has them
+    let subtree = wrapper
+        .as_ref()
+        .filter(|_| !up.record_file_configured)
+        .and_then(|w| subtree_base(w, &up.path));
+    let record = match &subtree {
+        Some(s) => resolve_recorded(mirror, &s.split),
+        None => read_record(project, up, wrapper.as_ref(), mirror),
+    };
+    let place = match &subtree {
+        Some(s) => format!(
+            "the git-subtree-split trailer of wrapper commit {}",
+            &s.wrapper_commit[..7]
+        ),
+        None => format!("{}", up.record_file.display()),
+    };
+    let record_source = || match &subtree {
+        Some(_) => format!("recorded in {place}"),
+        None => record_source(up),
+    };
     let record_rel = up
         .record_file
         .strip_prefix(&up.path)
         .ok()
+        .filter(|_| subtree.is_none())
         .map(|p| p.to_string_lossy().into_owned());
     let record_rel = record_rel.as_deref();
     let repo = mirror.repo();
@@ -78,7 +101,7 @@ pub(super) fn vendored(
         let tree = tree_files(id)?;
         let mut copy = CopyFiles::read(project, up, wrapper.as_ref(), &tree, record_rel)?;
         let mods = local_mods(&mut copy, &tree);
-        return finish(up, mirror, id, record_source(up), Vec::new(), mods, None);
+        return finish(up, mirror, id, record_source(), Vec::new(), mods, None);
     }
 
     let recorded = match &record {
@@ -121,7 +144,7 @@ pub(super) fn vendored(
             Record::Commit(id) => {
                 let tree = tree_files(id)?;
                 let mods = local_mods(&mut copy, &tree);
-                return finish(up, mirror, id, record_source(up), Vec::new(), mods, None);
+                return finish(up, mirror, id, record_source(), Vec::new(), mods, None);
             }
             Record::Problem(p) => return Err(record_error(project, up, p)),
         },
@@ -148,10 +171,10 @@ pub(super) fn vendored(
         detection.local_only,
         detection.deleted
     );
-    let file = up.record_file.display();
+    let file = &place;
     let mut warnings = Vec::new();
     let source = match &record {
-        Record::Commit(id) if *id == found.id => record_source(up),
+        Record::Commit(id) if *id == found.id => record_source(),
         Record::Commit(id) => {
             warnings.push(format!("record says {} ({file}); {matches}", short(*id)));
             format!(
@@ -215,6 +238,21 @@ fn finish(
         local_modifications: Some(mods),
         base,
     })
+}
+
+/// A recorded hash resolved in the mirror.
+fn resolve_recorded(mirror: &Mirror, hash: &str) -> Record {
+    match mirror
+        .repo()
+        .revparse_single(hash)
+        .and_then(|o| o.peel_to_commit())
+    {
+        Ok(c) => Record::Commit(c.id()),
+        Err(e) => Record::Problem(RecordProblem::Unknown {
+            hash: hash.to_owned(),
+            detail: git_detail(&e),
+        }),
+    }
 }
 
 fn read_record(
@@ -315,7 +353,7 @@ fn record_error(project: &ProjectConfig, up: &UpstreamConfig, p: RecordProblem) 
     }
 }
 
-fn read_committed(repo: &Repository, rel: &Path) -> Result<String, git2::Error> {
+pub(super) fn read_committed(repo: &Repository, rel: &Path) -> Result<String, git2::Error> {
     let tree = repo.head()?.peel_to_tree()?;
     let blob = tree.get_path(rel)?.to_object(repo)?.peel_to_blob()?;
     Ok(String::from_utf8_lossy(blob.content()).into_owned())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{Problems, glob_set, glob_strings};
 use crate::config::defaults;
-use crate::config::model::{Track, UpstreamConfig};
+use crate::config::model::{InstallCommand, Layout, PinLocator, Track, UpstreamConfig};
 use crate::config::raw::RawUpstream;
 
 pub(super) fn upstreams(raw: Vec<RawUpstream>, p: &mut Problems) -> Vec<UpstreamConfig> {
@@ -58,15 +58,22 @@ fn upstream(i: usize, raw: RawUpstream, p: &mut Problems) -> Option<UpstreamConf
     if raw.layout.is_none() {
         p.add(
             k("layout"),
-            "missing: one of `submodule`, `clone`, `vendored`",
+            "missing: one of `submodule`, `clone`, `vendored`, `pinned`",
         );
     }
     let key_files = glob_strings(&raw.key_files, defaults::KEY_FILES);
     let key_files_set = glob_set(p, &k("key_files"), &key_files);
+    let pin = pin_locator(&raw, &k, p);
     let record_pattern = match raw.record_pattern {
         Some(r) => r.0,
         None => regex::Regex::new(defaults::RECORD_PATTERN).expect("default record pattern"),
     };
+    let install = raw.install.map(|c| InstallCommand {
+        command: c.0,
+        timeout: raw
+            .install_timeout
+            .map_or(defaults::INSTALL_TIMEOUT, |d| d.0),
+    });
     if p.count() > before {
         return None;
     }
@@ -81,14 +88,61 @@ fn upstream(i: usize, raw: RawUpstream, p: &mut Problems) -> Option<UpstreamConf
         soak: raw.soak.map_or(defaults::SOAK, |d| d.0),
         key_files,
         key_files_set,
+        record_file_configured: raw.record_file.is_some(),
         record_file: PathBuf::from(
             raw.record_file
                 .unwrap_or_else(|| defaults::RECORD_FILE.into()),
         ),
         record_pattern,
         base: raw.base.unwrap_or_default(),
+        pin,
+        install,
         credential_timeout: raw
             .credential_timeout
             .map_or(defaults::CREDENTIAL_TIMEOUT, |d| d.0),
     })
+}
+
+/// The pinned layout's locator: `record_pattern` or `record_key` (not
+/// both), else the dict entry named after the upstream. A pinned upstream
+/// needs a `record_file`; the other layouts take no `record_key`.
+fn pin_locator(raw: &RawUpstream, k: &dyn Fn(&str) -> String, p: &mut Problems) -> PinLocator {
+    let pinned = raw.layout == Some(Layout::Pinned);
+    if pinned && raw.record_file.is_none() {
+        p.add(
+            k("record_file"),
+            "missing: a pinned upstream needs the file that holds its pin",
+        );
+    }
+    if let Some(key) = &raw.record_key {
+        if !pinned {
+            p.add(
+                k("record_key"),
+                "only the `pinned` layout reads a record_key",
+            );
+        }
+        if raw.record_pattern.is_some() {
+            p.add(
+                k("record_key"),
+                "set either record_key or record_pattern, not both",
+            );
+        }
+        let parts: Vec<String> = key
+            .0
+            .trim_start_matches('.')
+            .split('.')
+            .map(str::to_owned)
+            .collect();
+        if parts.iter().any(String::is_empty) {
+            p.add(
+                k("record_key"),
+                format!("`{}` is not a dotted key like `comfyui.commit`", key.0),
+            );
+        }
+        return PinLocator::Key(parts);
+    }
+    match &raw.record_pattern {
+        Some(r) if pinned => PinLocator::Pattern(r.0.clone()),
+        _ => PinLocator::NamedEntry,
+    }
 }

@@ -3,7 +3,7 @@
 //! so the live `.git` is untouched until promotion), on branch
 //! `tether/update-<id>` from the live HEAD, with the upstream moved to the
 //! target and committed per layout, and the live tree's uncommitted files
-//! copied in. Also owns the record-file rewrite and committing in the staged
+//! copied in (the pinned layout: `pinned`). Also owns the record-file rewrite and committing in the staged
 //! tree (for fixes).
 
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use crate::upstream::Mirror;
 mod blobs;
 mod commit;
 mod conflicts;
+mod pinned;
 mod record;
 mod vendored;
 
@@ -34,6 +35,7 @@ pub use conflicts::{
     ConflictVersions, MarkedHunk, MarkerLine, changed_in_staged, commit_resolution,
     conflict_versions, hunks_in, marker_lines_in, markers_left,
 };
+use pinned::{PinStep, pinned};
 use record::update_record_file;
 pub use record::update_record_text;
 use vendored::{UpstreamStep, vendored};
@@ -134,7 +136,17 @@ pub fn stage(
     let upstream_dir = dir.join(&up.path);
     let mut notes = Vec::new();
     let mut merge = None;
-    let message = format!("chore(upstream): bump {} to {}", up.name, short(target));
+    let mut message = format!("chore(upstream): bump {} to {}", up.name, short(target));
+    if up.layout == Layout::Vendored
+        && !up.record_file_configured
+        && crate::upstream::subtree_base(&repo, &up.path).is_some()
+    {
+        // the subtree flavour: the next read finds the new base here
+        message = format!(
+            "{message}\n\n{}",
+            crate::upstream::subtree_trailers(&up.path, target)
+        );
+    }
     let head_tree = repo
         .find_commit(base)
         .and_then(|c| c.tree())
@@ -194,6 +206,14 @@ pub fn stage(
                 .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?;
             merge = Some(summary);
             outcome
+        }
+        Layout::Pinned => {
+            let step = PinStep {
+                target,
+                message: &message,
+                update_id: &backup.id,
+            };
+            pinned(cfg, up, mirror, &repo, &dir, &step)?
         }
     };
     let head = repo
