@@ -119,6 +119,7 @@ pub fn continue_update(
         up,
         mirror: &mirror,
         backup: &backup,
+        peers: &[],
     };
     let plan = Plan {
         target,

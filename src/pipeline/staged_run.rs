@@ -10,7 +10,7 @@ use git2::Oid;
 use crate::baseline::{self, BaselineError, BaselineRun, RanOn, RunOptions};
 use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
-use crate::update::{self, Backup, Staged, UpdateError, UpdatePaths};
+use crate::update::{self, Backup, Member, Staged, UpdateError, UpdatePaths};
 use crate::upstream::Mirror;
 
 /// What staging and running need, borrowed for one pipeline run.
@@ -21,6 +21,9 @@ pub struct StagedRun<'a> {
     pub mirror: &'a Mirror,
     /// The backup of the live wrapper: its id names the staged tree.
     pub backup: &'a Backup,
+    /// A group update: the members after `up` that move with it (empty for
+    /// a single upstream).
+    pub peers: &'a [Member<'a>],
 }
 
 /// One baseline run in a staged tree.
@@ -39,6 +42,16 @@ pub struct CaseRun<'a> {
 impl<'a> StagedRun<'a> {
     pub fn state(&self) -> StateDir {
         StateDir::new(&self.cfg.project.state_dir)
+    }
+
+    /// Every upstream the update moves, `up` first.
+    pub fn members(&self) -> Vec<Member<'a>> {
+        let mut out = vec![Member {
+            up: self.up,
+            mirror: self.mirror,
+        }];
+        out.extend(self.peers.iter().copied());
+        out
     }
 
     /// Stages the wrapper with the upstream at `target` in a clone under

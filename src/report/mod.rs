@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod health;
 pub mod markdown;
 pub mod update;
+mod update_members;
 
 /// A report model's rendering for a terminal, not yet redacted.
 pub trait Summary {

@@ -116,6 +116,7 @@ pub fn bisect_locked(
         up,
         mirror: &mirror,
         backup: &backup,
+        peers: &[],
     };
     let mut runner = step::Runner::new(ctx, &journal.report_dir);
     let retries = cfg.update.bisect_retries;
