@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod bisect;
 pub mod check;
+mod check_group;
 pub mod gpu;
 pub mod health;
 pub mod markdown;

@@ -13,6 +13,7 @@ mod demo_project;
 mod endpoint;
 mod full_disk;
 mod gpu;
+mod group;
 mod health;
 mod paused;
 mod secrets;
