@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
         (_, Some(g)) => reports.push(Checked::Group(upstream::check_group(cfg, g, &opts)?)),
         (Some(_), None) => {
             for up in super::selected(cfg, args.upstream.as_deref())? {
-                reports.push(Checked::One(upstream::check(cfg, up, &opts)?));
+                reports.push(Checked::One(Box::new(upstream::check(cfg, up, &opts)?)));
             }
         }
         // each group as one table, then each upstream in no group
@@ -43,7 +43,7 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
                 .iter()
                 .filter(|u| cfg.group_of(&u.name).is_none())
             {
-                reports.push(Checked::One(upstream::check(cfg, up, &opts)?));
+                reports.push(Checked::One(Box::new(upstream::check(cfg, up, &opts)?)));
             }
         }
     }
@@ -59,7 +59,7 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
 /// "members"}` in JSON) or an upstream in no group (as before).
 enum Checked {
     Group(GroupCheck),
-    One(CheckReport),
+    One(Box<CheckReport>),
 }
 
 impl Checked {

@@ -71,9 +71,10 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
     }
     let group = args.upstream.as_deref().and_then(|n| cfg.group(n));
     let several = args.upstream.is_none() && cfg.upstreams.len() > 1;
-    if args.to.is_some() && (several || group.is_some()) {
+    let last_good = args.to.as_deref() == Some(update::LAST_GOOD);
+    if args.to.is_some() && (several || (group.is_some() && !last_good)) {
         return Err(super::UsageError(
-            "--to needs --upstream NAME naming one upstream (not a group) when the config has several upstreams".into(),
+            "--to needs --upstream NAME naming one upstream (a group takes only --to last-good) when the config has several upstreams".into(),
         )
         .into());
     }

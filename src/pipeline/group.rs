@@ -52,15 +52,24 @@ pub fn update_group(
     if cfg.baseline.cases.is_empty() {
         return Err(TransactionError::NoCases);
     }
-    if opts.to.is_some() {
+    if opts.to.as_deref().is_some_and(|t| t != super::LAST_GOOD) {
         return Err(TransactionError::Group {
             group: group.name.clone(),
-            detail: "--to names one upstream's commit; update a member alone with `tether update <member> --to <rev>`, or the group without --to".into(),
+            detail: "--to names one upstream's commit; update a member alone with `tether update --upstream <member> --to <rev>`, or the group without --to (or with --to last-good)".into(),
         });
     }
     let state = StateDir::new(&cfg.project.state_dir);
     let _lock = StateLock::acquire(&state, "update")?;
-    let report = update_group_locked(cfg, group, opts)?;
+    let mut report = update_group_locked(cfg, group, opts, &BTreeMap::new())?;
+    let unfixable = matches!(report.outcome, UpdateOutcome::RolledBack { .. })
+        && report.conflicts.is_empty()
+        && report.final_run.as_ref().is_some_and(|r| !r.passed())
+        && !crate::process::interrupted();
+    let adopt = cfg.update.on_unfixable == crate::config::OnUnfixable::AdoptLastGood
+        || opts.to.as_deref() == Some(super::LAST_GOOD);
+    if unfixable && adopt {
+        report = super::group_adopt::adopt_last_good(cfg, group, opts, report)?;
+    }
     if matches!(report.outcome, UpdateOutcome::Promoted) {
         for m in report.members.iter().filter(|m| m.moves) {
             if let Some(up) = cfg.upstreams.iter().find(|u| u.name == m.upstream) {
@@ -90,10 +99,11 @@ impl Planned<'_> {
 }
 
 /// The group transaction, for a caller that holds the state lock.
-fn update_group_locked(
+pub(super) fn update_group_locked(
     cfg: &Config,
     group: &GroupConfig,
     opts: &UpdateOptions,
+    overrides: &BTreeMap<String, Oid>,
 ) -> Result<UpdateReport, TransactionError> {
     let state = StateDir::new(&cfg.project.state_dir);
     let mut report = UpdateReport::new(&group.name);
@@ -106,7 +116,8 @@ fn update_group_locked(
     }
     let mut planned = Vec::new();
     for up in cfg.members_of(group) {
-        planned.push(plan_member(cfg, &state, up, &mut report)?);
+        let over = overrides.get(&up.name).copied();
+        planned.push(plan_member(cfg, &state, up, over, &mut report)?);
     }
     let moving: Vec<&Planned<'_>> = planned.iter().filter(|p| p.moves()).collect();
     if moving.is_empty() {
@@ -174,6 +185,7 @@ fn update_group_locked(
         mirror: members[0].mirror,
         backup: &backup,
         peers: &members[1..],
+        fixed: &[],
     };
     let stage: Vec<StageMember<'_>> = planned
         .iter()
@@ -202,6 +214,7 @@ fn plan_member<'a>(
     cfg: &Config,
     state: &StateDir,
     up: &'a UpstreamConfig,
+    over: Option<Oid>,
     report: &mut UpdateReport,
 ) -> Result<Planned<'a>, TransactionError> {
     let check = upstream::check(cfg, up, &CheckOptions { fetch: true })?;
@@ -214,6 +227,8 @@ fn plan_member<'a>(
     let mirror = Mirror::open_existing(state, up)?;
     let current = mirror.resolve_rev(&check.current.id)?;
     let (target, stays_because) = match &check.adoptable {
+        // adopt-last-good: the culprit member at its last good commit
+        _ if over.is_some() => (over.unwrap_or(current), None),
         Some(c) => (mirror.resolve_rev(&c.id)?, None),
         None if check.behind == 0 => (
             current,
@@ -234,7 +249,7 @@ fn plan_member<'a>(
     };
     let stays_because = match (&check.held_back, stays_because) {
         (_, Some(why)) => Some(why),
-        (Some(h), None) if h.target.id == target.to_string() => Some(format!(
+        (Some(h), None) if over.is_none() && h.target.id == target.to_string() => Some(format!(
             "`{}` is held back at {}: the target {} still contains the first bad commit {}",
             up.name, h.at.short, h.target.short, h.first_bad.short
         )),

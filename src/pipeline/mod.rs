@@ -10,6 +10,7 @@ pub mod bisect;
 mod conflicts;
 mod error;
 mod group;
+mod group_adopt;
 mod paused;
 mod staged_run;
 mod transaction;

@@ -120,6 +120,7 @@ pub fn continue_update(
         mirror: &mirror,
         backup: &backup,
         peers: &[],
+        fixed: &[],
     };
     let plan = Plan {
         target,

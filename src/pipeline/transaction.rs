@@ -171,6 +171,7 @@ pub fn update_locked(
         mirror: &mirror,
         backup: &backup,
         peers: &[],
+        fixed: &[],
     };
     let plan = Plan {
         target,

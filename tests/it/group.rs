@@ -402,3 +402,49 @@ fn check_shows_a_group_as_one_table() {
     assert_eq!(v["members"][0]["name"], "core");
     assert_eq!(v["members"][1]["behind"], 1);
 }
+
+/// `adopt-last-good` in a group: `nodes`'s newest commit breaks the
+/// baseline; the group bisect finds `nodes` (each member alone: `core`
+/// passes, `nodes` fails), then its first bad commit, and adopts `core` at
+/// its target and `nodes` at its last good commit, held back.
+#[test]
+fn an_unfixable_group_update_is_bisected_to_the_member_and_commit() {
+    let w = World::new("submodule", false);
+    let nodes_good = w.nodes.head();
+    w.nodes
+        .write("nodes.py", "NODES = ['a', 'b', 'c']  # BROKEN\n");
+    let nodes_bad = w.nodes.commit("nodes: add c");
+    let cfg = w.root.join("tether.toml");
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
+    toml.push_str("\n[update]\non_unfixable = \"adopt-last-good\"\n");
+    fs_err::write(&cfg, toml).unwrap();
+
+    let out = w
+        .tether()
+        .run(&["update", "--upstream", "stack", "--no-fix", "--json"]);
+    out.assert_code(0);
+    let r: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(r["outcome"]["kind"], "promoted", "{r:#}");
+    assert_eq!(w.gitlink("core"), w.core.head());
+    assert_eq!(w.gitlink("nodes"), nodes_good);
+    assert_eq!(w.head_of("nodes"), nodes_good);
+    assert_eq!(r["held_back"]["at"]["id"], nodes_good.as_str(), "{r:#}");
+    assert_eq!(r["held_back"]["first_bad"]["id"], nodes_bad.as_str());
+    assert_eq!(r["bisect"]["bad"]["id"], nodes_bad.as_str());
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("the culprit is `nodes`"), "{notes}");
+    assert!(
+        notes.contains("`core` at target, the others at their current commits: passes"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("`nodes` at target, the others at their current commits: fails"),
+        "{notes}"
+    );
+    assert_eq!(r["failed_target"]["outcome"]["kind"], "rolled-back");
+    // held back: the next update leaves `nodes` where it is
+    let again = w.tether().run(&["update", "--upstream", "stack"]);
+    again.assert_code(0);
+    assert!(again.stdout.contains("held back"), "{}", again.stdout);
+    assert_eq!(w.gitlink("nodes"), nodes_good);
+}
