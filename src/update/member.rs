@@ -45,3 +45,48 @@ pub struct MemberMove {
     /// The target upstream commit.
     pub to: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Backup, Journal};
+
+    /// A journal and a backup written before groups existed read as a
+    /// group of one.
+    #[test]
+    fn an_old_single_upstream_journal_and_backup_read_as_a_group_of_one() {
+        let journal: Journal = serde_json::from_str(
+            r#"{"id":"x","upstream":"core","state":"staged","from":"a1","to":"b2",
+            "live_root":"/w","live_head":"h","live_branch":"refs/heads/main",
+            "staged_dir":"/s","staged_branch":"tether/update-x","staged_head":null,
+            "backup_dir":"/b","started":"2024-01-01T00:00:00Z",
+            "updated":"2024-01-01T00:00:00Z","transitions":[]}"#,
+        )
+        .unwrap();
+        let moves = journal.members();
+        assert_eq!(moves.len(), 1);
+        assert_eq!((moves[0].from.as_str(), moves[0].to.as_str()), ("a1", "b2"));
+        assert_eq!(journal.subject(), "`core`");
+        let backup: Backup = serde_json::from_str(
+            r#"{"id":"x","dir":"/b","taken":"2024-01-01T00:00:00Z","upstream":"core",
+            "layout":"submodule","upstream_path":"core","wrapper_root":"/w","head":"h",
+            "branch":null,"dirty":[],"upstream_commit":"a1","upstream_checkout":"a1",
+            "upstream_checkout_branch":null,"vendored_patch":null,
+            "pip":{"kind":"unavailable","reason":"none"}}"#,
+        )
+        .unwrap();
+        let members = backup.members();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].upstream_checkout.as_deref(), Some("a1"));
+        // and a group's journal names the group
+        let mut group = journal.clone();
+        group.group = Some("stack".into());
+        group.peers.push(super::MemberMove {
+            upstream: "nodes".into(),
+            from: "c3".into(),
+            to: "d4".into(),
+        });
+        let back: Journal = serde_json::from_str(&serde_json::to_string(&group).unwrap()).unwrap();
+        assert_eq!(back.members().len(), 2);
+        assert_eq!(back.subject(), "group `stack`");
+    }
+}
