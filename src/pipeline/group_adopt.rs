@@ -15,7 +15,7 @@ use super::bisect::{self, BisectOptions};
 use super::error::TransactionError;
 use super::group::update_group_locked;
 use super::staged_run::{CaseRun, StagedRun};
-use super::update_report::{MemberReport, UpdateOptions, UpdateOutcome, UpdateReport};
+use super::update_report::{GroupBisect, MemberReport, UpdateOptions, UpdateOutcome, UpdateReport};
 use crate::config::{Config, GroupConfig, UpstreamConfig};
 use crate::state::StateDir;
 use crate::update::{Backup, Member, StageMember, UpdatePaths, new_id, stage_group};
@@ -69,9 +69,15 @@ pub(super) fn adopt_last_good(
     let mut steps: Vec<String> = Vec::new();
     let Some(culprit) = find_culprit(cfg, &state, &movers, &staying, cases.as_deref(), &mut steps)?
     else {
-        return Ok(give_up(
+        return rewrite(give_up(
             failed,
-            &steps,
+            GroupBisect {
+                culprit: Vec::new(),
+                first_bad: None,
+                probes: steps,
+                inner: None,
+                adopted: Vec::new(),
+            },
             "no single member's move, nor any pair's, fails on its own: nothing was adopted",
         ));
     };
@@ -108,17 +114,24 @@ pub(super) fn adopt_last_good(
         },
         &fixed,
     )?;
-    steps.push(format!(
-        "bisect inside `{}`: {} candidate commit(s), {} step(s), {} baseline run(s)",
-        m.up.name,
-        b.candidates,
-        b.steps.len(),
-        b.baseline_runs
-    ));
+    let culprit_names: Vec<String> = culprit.iter().map(|i| movers[*i].up.name.clone()).collect();
+    let mut gb = GroupBisect {
+        culprit: culprit_names,
+        first_bad: b.first_bad().cloned(),
+        probes: steps,
+        inner: Some(format!(
+            "bisect inside `{}`: {} candidate commit(s), {} step(s), {} baseline run(s)",
+            m.up.name,
+            b.candidates,
+            b.steps.len(),
+            b.baseline_runs
+        )),
+        adopted: Vec::new(),
+    };
     let (Some(lg), Some(fb)) = (b.last_good().cloned(), b.first_bad().cloned()) else {
         let mut r = give_up(
             failed,
-            &steps,
+            gb,
             "the bisect inside the culprit member found no first bad commit: nothing was adopted",
         );
         r.bisect = Some(b);
@@ -127,26 +140,26 @@ pub(super) fn adopt_last_good(
     let mut overrides = BTreeMap::new();
     overrides.insert(m.up.name.clone(), m.mirror.resolve_rev(&lg.id)?);
     let mut r = update_group_locked(cfg, group, opts, &overrides)?;
-    let adopted: Vec<String> = r
+    gb.adopted = r
         .members
         .iter()
         .filter(|x| x.moves)
         .map(adopted_line)
         .collect();
     r.notes.push(format!(
-        "group bisect: the culprit is `{}`, first bad commit {} {} by {} ({}); steps: {}; adopted: {}",
+        "group bisect: the culprit is `{}`, first bad commit {} {} by {} ({}); adopted: {}",
         m.up.name,
         fb.short,
         fb.time.strftime("%Y-%m-%d"),
         fb.author,
         fb.subject,
-        steps.join("; "),
-        if adopted.is_empty() {
+        if gb.adopted.is_empty() {
             "nothing".to_owned()
         } else {
-            adopted.join(", ")
+            gb.adopted.join(", ")
         }
     ));
+    r.group_bisect = Some(gb);
     if matches!(r.outcome, UpdateOutcome::Promoted) {
         let held = HeldBack {
             at: lg.clone(),
@@ -284,9 +297,9 @@ fn probe(
     Ok(result?.passed())
 }
 
-fn give_up(mut r: UpdateReport, steps: &[String], why: &str) -> UpdateReport {
-    r.notes
-        .push(format!("group bisect: {}; {why}", steps.join("; ")));
+fn give_up(mut r: UpdateReport, gb: GroupBisect, why: &str) -> UpdateReport {
+    r.notes.push(format!("group bisect: {why}"));
+    r.group_bisect = Some(gb);
     r
 }
 

@@ -21,4 +21,6 @@ pub use group::{update_all, update_group};
 pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
-pub use update_report::{MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport};
+pub use update_report::{
+    GroupBisect, MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport,
+};

@@ -69,6 +69,10 @@ pub struct UpdateReport {
     /// baseline, fix and promotion parts of the report are the group's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberReport>,
+    /// A group's `adopt-last-good`: which member broke it, how that was
+    /// found, and what was adopted (the inner bisect is `bisect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_bisect: Option<GroupBisect>,
     pub outcome: UpdateOutcome,
     pub from: Option<CommitInfo>,
     pub to: Option<CommitInfo>,
@@ -119,6 +123,7 @@ impl UpdateReport {
             upstream: upstream.to_owned(),
             group: None,
             members: Vec::new(),
+            group_bisect: None,
             outcome: UpdateOutcome::UpToDate {
                 reason: String::new(),
             },
@@ -176,4 +181,20 @@ pub struct MemberReport {
     pub staged_commit: Option<String>,
     /// Its live checkout's move at promotion (submodule and clone layouts).
     pub checkout: Option<CheckoutMove>,
+}
+
+/// How a group's `adopt-last-good` found the culprit member and commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupBisect {
+    /// The member (with its partner for a pair) whose move fails alone;
+    /// empty when none was found.
+    pub culprit: Vec<String>,
+    /// The culprit's first bad commit, when the inner bisect found one.
+    pub first_bad: Option<CommitInfo>,
+    /// Each probe, in order: which members moved, and whether it passed.
+    pub probes: Vec<String>,
+    /// The inner bisect, in words (candidates, steps, baseline runs).
+    pub inner: Option<String>,
+    /// Each member the adoption moved, `name -> short`.
+    pub adopted: Vec<String>,
 }

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::analysis::AnalysisVerdict;
-use crate::pipeline::{MemberReport, UpdateReport};
+use crate::pipeline::{GroupBisect, MemberReport, UpdateReport};
 
 use super::markdown::{code, date};
 
@@ -25,6 +25,51 @@ pub(super) fn markdown(r: &UpdateReport, o: &mut String) {
         member(m, o);
         o.push('\n');
     }
+    if let Some(gb) = &r.group_bisect {
+        group_bisect(gb, o);
+    }
+}
+
+/// `## Group bisect`: the culprit member and commit, the probes and the
+/// inner bisect, what was adopted.
+fn group_bisect(gb: &GroupBisect, o: &mut String) {
+    let _ = writeln!(o, "## Group bisect\n");
+    match (gb.culprit.as_slice(), &gb.first_bad) {
+        ([], _) => {
+            let _ = writeln!(o, "- Culprit: none found");
+        }
+        (names, Some(fb)) => {
+            let _ = writeln!(
+                o,
+                "- Culprit: `{}`, first bad commit `{}` {} by {} — {}",
+                names.join("` + `"),
+                fb.short,
+                date(fb.time),
+                fb.author,
+                fb.subject
+            );
+        }
+        (names, None) => {
+            let _ = writeln!(
+                o,
+                "- Culprit: `{}` (no first bad commit found)",
+                names.join("` + `")
+            );
+        }
+    }
+    let _ = writeln!(o, "- Probes ({}):", gb.probes.len());
+    for p in &gb.probes {
+        let _ = writeln!(o, "  - {p}");
+    }
+    if let Some(inner) = &gb.inner {
+        let _ = writeln!(o, "- {inner}");
+    }
+    let adopted = if gb.adopted.is_empty() {
+        "nothing".to_owned()
+    } else {
+        gb.adopted.join(", ")
+    };
+    let _ = writeln!(o, "- Adopted: {adopted}\n");
 }
 
 fn member(m: &MemberReport, o: &mut String) {

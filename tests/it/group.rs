@@ -433,6 +433,14 @@ fn an_unfixable_group_update_is_bisected_to_the_member_and_commit() {
     assert_eq!(r["bisect"]["bad"]["id"], nodes_bad.as_str());
     let notes = r["notes"].to_string();
     assert!(notes.contains("the culprit is `nodes`"), "{notes}");
+    let gb = &r["group_bisect"];
+    assert_eq!(gb["culprit"], serde_json::json!(["nodes"]), "{gb:#}");
+    assert_eq!(gb["first_bad"]["id"], nodes_bad.as_str());
+    let md_path = std::path::Path::new(r["report_dir"].as_str().unwrap()).join("update_report.md");
+    let md = fs_err::read_to_string(md_path).unwrap();
+    assert!(md.contains("## Group bisect"), "{md}");
+    assert!(md.contains("- Culprit: `nodes`, first bad commit"), "{md}");
+    let notes = gb["probes"].to_string();
     assert!(
         notes.contains("`core` at target, the others at their current commits: passes"),
         "{notes}"
