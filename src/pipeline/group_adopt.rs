@@ -229,6 +229,14 @@ fn find_culprit(
             return Ok(Some(set));
         }
     }
+    // two members that pass alone: the failed update itself is the pair
+    if movers.len() == 2 {
+        steps.push(format!(
+            "`{}` + `{}` at targets: fails (the failed update)",
+            movers[0].up.name, movers[1].up.name
+        ));
+        return Ok(Some(vec![0, 1]));
+    }
     Ok(None)
 }
 

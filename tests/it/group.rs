@@ -456,3 +456,50 @@ fn an_unfixable_group_update_is_bisected_to_the_member_and_commit() {
     assert!(again.stdout.contains("held back"), "{}", again.stdout);
     assert_eq!(w.gitlink("nodes"), nodes_good);
 }
+
+/// Two members that pass alone but fail together: the pair is the culprit;
+/// the bisect inside the first member (the other at its target) finds its
+/// first bad commit, so `core` stays at its last good commit (its current
+/// one, held back) while `nodes` moves to its target.
+#[test]
+fn a_group_failing_only_in_combination_holds_back_the_first_member() {
+    let w = World::new("submodule", false);
+    w.wrapper.write(
+        "check.py",
+        "import pathlib, sys\ncore = pathlib.Path('core/core.py').read_text()\nnodes = pathlib.Path('nodes/nodes.py').read_text()\nif 'VERSION = 2' in core and \"'b'\" in nodes:\n    sys.exit('core 2 and nodes b disagree')\nprint('ok')\n",
+    );
+    w.wrapper.git(&["add", "check.py"]);
+    w.wrapper
+        .git(&["commit", "-q", "-m", "test: a check that needs both"]);
+    let cfg = w.root.join("tether.toml");
+    let mut toml = fs_err::read_to_string(&cfg).unwrap();
+    toml.push_str("\n[update]\non_unfixable = \"adopt-last-good\"\n");
+    fs_err::write(&cfg, toml).unwrap();
+
+    let out = w
+        .tether()
+        .run(&["update", "--upstream", "stack", "--no-fix", "--json"]);
+    out.assert_code(0);
+    let r: Value = serde_json::from_str(&out.stdout).unwrap();
+    let gb = &r["group_bisect"];
+    assert_eq!(
+        gb["culprit"],
+        serde_json::json!(["core", "nodes"]),
+        "{gb:#}"
+    );
+    let probes = gb["probes"].to_string();
+    assert!(
+        probes.contains("`core` at target, the others at their current commits: passes"),
+        "{probes}"
+    );
+    assert!(
+        probes.contains("`nodes` at target, the others at their current commits: passes"),
+        "{probes}"
+    );
+    assert_eq!(gb["first_bad"]["id"], w.core.head().as_str(), "{gb:#}");
+    // core's last good commit is its current one: it stays; nodes moves
+    assert_eq!(w.gitlink("core"), w.core_from);
+    assert_eq!(w.gitlink("nodes"), w.nodes.head());
+    assert_eq!(r["outcome"]["kind"], "promoted", "{r:#}");
+    assert_eq!(r["held_back"]["at"]["id"], w.core_from.as_str(), "{r:#}");
+}
