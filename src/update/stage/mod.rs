@@ -9,15 +9,15 @@
 use std::path::{Path, PathBuf};
 
 use git2::build::{CheckoutBuilder, RepoBuilder};
-use git2::{ObjectType, Oid, Repository};
+use git2::{Oid, Repository};
 use serde::Serialize;
 
 use super::backup::Backup;
 use super::error::{UpdateError, git_err, io_err};
-use super::git_ops::{fetch_local, has_commit, short};
+use super::git_ops::{fetch_local, has_commit};
 use super::journal::{UpdatePaths, staged_branch};
 use super::member::Member;
-use crate::config::{Config, Layout, UpstreamConfig};
+use crate::config::{Config, UpstreamConfig};
 use crate::merge::{ConflictHunk, MergeSummary};
 use crate::state::StateDir;
 use crate::upstream::Mirror;
@@ -25,6 +25,7 @@ use crate::upstream::Mirror;
 mod blobs;
 mod commit;
 mod conflicts;
+mod members;
 mod record;
 mod vendored;
 
@@ -35,9 +36,9 @@ pub use conflicts::{
     ConflictVersions, MarkedHunk, MarkerLine, changed_in_staged, commit_resolution,
     conflict_versions, hunks_in, marker_lines_in, markers_left,
 };
-use record::update_record_file;
+pub use members::{MemberCommit, StageMember};
+use members::{combine, materialise, stage_member};
 pub use record::update_record_text;
-use vendored::{UpstreamStep, vendored};
 
 const GITLINK: u32 = 0o160000;
 const TREE: i32 = 0o040000;
@@ -129,26 +130,6 @@ pub fn stage(
         moves: true,
     };
     stage_group(cfg, &[member], backup)
-}
-
-/// One upstream of a staged tree and the commit it is staged at.
-#[derive(Clone, Copy)]
-pub struct StageMember<'a> {
-    pub member: Member<'a>,
-    pub target: Oid,
-    /// Whether the update moves it (one staging commit); `false`: a group
-    /// member that stays at its current commit, only checked out in the
-    /// staged tree for the baseline.
-    pub moves: bool,
-}
-
-/// One member's staging commit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemberCommit {
-    pub upstream: String,
-    pub target: String,
-    /// `None`: no wrapper file had to change.
-    pub commit: Option<String>,
 }
 
 /// Builds the staged tree of update `backup.id` with every member at its
@@ -264,121 +245,6 @@ pub fn stage_group(
             Vec::new()
         },
     })
-}
-
-/// One moving member's staging commit on the staged branch's HEAD.
-fn stage_member(
-    cfg: &Config,
-    m: &StageMember<'_>,
-    from: &str,
-    repo: &Repository,
-    dir: &Path,
-    notes: &mut Vec<String>,
-    merge: &mut Option<MergeSummary>,
-) -> Result<StageOutcome, UpdateError> {
-    let (up, mirror, target) = (m.member.up, m.member.mirror, m.target);
-    let upstream_dir = dir.join(&up.path);
-    let message = format!("chore(upstream): bump {} to {}", up.name, short(target));
-    let head_tree = repo
-        .head()
-        .and_then(|h| h.peel_to_commit())
-        .and_then(|c| c.tree())
-        .map_err(git_err("reading HEAD's tree", dir))?;
-    let outcome = match up.layout {
-        Layout::Submodule => {
-            match head_tree.get_path(&up.path) {
-                Ok(e) if e.kind() == Some(ObjectType::Commit) => {}
-                _ => {
-                    return Err(UpdateError::Layout {
-                        upstream: up.name.clone(),
-                        detail: format!(
-                            "the wrapper's HEAD has no submodule at `{}`",
-                            up.path.display()
-                        ),
-                    });
-                }
-            }
-            clone_upstream(mirror, &upstream_dir, target)?;
-            let mut index = repo.index().map_err(git_err("reading the index", dir))?;
-            let rel = rel_str(&up.path);
-            index
-                .add(&gitlink_entry(&rel, target))
-                .map_err(git_err("writing the submodule commit into the index", dir))?;
-            let mut files = vec![rel];
-            if let Some(f) = update_record_file(up, dir, &head_tree, target, notes)? {
-                index
-                    .add_path(Path::new(&f))
-                    .map_err(git_err("adding the record file", dir))?;
-                files.push(f);
-            }
-            commit_index(cfg, repo, dir, &mut index, &message, files)?
-        }
-        Layout::Clone => {
-            clone_upstream(mirror, &upstream_dir, target)?;
-            match update_record_file(up, dir, &head_tree, target, notes)? {
-                Some(f) => {
-                    let mut index = repo.index().map_err(git_err("reading the index", dir))?;
-                    index
-                        .add_path(Path::new(&f))
-                        .map_err(git_err("adding the record file", dir))?;
-                    commit_index(cfg, repo, dir, &mut index, &message, vec![f])?
-                }
-                None => StageOutcome::NothingToCommit,
-            }
-        }
-        Layout::Vendored => {
-            let from = Oid::from_str(from)
-                .map_err(git_err("reading the recorded upstream commit", dir))?;
-            blobs::check_needed_blobs(up, mirror, from, target)?;
-            let step = UpstreamStep {
-                from,
-                target,
-                message: &message,
-            };
-            let (outcome, summary) = vendored(cfg, up, mirror, repo, dir, &head_tree, &step)
-                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?;
-            *merge = Some(summary);
-            outcome
-        }
-    };
-    Ok(outcome)
-}
-
-/// A member the update does not move: its checkout (submodule and clone
-/// layouts) in the staged tree at its current commit, nothing committed.
-fn materialise(m: &StageMember<'_>, dir: &Path) -> Result<(), UpdateError> {
-    match m.member.up.layout {
-        Layout::Vendored => Ok(()),
-        Layout::Submodule | Layout::Clone => {
-            clone_upstream(m.member.mirror, &dir.join(&m.member.up.path), m.target)
-        }
-    }
-}
-
-/// The staged tree's outcome after one more member's: commits add up
-/// (the last commit, every file), a conflict ends it.
-fn combine(acc: StageOutcome, next: StageOutcome) -> StageOutcome {
-    match (acc, next) {
-        (c @ StageOutcome::Conflicts { .. }, _) | (_, c @ StageOutcome::Conflicts { .. }) => c,
-        (StageOutcome::NothingToCommit, n) => n,
-        (a, StageOutcome::NothingToCommit) => a,
-        (
-            StageOutcome::Committed {
-                message: m1,
-                files: f1,
-                ..
-            },
-            StageOutcome::Committed {
-                commit,
-                message,
-                files,
-            },
-        ) => StageOutcome::Committed {
-            commit,
-            message: format!("{m1}\n{message}"),
-            files: f1.into_iter().chain(files).collect(),
-        },
-    }
 }
 
 /// Clones the live wrapper into `dir` (replacing a leftover) and checks out
