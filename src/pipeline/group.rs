@@ -5,8 +5,6 @@
 //! one baseline, one fix loop and one promotion (or one rollback), all
 //! journaled like a single-upstream update. Members already at their
 //! target stay, checked out at their current commit in the staged tree.
-//! Also owns `tether update` with no name: each group as one, then each
-//! ungrouped upstream alone.
 
 use std::collections::BTreeMap;
 
@@ -23,25 +21,6 @@ use crate::update::{
     Backup, Journal, JournalState, Member, StageMember, StageOutcome, new_id, recover, stage_group,
 };
 use crate::upstream::{self, CheckOptions, CommitInfo, Mirror};
-
-/// What one `tether update` run did: one report per group or upstream, or
-/// the error that stopped that one (the others still ran).
-pub type UpdateResults = Vec<(String, Result<UpdateReport, TransactionError>)>;
-
-/// `tether update` with no name: each group as one transaction, then each
-/// upstream in no group alone.
-pub fn update_all(cfg: &Config, opts: &UpdateOptions) -> UpdateResults {
-    let mut out = Vec::new();
-    for g in &cfg.groups {
-        out.push((g.name.clone(), update_group(cfg, g, opts)));
-    }
-    for up in &cfg.upstreams {
-        if cfg.group_of(&up.name).is_none() {
-            out.push((up.name.clone(), super::update(cfg, up, opts)));
-        }
-    }
-    out
-}
 
 /// `tether update <group>`.
 pub fn update_group(

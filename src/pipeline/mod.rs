@@ -17,7 +17,7 @@ mod transaction;
 mod update_report;
 
 pub use error::{RolledBackError, TransactionError};
-pub use group::{update_all, update_group};
+pub use group::update_group;
 pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
