@@ -7,7 +7,9 @@ use tether::pipeline::{self as update, UpdateOptions, UpdateOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// Only this upstream.
+    /// Only this upstream, or this `[[group]]` (its members in one
+    /// transaction). Without it: each group as one, then each upstream in
+    /// no group alone.
     #[arg(long, value_name = "NAME")]
     pub upstream: Option<String>,
     /// Update to this revision instead of the newest soaked commit of the
@@ -67,10 +69,12 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
             code_of(&report)
         });
     }
-    let upstreams = super::selected(cfg, args.upstream.as_deref())?;
-    if args.to.is_some() && upstreams.len() > 1 {
+    let group = args.upstream.as_deref().and_then(|n| cfg.group(n));
+    let several = args.upstream.is_none() && cfg.upstreams.len() > 1;
+    let last_good = args.to.as_deref() == Some(update::LAST_GOOD);
+    if args.to.is_some() && (several || (group.is_some() && !last_good)) {
         return Err(super::UsageError(
-            "--to needs --upstream NAME when the config has several upstreams".into(),
+            "--to needs --upstream NAME naming one upstream (a group takes only --to last-good) when the config has several upstreams".into(),
         )
         .into());
     }
@@ -85,12 +89,37 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
         dry_run: args.dry_run,
         no_fix: args.no_fix,
     };
+    // each group as one, then each upstream alone
+    let mut runs: Vec<Run<'_>> = Vec::new();
+    match (group, args.upstream.as_deref()) {
+        (Some(g), _) => runs.push(Run::Group(g)),
+        (None, Some(_)) => {
+            for up in super::selected(cfg, args.upstream.as_deref())? {
+                runs.push(Run::One(up));
+            }
+        }
+        (None, None) => {
+            runs.extend(cfg.groups.iter().map(Run::Group));
+            runs.extend(
+                cfg.upstreams
+                    .iter()
+                    .filter(|u| cfg.group_of(&u.name).is_none())
+                    .map(Run::One),
+            );
+        }
+    }
     let mut code = exit::OK;
     let mut reports = Vec::new();
-    for up in upstreams {
-        let report = update::update(cfg, up, &opts).map_err(|e| {
-            anyhow::Error::new(e).context(format!("update of `{}` failed", up.name))
-        })?;
+    for run in runs {
+        let (what, result) = match run {
+            Run::Group(g) => (
+                format!("group `{}`", g.name),
+                update::update_group(cfg, g, &opts),
+            ),
+            Run::One(up) => (format!("`{}`", up.name), update::update(cfg, up, &opts)),
+        };
+        let report = result
+            .map_err(|e| anyhow::Error::new(e).context(format!("update of {what} failed")))?;
         if code_of(&report) != exit::OK {
             code = code_of(&report);
         }
@@ -105,4 +134,10 @@ pub fn run(args: &UpdateArgs, cfg: &Config) -> anyhow::Result<u8> {
         super::print_report(&reports, true)?;
     }
     Ok(code)
+}
+
+/// One transaction of a `tether update` run.
+enum Run<'a> {
+    Group(&'a tether::config::GroupConfig),
+    One(&'a tether::config::UpstreamConfig),
 }

@@ -16,6 +16,8 @@ pub struct Config {
     pub source: Option<PathBuf>,
     pub project: ProjectConfig,
     pub upstreams: Vec<UpstreamConfig>,
+    /// `[[group]]`: upstreams updated as one transaction.
+    pub groups: Vec<GroupConfig>,
     pub integration: IntegrationConfig,
     pub analysis: AnalysisConfig,
     pub baseline: BaselineConfig,
@@ -33,6 +35,39 @@ impl Config {
             None => Some(self.upstreams.iter().collect()),
             Some(n) => self.upstreams.iter().find(|u| u.name == n).map(|u| vec![u]),
         }
+    }
+}
+
+/// A `[[group]]`: upstreams staged, tested and promoted (or rolled back)
+/// together. Every member names an `[[upstream]]`; an upstream is in at
+/// most one group; a group has at least two members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    pub name: String,
+    /// Upstream names, in the order they are staged.
+    pub members: Vec<String>,
+}
+
+impl Config {
+    /// The group named `name`.
+    pub fn group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The group `upstream` is a member of.
+    pub fn group_of(&self, upstream: &str) -> Option<&GroupConfig> {
+        self.groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m == upstream))
+    }
+
+    /// A group's member upstreams, in the group's order.
+    pub fn members_of(&self, group: &GroupConfig) -> Vec<&UpstreamConfig> {
+        group
+            .members
+            .iter()
+            .filter_map(|m| self.upstreams.iter().find(|u| &u.name == m))
+            .collect()
     }
 }
 

@@ -18,6 +18,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub upstream: Vec<RawUpstream>,
     #[serde(default)]
+    pub group: Vec<RawGroup>,
+    #[serde(default)]
     pub integration: RawIntegration,
     #[serde(default)]
     pub analysis: RawAnalysis,
@@ -45,6 +47,14 @@ pub struct RawProject {
     pub analysis_dir: Option<NonEmpty>,
     pub outputs_dir: Option<NonEmpty>,
     pub wrapper_source: Option<WrapperSource>,
+}
+
+/// `[[group]]`: upstreams updated as one transaction.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub name: Option<Name>,
+    pub members: Option<Vec<Name>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

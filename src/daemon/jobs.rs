@@ -93,22 +93,26 @@ fn check(cfg: &Config, state: &mut ServiceState, _r: &mut JobResult) -> Result<(
 fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobResult, String> {
     let mut result = JobResult::default();
     let mut errors = Vec::new();
-    for up in &cfg.upstreams {
+    for (name, group, up) in update_runs(cfg) {
         // a paused update holds the journal until a person finishes it
         if let Some(p) = crate::update::Journal::paused(&StateDir::new(&cfg.project.state_dir)) {
             let note = format!(
                 "update skipped: update {} of `{}` is paused on conflicts; run `tether update --continue` or `tether update --abort`",
                 p.id, p.upstream
             );
-            tracing::warn!(upstream = %up.name, "{note}");
+            tracing::warn!(upstream = %name, "{note}");
             state
                 .upstreams
-                .entry(up.name.clone())
+                .entry(name.clone())
                 .or_default()
                 .last_verdict = Some(note);
             continue;
         }
-        let report = match update::update(cfg, up, &UpdateOptions::default()) {
+        let outcome = match group {
+            Some(g) => update::update_group(cfg, g, &UpdateOptions::default()),
+            None => update::update(cfg, up, &UpdateOptions::default()),
+        };
+        let report = match outcome {
             Ok(r) => r,
             Err(TransactionError::Lock(LockError::Held { holder, .. })) => {
                 result.skipped = Some(holder.to_string());
@@ -116,18 +120,18 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             }
             Err(e) => {
                 let message = crate::redact::error_chain(&e);
-                let s = state.upstreams.entry(up.name.clone()).or_default();
+                let s = state.upstreams.entry(name.clone()).or_default();
                 s.last_verdict = Some(format!("failed: {message}"));
                 if matches!(e, TransactionError::RolledBack(_)) {
                     state.rollbacks_total += 1;
                     result.events.push(Event::new(
                         EventKind::RolledBack,
                         run_id,
-                        Some(&up.name),
+                        Some(&name),
                         &message,
                     ));
                 }
-                errors.push(format!("`{}`: {message}", up.name));
+                errors.push(format!("`{name}`: {message}"));
                 continue;
             }
         };
@@ -136,7 +140,7 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
         if let (Some(run), UpdateOutcome::Promoted) = (&report.final_run, &report.outcome) {
             state.last_baseline = summarise(run, &report.comparisons);
         }
-        let s = state.upstreams.entry(up.name.clone()).or_default();
+        let s = state.upstreams.entry(name.clone()).or_default();
         let to = report
             .to
             .as_ref()
@@ -155,7 +159,7 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             result.events.push(Event::new(
                 EventKind::HeldBack,
                 run_id,
-                Some(&up.name),
+                Some(&name),
                 &format!(
                     "bisected after an unfixable update: {culprit}; {}",
                     match &report.held_back {
@@ -171,18 +175,21 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 state.promotions_total += 1;
                 s.last_good = report.to.as_ref().map(|c| c.id.clone());
                 s.current = s.last_good.clone();
+                let state_dir = StateDir::new(&cfg.project.state_dir);
                 if let Some(good) = &s.last_good {
-                    crate::upstream::last_good::record(
-                        &StateDir::new(&cfg.project.state_dir),
-                        &up.name,
-                        good,
-                    );
+                    crate::upstream::last_good::record(&state_dir, &up.name, good);
+                }
+                // a group: every member it moved
+                for m in report.members.iter().filter(|m| m.moves) {
+                    if let Some(t) = &m.to {
+                        crate::upstream::last_good::record(&state_dir, &m.upstream, &t.id);
+                    }
                 }
                 s.last_verdict = Some(format!("promoted {to}"));
                 result.events.push(Event::new(
                     EventKind::Promoted,
                     run_id,
-                    Some(&up.name),
+                    Some(&name),
                     &format!(
                         "promoted {to} after {} fix attempt(s); report {}",
                         report.attempts.len(),
@@ -208,7 +215,7 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                         EventKind::RolledBack
                     },
                     run_id,
-                    Some(&up.name),
+                    Some(&name),
                     &format!("{to}: {reason}"),
                 ));
             }
@@ -221,7 +228,7 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 result.events.push(Event::new(
                     EventKind::Paused,
                     run_id,
-                    Some(&up.name),
+                    Some(&name),
                     &format!(
                         "{to}: {reason}; resolve the conflicts and run `tether update --continue`, or `tether update --abort`"
                     ),
@@ -234,6 +241,29 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
     } else {
         Err(errors.join("; "))
     }
+}
+
+/// What the update job runs, in order: each `[[group]]` as one (named by
+/// the group, with its first member), then each upstream in no group.
+fn update_runs(
+    cfg: &Config,
+) -> Vec<(
+    String,
+    Option<&crate::config::GroupConfig>,
+    &crate::config::UpstreamConfig,
+)> {
+    let mut out = Vec::new();
+    for g in &cfg.groups {
+        if let Some(first) = cfg.members_of(g).first() {
+            out.push((g.name.clone(), Some(g), *first));
+        }
+    }
+    for up in &cfg.upstreams {
+        if cfg.group_of(&up.name).is_none() {
+            out.push((up.name.clone(), None, up));
+        }
+    }
+    out
 }
 
 fn run_baseline(

@@ -9,13 +9,18 @@ mod adopt;
 pub mod bisect;
 mod conflicts;
 mod error;
+mod group;
+mod group_adopt;
 mod paused;
 mod staged_run;
 mod transaction;
 mod update_report;
 
 pub use error::{RolledBackError, TransactionError};
+pub use group::update_group;
 pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
-pub use update_report::{PausedFile, UpdateOptions, UpdateOutcome, UpdateReport};
+pub use update_report::{
+    GroupBisect, MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport,
+};

@@ -120,6 +120,8 @@ pub fn continue_update(
         up,
         mirror: &mirror,
         backup: &backup,
+        peers: &[],
+        fixed: &[],
     };
     let plan = Plan {
         target,

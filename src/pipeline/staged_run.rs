@@ -10,7 +10,7 @@ use git2::Oid;
 use crate::baseline::{self, BaselineError, BaselineRun, RanOn, RunOptions};
 use crate::config::{Config, UpstreamConfig};
 use crate::state::StateDir;
-use crate::update::{self, Backup, Staged, UpdateError, UpdatePaths};
+use crate::update::{self, Backup, Member, StageMember, Staged, UpdateError, UpdatePaths};
 use crate::upstream::Mirror;
 
 /// What staging and running need, borrowed for one pipeline run.
@@ -21,6 +21,13 @@ pub struct StagedRun<'a> {
     pub mirror: &'a Mirror,
     /// The backup of the live wrapper: its id names the staged tree.
     pub backup: &'a Backup,
+    /// A group update: the members after `up` that move with it (empty for
+    /// a single upstream).
+    pub peers: &'a [Member<'a>],
+    /// Other upstreams checked out in every staged tree at a fixed commit,
+    /// nothing committed for them (a group bisect: the other members at
+    /// their current commits, or a culprit's partners at their targets).
+    pub fixed: &'a [StageMember<'a>],
 }
 
 /// One baseline run in a staged tree.
@@ -41,11 +48,37 @@ impl<'a> StagedRun<'a> {
         StateDir::new(&self.cfg.project.state_dir)
     }
 
+    /// Every upstream the update moves, `up` first.
+    pub fn members(&self) -> Vec<Member<'a>> {
+        let mut out = vec![Member {
+            up: self.up,
+            mirror: self.mirror,
+        }];
+        out.extend(self.peers.iter().copied());
+        out
+    }
+
     /// Stages the wrapper with the upstream at `target` in a clone under
     /// the state dir, named after `backup` (the pipeline's own, or a
     /// variant of it for one bisect run).
     pub fn stage(&self, backup: &Backup, target: Oid) -> Result<Staged, UpdateError> {
-        update::stage(self.cfg, self.up, self.mirror, backup, target)
+        if self.fixed.is_empty() {
+            return update::stage(self.cfg, self.up, self.mirror, backup, target);
+        }
+        let mut members = vec![StageMember {
+            member: Member {
+                up: self.up,
+                mirror: self.mirror,
+            },
+            target,
+            moves: true,
+        }];
+        members.extend(
+            self.fixed
+                .iter()
+                .map(|f| StageMember { moves: false, ..*f }),
+        );
+        update::stage_group(self.cfg, &members, backup)
     }
 
     /// The work folder of a staged tree named after `backup`.

@@ -171,6 +171,8 @@ pub fn update_locked(
         up,
         mirror: &mirror,
         backup: &backup,
+        peers: &[],
+        fixed: &[],
     };
     let plan = Plan {
         target,
@@ -317,9 +319,7 @@ pub(super) fn test_fix_promote(
     trees: (&Path, &Path),
     report: &mut UpdateReport,
 ) -> Result<UpdateOutcome, TransactionError> {
-    let StagedRun {
-        cfg, up, mirror, ..
-    } = ctx;
+    let StagedRun { cfg, .. } = ctx;
     let Plan {
         analysis,
         report_dir,
@@ -401,10 +401,11 @@ pub(super) fn test_fix_promote(
         });
     }
     if opts.dry_run {
-        report.promotion = Some(plan_promotion(up, journal)?);
+        let ups: Vec<&UpstreamConfig> = ctx.members().iter().map(|m| m.up).collect();
+        report.promotion = Some(plan_promotion(&ups, journal)?);
         return Ok(UpdateOutcome::DryRun);
     }
-    let promotion = promote(up, mirror, journal, state)?;
+    let promotion = promote(&ctx.members(), journal, state)?;
     report.notes.extend(promotion.notes.iter().cloned());
     report.promotion = Some(promotion.plan);
     Ok(UpdateOutcome::Promoted)

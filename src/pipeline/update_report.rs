@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::analysis::AnalysisVerdict;
 use crate::baseline::{self, BaselineRun};
 use crate::fix::{AppliedFix, AttemptRecord};
-use crate::update::{PromotionPlan, RollbackReport};
+use crate::update::{CheckoutMove, PromotionPlan, RollbackReport};
 use crate::upstream::CommitInfo;
 
 #[derive(Debug, Clone, Default)]
@@ -60,7 +60,19 @@ pub struct PausedFile {
 #[derive(Debug, Clone, Serialize)]
 pub struct UpdateReport {
     pub id: Option<String>,
+    /// The upstream, or for a group update the group's name.
     pub upstream: String,
+    /// A group update: the group's name (`upstream` holds it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A group update: one entry per member, in the group's order; the
+    /// baseline, fix and promotion parts of the report are the group's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberReport>,
+    /// A group's `adopt-last-good`: which member broke it, how that was
+    /// found, and what was adopted (the inner bisect is `bisect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_bisect: Option<GroupBisect>,
     pub outcome: UpdateOutcome,
     pub from: Option<CommitInfo>,
     pub to: Option<CommitInfo>,
@@ -109,6 +121,9 @@ impl UpdateReport {
         Self {
             id: None,
             upstream: upstream.to_owned(),
+            group: None,
+            members: Vec::new(),
+            group_bisect: None,
             outcome: UpdateOutcome::UpToDate {
                 reason: String::new(),
             },
@@ -141,4 +156,45 @@ impl UpdateReport {
             finished: now,
         }
     }
+}
+
+/// One member of a group update.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberReport {
+    pub upstream: String,
+    /// `submodule`, `clone` or `vendored`.
+    pub layout: String,
+    /// Its commit in the wrapper before the update.
+    pub from: Option<CommitInfo>,
+    /// The commit it is staged at (equal to `from` when it stays).
+    pub to: Option<CommitInfo>,
+    /// Whether the update moves it; `false`: at its target already (or
+    /// nothing soaked), staged at its current commit for the baseline.
+    pub moves: bool,
+    /// Why it stays, when it does.
+    pub stays_because: Option<String>,
+    pub commits: usize,
+    pub analysis_dir: Option<PathBuf>,
+    pub analysis_verdict: Option<AnalysisVerdict>,
+    pub breaking_points: usize,
+    /// Its staging commit (`chore(upstream): bump <name> to <short>`).
+    pub staged_commit: Option<String>,
+    /// Its live checkout's move at promotion (submodule and clone layouts).
+    pub checkout: Option<CheckoutMove>,
+}
+
+/// How a group's `adopt-last-good` found the culprit member and commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupBisect {
+    /// The member (with its partner for a pair) whose move fails alone;
+    /// empty when none was found.
+    pub culprit: Vec<String>,
+    /// The culprit's first bad commit, when the inner bisect found one.
+    pub first_bad: Option<CommitInfo>,
+    /// Each probe, in order: which members moved, and whether it passed.
+    pub probes: Vec<String>,
+    /// The inner bisect, in words (candidates, steps, baseline runs).
+    pub inner: Option<String>,
+    /// Each member the adoption moved, `name -> short`.
+    pub adopted: Vec<String>,
 }

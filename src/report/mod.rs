@@ -9,11 +9,13 @@ pub mod analysis;
 pub mod baseline;
 pub mod bisect;
 pub mod check;
+mod check_group;
 pub mod gpu;
 pub mod health;
 pub mod markdown;
 pub mod stack_deps;
 pub mod update;
+mod update_members;
 pub mod workflows;
 
 /// A report model's rendering for a terminal, not yet redacted.

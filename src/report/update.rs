@@ -51,6 +51,7 @@ pub fn markdown(r: &UpdateReport) -> String {
         let _ = writeln!(o, "- Recovered first: {}", rec);
     }
     o.push('\n');
+    super::update_members::markdown(r, &mut o);
     if let Some(h) = &r.held_back {
         let _ = writeln!(o, "## Held back\n");
         let _ = writeln!(
@@ -320,6 +321,7 @@ fn summary(r: &UpdateReport) -> String {
     if let (Some(f), Some(t)) = (&r.from, &r.to) {
         let _ = writeln!(o, "  {} -> {} ({} commit(s))", f.short, t.short, r.commits);
     }
+    super::update_members::summary(r, &mut o);
     if let Some(m) = &r.merge {
         let _ = writeln!(o, "  merge: {}", m.stats);
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{UpdateError, git_err, io_err};
 use super::git_ops::{head_of, open_here};
 use super::journal::UpdatePaths;
+use super::member::{Member, MemberBackup};
 use crate::config::{Config, Layout, UpstreamConfig};
 use crate::python_env::{self as pip, PipFreeze};
 use crate::state::{StateDir, read_json, write_json};
@@ -65,6 +66,10 @@ pub struct Backup {
     /// `dir` (absent when there are none).
     pub vendored_patch: Option<String>,
     pub pip: PipFreeze,
+    /// A group update: the members after the first (whose fields are the
+    /// `upstream*` ones above), in the group's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<MemberBackup>,
 }
 
 impl Backup {
@@ -76,6 +81,23 @@ impl Backup {
         mirror: &Mirror,
         id: &str,
     ) -> Result<Backup, UpdateError> {
+        Self::take_group(cfg, &[Member { up, mirror }], id)
+    }
+
+    /// Takes the backup for update `id` of every member (at least one; the
+    /// first is the backup's `upstream`, the rest its `peers`).
+    pub fn take_group(
+        cfg: &Config,
+        members: &[Member<'_>],
+        id: &str,
+    ) -> Result<Backup, UpdateError> {
+        let [lead, rest @ ..] = members else {
+            return Err(UpdateError::Layout {
+                upstream: String::new(),
+                detail: "an update needs at least one upstream".into(),
+            });
+        };
+        let up = lead.up;
         let state = StateDir::new(&cfg.project.state_dir);
         let dir = UpdatePaths::new(&state).backup_dir(id);
         let root = cfg.project.root.clone();
@@ -97,29 +119,12 @@ impl Backup {
             }
         }
         crate::failpoint::hit("update.backup.files-copied");
-        let current = current_commit(&cfg.project, up, mirror)?;
-        let (upstream_checkout, upstream_checkout_branch) = match up.layout {
-            Layout::Vendored => (None, None),
-            Layout::Submodule | Layout::Clone | Layout::Pinned => {
-                let full = root.join(&up.path);
-                match open_here(&full) {
-                    Ok(r) => match head_of(&r, &full) {
-                        Ok((id, b)) => (Some(id.to_string()), b),
-                        Err(_) => (None, None),
-                    },
-                    Err(_) => (None, None),
-                }
-            }
-        };
-        let vendored_patch = match (&current.local_modifications, up.layout) {
-            (Some(mods), Layout::Vendored) if !mods.is_empty() => {
-                let patch = vendored_patch(up, mirror, &root, &current.id, &mods.files)?;
-                let path = dir.join(PATCH);
-                crate::state::write_atomic(&path, &patch).map_err(io_err("write", &path))?;
-                Some(PATCH.to_owned())
-            }
-            _ => None,
-        };
+        let first = member_backup(cfg, lead, &dir, PATCH)?;
+        let mut peers = Vec::new();
+        for m in rest {
+            let patch = format!("vendored-{}.patch", m.up.name);
+            peers.push(member_backup(cfg, m, &dir, &patch)?);
+        }
         let pip = pip::freeze(&cfg.project.python, &root, &dir);
         if let PipFreeze::Unavailable { reason } = &pip {
             tracing::warn!(%reason, "pip freeze unavailable; protected packages cannot be checked on rollback");
@@ -128,21 +133,42 @@ impl Backup {
             id: id.to_owned(),
             dir: dir.clone(),
             taken: crate::env::now(),
-            upstream: up.name.clone(),
-            layout: up.layout.to_string(),
-            upstream_path: up.path.clone(),
+            upstream: first.upstream,
+            layout: first.layout,
+            upstream_path: first.upstream_path,
             wrapper_root: root,
             head: head.to_string(),
             branch,
             dirty,
-            upstream_commit: current.id,
-            upstream_checkout,
-            upstream_checkout_branch,
-            vendored_patch,
+            upstream_commit: first.upstream_commit,
+            upstream_checkout: first.upstream_checkout,
+            upstream_checkout_branch: first.upstream_checkout_branch,
+            vendored_patch: first.vendored_patch,
             pip,
+            peers,
         };
         write_json(&dir.join(MANIFEST), &backup)?;
         Ok(backup)
+    }
+
+    /// Every member the backup saw, the first one first.
+    pub fn members(&self) -> Vec<MemberBackup> {
+        let mut out = vec![MemberBackup {
+            upstream: self.upstream.clone(),
+            layout: self.layout.clone(),
+            upstream_path: self.upstream_path.clone(),
+            upstream_commit: self.upstream_commit.clone(),
+            upstream_checkout: self.upstream_checkout.clone(),
+            upstream_checkout_branch: self.upstream_checkout_branch.clone(),
+            vendored_patch: self.vendored_patch.clone(),
+        }];
+        out.extend(self.peers.iter().cloned());
+        out
+    }
+
+    /// What the backup saw of the member `upstream`.
+    pub fn member(&self, upstream: &str) -> Option<MemberBackup> {
+        self.members().into_iter().find(|m| m.upstream == upstream)
     }
 
     /// Reads the backup in `dir`.
@@ -169,6 +195,52 @@ impl Backup {
             }
         }
         Ok(())
+    }
+}
+
+/// One member's upstream commit, live checkout and vendored modifications
+/// (a patch written into `dir` as `patch_name`).
+fn member_backup(
+    cfg: &Config,
+    m: &Member<'_>,
+    dir: &Path,
+    patch_name: &str,
+) -> Result<MemberBackup, UpdateError> {
+    let (up, mirror) = (m.up, m.mirror);
+    let root = &cfg.project.root;
+    let current = current_commit(&cfg.project, up, mirror)?;
+    let (upstream_checkout, upstream_checkout_branch) = match up.layout {
+        Layout::Vendored => (None, None),
+        Layout::Submodule | Layout::Clone | Layout::Pinned => checkout_head(&root.join(&up.path)),
+    };
+    let vendored_patch = match (&current.local_modifications, up.layout) {
+        (Some(mods), Layout::Vendored) if !mods.is_empty() => {
+            let patch = vendored_patch(up, mirror, root, &current.id, &mods.files)?;
+            let path = dir.join(patch_name);
+            crate::state::write_atomic(&path, &patch).map_err(io_err("write", &path))?;
+            Some(patch_name.to_owned())
+        }
+        _ => None,
+    };
+    Ok(MemberBackup {
+        upstream: up.name.clone(),
+        layout: up.layout.to_string(),
+        upstream_path: up.path.clone(),
+        upstream_commit: current.id,
+        upstream_checkout,
+        upstream_checkout_branch,
+        vendored_patch,
+    })
+}
+
+/// HEAD and branch of a checkout; `(None, None)` when it is not one.
+fn checkout_head(full: &Path) -> (Option<String>, Option<String>) {
+    match open_here(full) {
+        Ok(r) => match head_of(&r, full) {
+            Ok((id, b)) => (Some(id.to_string()), b),
+            Err(_) => (None, None),
+        },
+        Err(_) => (None, None),
     }
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backup::Backup;
 use super::error::{UpdateError, io_err};
+use super::member::MemberMove;
 use crate::state::{Loaded, StateDir, read_json, read_json_or_aside, write_json};
 
 /// Where an update stands.
@@ -86,6 +87,14 @@ pub struct Journal {
     pub from: String,
     /// The target upstream commit.
     pub to: String,
+    /// A group update: the group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A group update: the moves of the members after the first (whose move
+    /// is `upstream`, `from`, `to`), in the group's order. A journal
+    /// without them (every single-upstream update) is a group of one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<MemberMove>,
     /// The live wrapper's root.
     pub live_root: PathBuf,
     /// The live wrapper's HEAD when the update started.
@@ -177,6 +186,8 @@ impl Journal {
             state: JournalState::Analyzed,
             from: backup.upstream_commit.clone(),
             to: to.to_owned(),
+            group: None,
+            peers: Vec::new(),
             live_root: backup.wrapper_root.clone(),
             live_head: backup.head.clone(),
             live_branch: backup.branch.clone(),
@@ -193,6 +204,49 @@ impl Journal {
                 at: now,
                 note: None,
             }],
+        }
+    }
+
+    /// A journal for a group update: `backup` was taken for every moving
+    /// member, `targets` holds each member's target in the backup's order.
+    pub fn new_group(
+        state: &StateDir,
+        backup: &Backup,
+        group: &str,
+        targets: &[String],
+    ) -> Journal {
+        let members = backup.members();
+        let mut j = Journal::new(state, backup, targets.first().map_or("", String::as_str));
+        j.group = Some(group.to_owned());
+        j.peers = members
+            .iter()
+            .zip(targets)
+            .skip(1)
+            .map(|(m, to)| MemberMove {
+                upstream: m.upstream.clone(),
+                from: m.upstream_commit.clone(),
+                to: to.clone(),
+            })
+            .collect();
+        j
+    }
+
+    /// Every member's move, the first one first.
+    pub fn members(&self) -> Vec<MemberMove> {
+        let mut out = vec![MemberMove {
+            upstream: self.upstream.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }];
+        out.extend(self.peers.iter().cloned());
+        out
+    }
+
+    /// What the update is of, in words: "`name`" or "group `name`".
+    pub fn subject(&self) -> String {
+        match &self.group {
+            Some(g) => format!("group `{g}`"),
+            None => format!("`{}`", self.upstream),
         }
     }
 

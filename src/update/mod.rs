@@ -8,6 +8,7 @@ mod backup;
 mod error;
 mod git_ops;
 mod journal;
+mod member;
 mod moves;
 mod promote;
 mod record;
@@ -18,6 +19,7 @@ mod stage;
 pub use backup::{Backup, DirtyFile};
 pub use error::UpdateError;
 pub use journal::{Journal, JournalState, Transition, UpdatePaths, new_id, staged_branch};
+pub use member::{Member, MemberBackup, MemberMove};
 pub use moves::{Direction, Entry, HeadState, PathMove, TreeMove, TreeRole};
 pub use promote::{CheckoutMove, Promotion, PromotionPlan, plan_promotion, promote};
 pub use record::PromotionRecord;
@@ -26,7 +28,8 @@ pub use rollback::{
     RollbackReport, discard_staged, restore_packages, rollback, verify_live_unchanged,
 };
 pub use stage::{
-    ConflictFile, ConflictVersions, MarkedHunk, MarkerLine, StageOutcome, Staged,
-    changed_in_staged, commit_files, commit_resolution, conflict_versions, drop_last_commit,
-    hunks_in, marker_lines_in, markers_left, stage, update_record_text,
+    ConflictFile, ConflictVersions, MarkedHunk, MarkerLine, MemberCommit, StageMember,
+    StageOutcome, Staged, changed_in_staged, commit_files, commit_resolution, conflict_versions,
+    drop_last_commit, hunks_in, marker_lines_in, markers_left, stage, stage_group,
+    update_record_text,
 };

@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use git2::{Oid, Repository};
 use serde::Serialize;
 
+use super::backup::Backup;
 use super::error::{UpdateError, git_err};
 use super::git_ops::{fetch_local, has_commit, head_of, open_here};
 use super::journal::{Journal, JournalState};
+use super::member::Member;
 use super::moves::{
     Direction, HeadState, Settler, TreeMove, TreeRole, clashes_before, drop_tether_refs,
 };
@@ -49,6 +51,9 @@ pub struct PromotionPlan {
     pub files: Vec<String>,
     /// Submodule and clone layouts: the live upstream checkout's move.
     pub upstream_checkout: Option<CheckoutMove>,
+    /// A group update: the other members' live checkout moves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peer_checkouts: Vec<CheckoutMove>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,7 +73,7 @@ pub struct Promotion {
 
 /// What promoting the journal's staged branch would do. Reads only.
 pub fn plan_promotion(
-    up: &UpstreamConfig,
+    ups: &[&UpstreamConfig],
     journal: &Journal,
 ) -> Result<PromotionPlan, UpdateError> {
     let sdir = &journal.staged_dir;
@@ -107,7 +112,30 @@ pub fn plan_promotion(
         files.sort();
         files.dedup();
     }
-    let upstream_checkout = match up.layout {
+    let mut checkouts = Vec::new();
+    for m in journal.members() {
+        if let Some(up) = ups.iter().find(|u| u.name == m.upstream) {
+            checkouts.push(checkout_move(up, journal, &m.to));
+        }
+    }
+    let mut checkouts = checkouts.into_iter();
+    let upstream_checkout = checkouts.next().flatten();
+    let peer_checkouts = checkouts.flatten().collect();
+    Ok(PromotionPlan {
+        live_root: journal.live_root.clone(),
+        branch: journal.live_branch.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        commits,
+        files,
+        upstream_checkout,
+        peer_checkouts,
+    })
+}
+
+/// A member's live checkout move (submodule and clone layouts).
+fn checkout_move(up: &UpstreamConfig, journal: &Journal, to: &str) -> Option<CheckoutMove> {
+    match up.layout {
         Layout::Vendored => None,
         // a pinned upstream's checkout moves only when it is there
         Layout::Pinned if open_here(&journal.live_root.join(&up.path)).is_err() => None,
@@ -120,19 +148,10 @@ pub fn plan_promotion(
             Some(CheckoutMove {
                 path,
                 from,
-                to: journal.to.clone(),
+                to: to.to_owned(),
             })
         }
-    };
-    Ok(PromotionPlan {
-        live_root: journal.live_root.clone(),
-        branch: journal.live_branch.clone(),
-        from: from.to_string(),
-        to: to.to_string(),
-        commits,
-        files,
-        upstream_checkout,
-    })
+    }
 }
 
 /// Promotes the journal's staged branch into the live wrapper: checks the
@@ -144,12 +163,12 @@ pub fn plan_promotion(
 /// an error the live trees are put back by the plan and the journal stays
 /// at `Promoting` for [`super::rollback`]. The journal is not archived.
 pub fn promote(
-    up: &UpstreamConfig,
-    mirror: &Mirror,
+    members: &[Member<'_>],
     journal: &mut Journal,
     state: &StateDir,
 ) -> Result<Promotion, UpdateError> {
-    let plan = plan_promotion(up, journal)?;
+    let ups: Vec<&UpstreamConfig> = members.iter().map(|m| m.up).collect();
+    let plan = plan_promotion(&ups, journal)?;
     let root = journal.live_root.clone();
     let live = open_here(&root).map_err(git_err("opening the live wrapper", &root))?;
     let (head, branch) = head_of(&live, &root)?;
@@ -179,7 +198,7 @@ pub fn promote(
         branch: branch.clone(),
         commit: head,
     };
-    let trees = plan_trees(up, mirror, journal, before, None, &mut notes)?;
+    let trees = plan_trees(members, journal, before, None, &mut notes)?;
     let mut clashes = Vec::new();
     for t in &trees {
         let prefix = t.root.strip_prefix(&root).unwrap_or(Path::new(""));
@@ -197,7 +216,7 @@ pub fn promote(
             ),
         });
     }
-    fetch_objects(up, mirror, journal, &trees)?;
+    fetch_objects(members, journal, &trees)?;
     let record = PromotionRecord {
         id: journal.id.clone(),
         trees,
@@ -231,11 +250,10 @@ pub fn promote(
 /// blobs in afterwards. `upstream_before`: the checkout's HEAD to plan from
 /// (recovery passes the backup's); `None`, its HEAD now.
 pub(crate) fn plan_trees(
-    up: &UpstreamConfig,
-    mirror: &Mirror,
+    members: &[Member<'_>],
     journal: &Journal,
     wrapper_before: HeadState,
-    upstream_before: Option<HeadState>,
+    backup: Option<&Backup>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<TreeMove>, UpdateError> {
     let root = &journal.live_root;
@@ -247,42 +265,25 @@ pub(crate) fn plan_trees(
         }
         _ => staged_head(&staged, sdir, &journal.staged_branch)?,
     };
-    let target = Oid::from_str(&journal.to).map_err(git_err("reading the target", root))?;
     let mut trees = Vec::new();
-    if up.layout != Layout::Vendored
-        && let Some((repo, path)) = open_upstream(up, root, target, notes)?
-    {
-        let before = match upstream_before {
-            Some(b) => b,
-            None => {
-                let (commit, branch) = head_of(&repo, &path)?;
-                HeadState { branch, commit }
-            }
+    for mv in journal.members() {
+        let Some(m) = members.iter().find(|m| m.up.name == mv.upstream) else {
+            continue;
         };
-        // the mirror has both ends, unless the checkout is at a local commit
-        let planner = if has_commit(mirror.repo(), before.commit) {
-            mirror.repo()
-        } else {
-            fetch_target(up, mirror, &repo, &path, target)?;
-            &repo
+        let target = Oid::from_str(&mv.to).map_err(git_err("reading the target", root))?;
+        let before = match backup.and_then(|b| b.member(&mv.upstream)) {
+            Some(b) => match b.upstream_checkout {
+                Some(c) => Some(HeadState {
+                    branch: b.upstream_checkout_branch.clone(),
+                    commit: Oid::from_str(&c).map_err(git_err("reading the backup", root))?,
+                }),
+                None => None,
+            },
+            None => None,
         };
-        let ff = matches!(up.layout, Layout::Clone | Layout::Pinned)
-            && before.branch.is_some()
-            && (before.commit == target
-                || planner
-                    .graph_descendant_of(target, before.commit)
-                    .unwrap_or(false));
-        let after = HeadState {
-            branch: if ff { before.branch.clone() } else { None },
-            commit: target,
-        };
-        trees.push(TreeMove::between(
-            TreeRole::Upstream,
-            planner,
-            &path,
-            before,
-            after,
-        )?);
+        if let Some(t) = member_tree(m, root, target, before, notes)? {
+            trees.push(t);
+        }
     }
     let after = HeadState {
         branch: wrapper_before.branch.clone(),
@@ -298,12 +299,62 @@ pub(crate) fn plan_trees(
     Ok(trees)
 }
 
+/// One member's live checkout move to `target` (submodule and clone
+/// layouts, when checked out). `before`: the checkout's HEAD to plan from
+/// (recovery passes the backup's); `None`, its HEAD now.
+fn member_tree(
+    m: &Member<'_>,
+    root: &Path,
+    target: Oid,
+    before: Option<HeadState>,
+    notes: &mut Vec<String>,
+) -> Result<Option<TreeMove>, UpdateError> {
+    let (up, mirror) = (m.up, m.mirror);
+    match up.layout {
+        Layout::Vendored => return Ok(None),
+        Layout::Submodule | Layout::Clone | Layout::Pinned => {}
+    }
+    let Some((repo, path)) = open_upstream(up, root, target, notes)? else {
+        return Ok(None);
+    };
+    let before = match before {
+        Some(b) => b,
+        None => {
+            let (commit, branch) = head_of(&repo, &path)?;
+            HeadState { branch, commit }
+        }
+    };
+    // the mirror has both ends, unless the checkout is at a local commit
+    let planner = if has_commit(mirror.repo(), before.commit) {
+        mirror.repo()
+    } else {
+        fetch_target(up, mirror, &repo, &path, target)?;
+        &repo
+    };
+    let ff = matches!(up.layout, Layout::Clone | Layout::Pinned)
+        && before.branch.is_some()
+        && (before.commit == target
+            || planner
+                .graph_descendant_of(target, before.commit)
+                .unwrap_or(false));
+    let after = HeadState {
+        branch: if ff { before.branch.clone() } else { None },
+        commit: target,
+    };
+    Ok(Some(TreeMove::between(
+        TreeRole::Upstream,
+        planner,
+        &path,
+        before,
+        after,
+    )?))
+}
+
 /// Brings the objects a promotion writes into the live repositories: the
 /// staged branch into the wrapper, the target into the upstream checkout,
 /// through temporary `refs/tether/*` refs (dropped when the promotion ends).
 pub(crate) fn fetch_objects(
-    up: &UpstreamConfig,
-    mirror: &Mirror,
+    members: &[Member<'_>],
     journal: &Journal,
     trees: &[TreeMove],
 ) -> Result<(), UpdateError> {
@@ -321,7 +372,15 @@ pub(crate) fn fetch_objects(
                 );
                 fetch_local(&repo, &t.root, &journal.staged_dir, &[spec.as_str()])?;
             }
-            TreeRole::Upstream => fetch_target(up, mirror, &repo, &t.root, t.after.commit)?,
+            TreeRole::Upstream => {
+                let Some(m) = members
+                    .iter()
+                    .find(|m| journal.live_root.join(&m.up.path) == t.root)
+                else {
+                    continue;
+                };
+                fetch_target(m.up, m.mirror, &repo, &t.root, t.after.commit)?;
+            }
         }
     }
     Ok(())

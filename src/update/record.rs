@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::backup::Backup;
 use super::error::{UpdateError, git_err};
 use super::journal::{Journal, UpdatePaths};
+use super::member::Member;
 use super::moves::{Direction, HeadState, Settler, TreeMove, head_side, settle};
 use super::promote::{fetch_objects, plan_trees};
-use crate::config::UpstreamConfig;
+use crate::config::Config;
 use crate::state::{StateDir, read_json, write_json};
 use crate::upstream::Mirror;
 
@@ -85,39 +86,36 @@ impl PromotionRecord {
 /// fetched).
 pub(crate) fn interrupted_record(
     state: &StateDir,
-    up: Option<&UpstreamConfig>,
+    cfg: &Config,
     journal: &Journal,
 ) -> Result<PromotionRecord, UpdateError> {
     if let Some(r) = PromotionRecord::load(state, &journal.id)? {
         return Ok(r);
     }
-    let up = up.ok_or_else(|| UpdateError::UnknownUpstream {
-        upstream: journal.upstream.clone(),
-    })?;
     let backup = Backup::load(&journal.backup_dir)?;
-    let mirror = Mirror::open_existing(state, up)?;
+    let moves = journal.members();
+    let mut ups = Vec::new();
+    for m in &moves {
+        let up = cfg
+            .upstreams
+            .iter()
+            .find(|u| u.name == m.upstream)
+            .ok_or_else(|| UpdateError::UnknownUpstream {
+                upstream: m.upstream.clone(),
+            })?;
+        ups.push((up, Mirror::open_existing(state, up)?));
+    }
+    let members: Vec<Member<'_>> = ups
+        .iter()
+        .map(|(up, mirror)| Member { up, mirror })
+        .collect();
     let root = &journal.live_root;
-    let oid = |s: &str| Oid::from_str(s).map_err(git_err("reading the backup", root));
     let wrapper_before = HeadState {
         branch: backup.branch.clone(),
-        commit: oid(&backup.head)?,
-    };
-    let upstream_before = match &backup.upstream_checkout {
-        Some(c) => Some(HeadState {
-            branch: backup.upstream_checkout_branch.clone(),
-            commit: oid(c)?,
-        }),
-        None => None,
+        commit: Oid::from_str(&backup.head).map_err(git_err("reading the backup", root))?,
     };
     let mut notes = Vec::new();
-    let trees = plan_trees(
-        up,
-        &mirror,
-        journal,
-        wrapper_before,
-        upstream_before,
-        &mut notes,
-    )?;
+    let trees = plan_trees(&members, journal, wrapper_before, Some(&backup), &mut notes)?;
     let record = PromotionRecord {
         id: journal.id.clone(),
         trees,
@@ -125,7 +123,7 @@ pub(crate) fn interrupted_record(
     // rolling back needs only what the live repositories have; rolling
     // forward needs the staged commits and the target
     if record.direction()? == Direction::Forward {
-        fetch_objects(up, &mirror, journal, &record.trees)?;
+        fetch_objects(&members, journal, &record.trees)?;
     }
     Ok(record)
 }

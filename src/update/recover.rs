@@ -60,7 +60,7 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
     let found = journal.state;
     let id = journal.id.clone();
     let upstream = journal.upstream.clone();
-    let what = format!("update {id} of `{upstream}`");
+    let what = format!("update {id} of {}", journal.subject());
     if found == JournalState::Paused {
         return Ok(None);
     }
@@ -94,8 +94,7 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
             format!("{what} was interrupted while {how}"),
         );
     }
-    let up = cfg.upstreams.iter().find(|u| u.name == upstream);
-    let record = interrupted_record(&state, up, &journal)?;
+    let record = interrupted_record(&state, cfg, &journal)?;
     let direction = record.direction()?;
     record.apply(direction, Settler::Recovery)?;
     failpoint::hit("recover.settled");

@@ -43,19 +43,20 @@ pub fn rollback(
     state: &StateDir,
     reason: &str,
 ) -> Result<RollbackReport, UpdateError> {
-    let up = cfg.upstreams.iter().find(|u| u.name == journal.upstream);
     if journal.state == JournalState::Promoting {
         // the live trees may be partly moved: put every path back by the
         // plan before anything else (an error leaves the journal for the
         // next command's recovery)
-        let record = interrupted_record(state, up, journal)?;
+        let record = interrupted_record(state, cfg, journal)?;
         record.apply(Direction::Backward, Settler::Recovery)?;
         drop_all_refs(&record.trees);
     }
     // refs a promotion fetched into before the crash
     drop_tether_refs(&journal.live_root);
-    if let Some(up) = up {
-        drop_tether_refs(&journal.live_root.join(&up.path));
+    for m in journal.members() {
+        if let Some(up) = cfg.upstreams.iter().find(|u| u.name == m.upstream) {
+            drop_tether_refs(&journal.live_root.join(&up.path));
+        }
     }
     let mut report = RollbackReport {
         discarded: discard_staged(journal)?,
@@ -142,8 +143,11 @@ pub fn verify_live_unchanged(backup: &Backup) -> Result<Vec<String>, UpdateError
             out.push(format!("`{path}` is {} but was clean", after.status));
         }
     }
-    if let Some(expected) = &backup.upstream_checkout {
-        let path = root.join(&backup.upstream_path);
+    for m in backup.members() {
+        let Some(expected) = &m.upstream_checkout else {
+            continue;
+        };
+        let path = root.join(&m.upstream_path);
         let found = open_here(&path)
             .ok()
             .and_then(|r| r.head().ok().and_then(|h| h.target()))

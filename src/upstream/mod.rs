@@ -10,6 +10,7 @@ mod commit;
 mod copy;
 mod credentials;
 mod error;
+mod group_check;
 mod layout;
 mod mirror;
 mod pin;
@@ -26,6 +27,7 @@ pub use base::BaseDetection;
 pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;
 pub use error::{FetchFailure, UpstreamError};
+pub use group_check::{GroupCheck, check_group};
 pub use held::HeldBack;
 pub use layout::{
     Change, CurrentCommit, LocalMods, ModifiedFile, current_commit, current_commit_local,

@@ -15,6 +15,7 @@ mod demo_project;
 mod endpoint;
 mod full_disk;
 mod gpu;
+mod group;
 mod health;
 mod paused;
 mod pinned;

@@ -51,6 +51,13 @@ impl Fixture {
         &self.cfg.upstreams[0]
     }
 
+    fn member(&self) -> tether::update::Member<'_> {
+        tether::update::Member {
+            up: self.up(),
+            mirror: &self.mirror,
+        }
+    }
+
     fn wrapper(&self) -> &Path {
         &self.sample.wrapper.path
     }
@@ -297,7 +304,7 @@ fn promotion_moves_each_layout_to_the_target_and_keeps_uncommitted_work() {
         let (backup, mut journal, staged) = fx.staged_journal("promote-test");
         let old_head = backup.head.clone();
 
-        let plan = plan_promotion(fx.up(), &journal).unwrap();
+        let plan = plan_promotion(&[fx.up()], &journal).unwrap();
         assert_eq!(plan.from, old_head);
         assert_eq!(plan.to, staged.head);
         assert_eq!(
@@ -306,7 +313,7 @@ fn promotion_moves_each_layout_to_the_target_and_keeps_uncommitted_work() {
             "a plan moves nothing"
         );
 
-        let promotion = promote(fx.up(), &fx.mirror, &mut journal, &fx.state).unwrap();
+        let promotion = promote(&[fx.member()], &mut journal, &fx.state).unwrap();
         assert_eq!(journal.state, JournalState::Promoted);
         assert_eq!(
             Journal::load(&fx.state).unwrap().unwrap().state,
@@ -376,7 +383,7 @@ fn promotion_refuses_when_the_user_committed_meanwhile() {
     let (_backup, mut journal, _staged) = fx.staged_journal("moved");
     fx.sample.wrapper.write("NEW.md", "new\n");
     let user_head = fx.sample.wrapper.commit("docs: a new file");
-    let err = promote(fx.up(), &fx.mirror, &mut journal, &fx.state).unwrap_err();
+    let err = promote(&[fx.member()], &mut journal, &fx.state).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("changed since the update started"), "{msg}");
     assert!(msg.contains(&user_head), "{msg}");
@@ -550,7 +557,7 @@ fn promotion_stops_before_touching_a_file_the_user_changed_meanwhile() {
         .wrapper
         .write("Wan2GP/wgp.py", "# my uncommitted experiment\n");
     let before = snapshot(fx.wrapper());
-    let err = promote(fx.up(), &fx.mirror, &mut journal, &fx.state).unwrap_err();
+    let err = promote(&[fx.member()], &mut journal, &fx.state).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("without touching uncommitted changes"),

@@ -10,6 +10,7 @@ mod baseline;
 mod canary;
 mod fix;
 mod gpu;
+mod group;
 mod integration;
 mod project;
 mod schedule;
@@ -50,10 +51,12 @@ impl Problems {
 
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
+    let upstreams = upstream::upstreams(raw.upstream, &mut p);
     let config = Config {
         source: None,
         project: project::project(raw.project, base),
-        upstreams: upstream::upstreams(raw.upstream, &mut p),
+        groups: group::groups(raw.group, &upstreams, &mut p),
+        upstreams,
         integration: integration::integration(raw.integration, &mut p),
         analysis: analysis::analysis(raw.analysis, &mut p),
         baseline: baseline::baseline(raw.baseline, base, &mut p),

@@ -89,6 +89,18 @@ pub fn bisect_locked(
     up: &UpstreamConfig,
     opts: &BisectOptions,
 ) -> Result<BisectReport, BisectError> {
+    bisect_with(cfg, up, opts, &[])
+}
+
+/// The bisect of `up` with other upstreams checked out at fixed commits in
+/// every staged tree (a group's culprit member: the other members at their
+/// current commits, or its partners at their targets).
+pub fn bisect_with(
+    cfg: &Config,
+    up: &UpstreamConfig,
+    opts: &BisectOptions,
+    fixed: &[crate::update::StageMember<'_>],
+) -> Result<BisectReport, BisectError> {
     if cfg.baseline.cases.is_empty() {
         return Err(BisectError::NoCases);
     }
@@ -116,6 +128,8 @@ pub fn bisect_locked(
         up,
         mirror: &mirror,
         backup: &backup,
+        peers: &[],
+        fixed,
     };
     let mut runner = step::Runner::new(ctx, &journal.report_dir);
     let retries = cfg.update.bisect_retries;

@@ -9,14 +9,15 @@
 use std::path::{Path, PathBuf};
 
 use git2::build::{CheckoutBuilder, RepoBuilder};
-use git2::{ObjectType, Oid, Repository};
+use git2::{Oid, Repository};
 use serde::Serialize;
 
 use super::backup::Backup;
 use super::error::{UpdateError, git_err, io_err};
-use super::git_ops::{fetch_local, has_commit, short};
+use super::git_ops::{fetch_local, has_commit};
 use super::journal::{UpdatePaths, staged_branch};
-use crate::config::{Config, Layout, UpstreamConfig};
+use super::member::Member;
+use crate::config::{Config, UpstreamConfig};
 use crate::merge::{ConflictHunk, MergeSummary};
 use crate::state::StateDir;
 use crate::upstream::Mirror;
@@ -24,6 +25,7 @@ use crate::upstream::Mirror;
 mod blobs;
 mod commit;
 mod conflicts;
+mod members;
 mod pinned;
 mod record;
 mod vendored;
@@ -35,10 +37,9 @@ pub use conflicts::{
     ConflictVersions, MarkedHunk, MarkerLine, changed_in_staged, commit_resolution,
     conflict_versions, hunks_in, marker_lines_in, markers_left,
 };
-use pinned::{PinStep, pinned};
-use record::update_record_file;
+pub use members::{MemberCommit, StageMember};
+use members::{combine, materialise, stage_member};
 pub use record::update_record_text;
-use vendored::{UpstreamStep, vendored};
 
 const GITLINK: u32 = 0o160000;
 const TREE: i32 = 0o040000;
@@ -69,6 +70,10 @@ pub struct Staged {
     /// How the vendored copy's 3-way merge went, file by file (vendored
     /// layout only).
     pub merge: Option<MergeSummary>,
+    /// A group update: each moving member's staging commit, in order
+    /// (empty for a single upstream).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberCommit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,102 +125,70 @@ pub fn stage(
     backup: &Backup,
     target: Oid,
 ) -> Result<Staged, UpdateError> {
+    let member = StageMember {
+        member: Member { up, mirror },
+        target,
+        moves: true,
+    };
+    stage_group(cfg, &[member], backup)
+}
+
+/// Builds the staged tree of update `backup.id` with every member at its
+/// target: one staging commit per moving member (`chore(upstream): bump
+/// <name> to <short>`), in order, on one staged branch. The first moving
+/// member is the staged tree's `upstream_dir`. Reads the live wrapper only.
+pub fn stage_group(
+    cfg: &Config,
+    members: &[StageMember<'_>],
+    backup: &Backup,
+) -> Result<Staged, UpdateError> {
     let state = StateDir::new(&cfg.project.state_dir);
     let dir = UpdatePaths::new(&state).staged_dir(&backup.id);
     let branch = staged_branch(&backup.id);
     let base = Oid::from_str(&backup.head).map_err(git_err("reading the backed-up HEAD", &dir))?;
-    if !has_commit(mirror.repo(), target) {
-        return Err(UpdateError::MissingCommit {
-            upstream: up.name.clone(),
-            commit: target.to_string(),
-            detail: "fetch the upstream first".into(),
-        });
+    for m in members {
+        if !has_commit(m.member.mirror.repo(), m.target) {
+            return Err(UpdateError::MissingCommit {
+                upstream: m.member.up.name.clone(),
+                commit: m.target.to_string(),
+                detail: "fetch the upstream first".into(),
+            });
+        }
     }
     let repo = clone_wrapper(&backup.wrapper_root, &dir, base, &branch)?;
     crate::failpoint::hit("update.stage.cloned");
-    let upstream_dir = dir.join(&up.path);
+    let lead = members.iter().find(|m| m.moves).or(members.first());
+    let upstream_dir = lead.map_or_else(|| dir.clone(), |m| dir.join(&m.member.up.path));
     let mut notes = Vec::new();
     let mut merge = None;
-    let mut message = format!("chore(upstream): bump {} to {}", up.name, short(target));
-    if up.layout == Layout::Vendored
-        && !up.record_file_configured
-        && crate::upstream::subtree_base(&repo, &up.path).is_some()
-    {
-        // the subtree flavour: the next read finds the new base here
-        message = format!(
-            "{message}\n\n{}",
-            crate::upstream::subtree_trailers(&up.path, target)
-        );
+    let mut commits = Vec::new();
+    let mut outcome = StageOutcome::NothingToCommit;
+    for m in members {
+        let one = if m.moves {
+            let from = backup
+                .member(&m.member.up.name)
+                .map(|b| b.upstream_commit)
+                .unwrap_or_else(|| backup.upstream_commit.clone());
+            stage_member(
+                cfg, m, &from, &backup.id, &repo, &dir, &mut notes, &mut merge,
+            )?
+        } else {
+            materialise(m, &dir)?;
+            continue;
+        };
+        commits.push(MemberCommit {
+            upstream: m.member.up.name.clone(),
+            target: m.target.to_string(),
+            commit: match &one {
+                StageOutcome::Committed { commit, .. } => Some(commit.clone()),
+                _ => None,
+            },
+        });
+        outcome = combine(outcome, one);
+        if matches!(outcome, StageOutcome::Conflicts { .. }) {
+            break;
+        }
     }
-    let head_tree = repo
-        .find_commit(base)
-        .and_then(|c| c.tree())
-        .map_err(git_err("reading HEAD's tree", &dir))?;
-    let outcome = match up.layout {
-        Layout::Submodule => {
-            match head_tree.get_path(&up.path) {
-                Ok(e) if e.kind() == Some(ObjectType::Commit) => {}
-                _ => {
-                    return Err(UpdateError::Layout {
-                        upstream: up.name.clone(),
-                        detail: format!(
-                            "the wrapper's HEAD has no submodule at `{}`",
-                            up.path.display()
-                        ),
-                    });
-                }
-            }
-            clone_upstream(mirror, &upstream_dir, target)?;
-            let mut index = repo.index().map_err(git_err("reading the index", &dir))?;
-            let rel = rel_str(&up.path);
-            index
-                .add(&gitlink_entry(&rel, target))
-                .map_err(git_err("writing the submodule commit into the index", &dir))?;
-            let mut files = vec![rel];
-            if let Some(f) = update_record_file(up, &dir, &head_tree, target, &mut notes)? {
-                index
-                    .add_path(Path::new(&f))
-                    .map_err(git_err("adding the record file", &dir))?;
-                files.push(f);
-            }
-            commit_index(cfg, &repo, &dir, &mut index, &message, files)?
-        }
-        Layout::Clone => {
-            clone_upstream(mirror, &upstream_dir, target)?;
-            match update_record_file(up, &dir, &head_tree, target, &mut notes)? {
-                Some(f) => {
-                    let mut index = repo.index().map_err(git_err("reading the index", &dir))?;
-                    index
-                        .add_path(Path::new(&f))
-                        .map_err(git_err("adding the record file", &dir))?;
-                    commit_index(cfg, &repo, &dir, &mut index, &message, vec![f])?
-                }
-                None => StageOutcome::NothingToCommit,
-            }
-        }
-        Layout::Vendored => {
-            let from = Oid::from_str(&backup.upstream_commit)
-                .map_err(git_err("reading the recorded upstream commit", &dir))?;
-            blobs::check_needed_blobs(up, mirror, from, target)?;
-            let step = UpstreamStep {
-                from,
-                target,
-                message: &message,
-            };
-            let (outcome, summary) = vendored(cfg, up, mirror, &repo, &dir, &head_tree, &step)
-                .map_err(|e| blobs::explain_unreadable(up, mirror, from, target, e))?;
-            merge = Some(summary);
-            outcome
-        }
-        Layout::Pinned => {
-            let step = PinStep {
-                target,
-                message: &message,
-                update_id: &backup.id,
-            };
-            pinned(cfg, up, mirror, &repo, &dir, &step)?
-        }
-    };
     let head = repo
         .head()
         .and_then(|h| h.peel_to_commit())
@@ -265,10 +238,15 @@ pub fn stage(
         base: base.to_string(),
         head: head.to_string(),
         upstream_dir,
-        target: target.to_string(),
+        target: lead.map(|m| m.target.to_string()).unwrap_or_default(),
         outcome,
         notes,
         merge,
+        members: if members.len() > 1 {
+            commits
+        } else {
+            Vec::new()
+        },
     })
 }
 

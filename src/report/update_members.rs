@@ -1,0 +1,146 @@
+//! Renders the members of a group update (`UpdateReport::members`): one
+//! Markdown section per member (its move, commits, analysis, staging
+//! commit and checkout promotion) and one terminal line each. A
+//! single-upstream report has no members and renders nothing here.
+
+use std::fmt::Write;
+
+use crate::analysis::AnalysisVerdict;
+use crate::pipeline::{GroupBisect, MemberReport, UpdateReport};
+
+use super::markdown::{code, date};
+
+/// `## Member `name`` sections, one per member.
+pub(super) fn markdown(r: &UpdateReport, o: &mut String) {
+    if let Some(g) = &r.group {
+        let moving = r.members.iter().filter(|m| m.moves).count();
+        let _ = writeln!(
+            o,
+            "Group `{g}`: {} member(s), {moving} moving; one staged tree, one baseline, one promotion or rollback for all.\n",
+            r.members.len()
+        );
+    }
+    for m in &r.members {
+        let _ = writeln!(o, "## Member `{}` ({})\n", m.upstream, m.layout);
+        member(m, o);
+        o.push('\n');
+    }
+    if let Some(gb) = &r.group_bisect {
+        group_bisect(gb, o);
+    }
+}
+
+/// `## Group bisect`: the culprit member and commit, the probes and the
+/// inner bisect, what was adopted.
+fn group_bisect(gb: &GroupBisect, o: &mut String) {
+    let _ = writeln!(o, "## Group bisect\n");
+    match (gb.culprit.as_slice(), &gb.first_bad) {
+        ([], _) => {
+            let _ = writeln!(o, "- Culprit: none found");
+        }
+        (names, Some(fb)) => {
+            let _ = writeln!(
+                o,
+                "- Culprit: `{}`, first bad commit `{}` {} by {} — {}",
+                names.join("` + `"),
+                fb.short,
+                date(fb.time),
+                fb.author,
+                fb.subject
+            );
+        }
+        (names, None) => {
+            let _ = writeln!(
+                o,
+                "- Culprit: `{}` (no first bad commit found)",
+                names.join("` + `")
+            );
+        }
+    }
+    let _ = writeln!(o, "- Probes ({}):", gb.probes.len());
+    for p in &gb.probes {
+        let _ = writeln!(o, "  - {p}");
+    }
+    if let Some(inner) = &gb.inner {
+        let _ = writeln!(o, "- {inner}");
+    }
+    let adopted = if gb.adopted.is_empty() {
+        "nothing".to_owned()
+    } else {
+        gb.adopted.join(", ")
+    };
+    let _ = writeln!(o, "- Adopted: {adopted}\n");
+}
+
+fn member(m: &MemberReport, o: &mut String) {
+    if let Some(f) = &m.from {
+        let _ = writeln!(o, "- From: `{}` {} — {}", f.short, date(f.time), f.subject);
+    }
+    if !m.moves {
+        let why = m.stays_because.as_deref().unwrap_or("at its target");
+        let _ = writeln!(o, "- Stays: {why} (part of the baseline at this commit)");
+        return;
+    }
+    if let Some(t) = &m.to {
+        let _ = writeln!(o, "- To: `{}` {} — {}", t.short, date(t.time), t.subject);
+    }
+    let _ = writeln!(o, "- Commits: {}", m.commits);
+    if let Some(dir) = &m.analysis_dir {
+        let verdict = match m.analysis_verdict {
+            Some(AnalysisVerdict::Clear) => "clear",
+            Some(AnalysisVerdict::AtRisk) => "at risk",
+            Some(AnalysisVerdict::Breaking) => "breaking",
+            None => "",
+        };
+        let _ = writeln!(
+            o,
+            "- Analysis: {} {verdict} ({} breaking integration point(s))",
+            code(&dir.display().to_string()),
+            m.breaking_points
+        );
+    }
+    match &m.staged_commit {
+        Some(c) => {
+            let _ = writeln!(o, "- Staging commit: `{}`", &c[..c.len().min(12)]);
+        }
+        None => {
+            let _ = writeln!(o, "- Staging commit: none (no wrapper file changes)");
+        }
+    }
+    if let Some(c) = &m.checkout {
+        let from = c
+            .from
+            .as_deref()
+            .map_or("not checked out", |f| &f[..f.len().min(12)]);
+        let _ = writeln!(
+            o,
+            "- Checkout {}: {} -> {}",
+            code(&c.path.display().to_string()),
+            from,
+            &c.to[..c.to.len().min(12)]
+        );
+    }
+}
+
+/// One terminal line per member.
+pub(super) fn summary(r: &UpdateReport, o: &mut String) {
+    for m in &r.members {
+        match (&m.from, &m.to, m.moves) {
+            (Some(f), Some(t), true) => {
+                let _ = writeln!(
+                    o,
+                    "  {}: {} -> {} ({} commit(s))",
+                    m.upstream, f.short, t.short, m.commits
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    o,
+                    "  {}: stays ({})",
+                    m.upstream,
+                    m.stays_because.as_deref().unwrap_or("at its target")
+                );
+            }
+        }
+    }
+}
