@@ -38,12 +38,18 @@ pub struct MemberCommit {
     pub commit: Option<String>,
 }
 
+/// Where a moving member starts: its current commit, in the update `id`.
+#[derive(Clone, Copy)]
+pub(super) struct FromCommit<'a> {
+    pub(super) commit: &'a str,
+    pub(super) update_id: &'a str,
+}
+
 /// One moving member's staging commit on the staged branch's HEAD.
 pub(super) fn stage_member(
     cfg: &Config,
     m: &StageMember<'_>,
-    from: &str,
-    update_id: &str,
+    from: FromCommit<'_>,
     repo: &Repository,
     dir: &Path,
     notes: &mut Vec<String>,
@@ -110,7 +116,7 @@ pub(super) fn stage_member(
             }
         }
         Layout::Vendored => {
-            let from = Oid::from_str(from)
+            let from = Oid::from_str(from.commit)
                 .map_err(git_err("reading the recorded upstream commit", dir))?;
             blobs::check_needed_blobs(up, mirror, from, target)?;
             let step = UpstreamStep {
@@ -127,7 +133,7 @@ pub(super) fn stage_member(
             let step = PinStep {
                 target,
                 message: &message,
-                update_id,
+                update_id: from.update_id,
             };
             pinned(cfg, up, mirror, repo, dir, &step)?
         }

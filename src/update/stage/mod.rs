@@ -170,7 +170,16 @@ pub fn stage_group(
                 .map(|b| b.upstream_commit)
                 .unwrap_or_else(|| backup.upstream_commit.clone());
             stage_member(
-                cfg, m, &from, &backup.id, &repo, &dir, &mut notes, &mut merge,
+                cfg,
+                m,
+                members::FromCommit {
+                    commit: &from,
+                    update_id: &backup.id,
+                },
+                &repo,
+                &dir,
+                &mut notes,
+                &mut merge,
             )?
         } else {
             materialise(m, &dir)?;
