@@ -20,7 +20,8 @@ History after each pinned base:
   comfyui   harmless; break: KSamplerMini gains the required input `denoise`
             (FLOAT, default 1.0); harmless
   vhs-mini  harmless; break: VHS_VideoCombine's `frame_rate` becomes `fps`
-  ltx-mini  harmless; harmless
+  ltx-mini  risk: pins numpy<1.25 against the core's numpy>=1.25.0 (reported
+            across members, not run); harmless
 At the tips the cases fail validation until the workflow JSON is repaired
 (the key renamed, the new input added with its default).
 
@@ -604,7 +605,10 @@ def build_ltx(path):
     r.write("README.md", "# ltx-mini\n")
     commits = [(r.commit("feat: LTXVImgToVideo"), "base")]
     r.write("README.md", "# ltx-mini\n\nLTX-Video nodes (mini).\n")
-    commits.append((r.commit("docs: describe the pack"), "harmless"))
+    r.write("pyproject.toml", '[project]\nname = "ltx-mini"\nversion = "0.1.1"\n'
+            'dependencies = ["torch>=2.4", "einops", "numpy<1.25"]\n')
+    commits.append((r.commit("docs: describe the pack; pin numpy below 1.25"),
+                    "risk: numpy<1.25 cannot hold with the core's numpy>=1.25.0"))
     r.edit("nodes.py", '"""LTX-Video-like nodes', '"""LTX-Video-like nodes (tidied)')
     commits.append((r.commit("style: module docstring"), "harmless"))
     return r, commits

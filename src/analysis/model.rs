@@ -148,3 +148,33 @@ impl Analysis {
         format!("{}..{}", self.from.short, self.to.short)
     }
 }
+
+impl Analysis {
+    /// One analysis of a group's moves, for the fix loop: the first
+    /// member's, with every other member's integration findings, workflow
+    /// findings, model configs and requirement changes added (each finding
+    /// keeps the file and upstream it names). `None` for no analysis.
+    pub fn combined(list: &[&Analysis]) -> Option<Analysis> {
+        let (first, rest) = list.split_first()?;
+        let mut all = (*first).clone();
+        for a in rest {
+            let i = &a.integration;
+            all.integration.findings.extend(i.findings.iter().cloned());
+            all.integration.counts.breaking += i.counts.breaking;
+            all.integration.counts.at_risk += i.counts.at_risk;
+            all.integration.counts.info += i.counts.info;
+            all.configs.extend(a.configs.iter().cloned());
+            all.requirements.extend(a.requirements.iter().cloned());
+            if let Some(w) = &a.workflows {
+                let mine = all.workflows.get_or_insert_with(Default::default);
+                mine.findings.extend(w.findings.iter().cloned());
+                for f in &w.workflows {
+                    if !mine.workflows.contains(f) {
+                        mine.workflows.push(f.clone());
+                    }
+                }
+            }
+        }
+        Some(all)
+    }
+}

@@ -1,5 +1,7 @@
 //! `tether demo`: builds the demo project (an upstream whose history breaks
-//! its wrapper three ways) and runs `tether update` on it end to end.
+//! its wrapper three ways) and runs `tether update` on it end to end; with
+//! `--stack comfyui`, the ComfyUI-shaped stack (a core and two pinned node
+//! packs updated as one group, workflows repaired by the fix loop).
 
 use std::path::PathBuf;
 
@@ -15,13 +17,30 @@ pub struct DemoArgs {
     /// The Python 3 interpreter the demo's wrapper runs with.
     #[arg(long, value_name = "PATH", default_value = "python3")]
     pub python: String,
+    /// Which demo: the Wan2GP-shaped wrapper (default) or a ComfyUI stack.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub stack: Option<Stack>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stack {
+    /// A ComfyUI-like core (submodule) and two custom-node packs pinned by
+    /// SHA in the app's Python dict, updated as one `[[group]]`.
+    Comfyui,
 }
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let dir = args.dir.clone().unwrap_or_else(|| {
         let stamp = tether::env::now().strftime("%Y%m%dT%H%M%SZ").to_string();
-        PathBuf::from("outputs").join(format!("demo-{stamp}"))
+        let kind = match args.stack {
+            Some(Stack::Comfyui) => "demo-comfyui",
+            None => "demo",
+        };
+        PathBuf::from("outputs").join(format!("{kind}-{stamp}"))
     });
+    if args.stack == Some(Stack::Comfyui) {
+        return run_stack(&dir, &args.python);
+    }
     println!("building the demo project in {}", dir.display());
     let demo = tether::demo::create(&dir, &args.python)?;
     println!(
@@ -70,6 +89,69 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     println!(
         "try it yourself: cd {} && tether check",
         demo.root.display()
+    );
+    Ok(match report.outcome {
+        UpdateOutcome::Promoted => exit::OK,
+        _ => exit::ROLLED_BACK,
+    })
+}
+
+/// The ComfyUI stack: build it, update its group, say what to read.
+fn run_stack(dir: &std::path::Path, python: &str) -> anyhow::Result<u8> {
+    println!("building the ComfyUI demo stack in {}", dir.display());
+    let stack = tether::demo::comfy::create_stack(dir, python)?;
+    for m in &stack.members {
+        println!(
+            "  {}: {} ({} commits; pinned at the first)",
+            m.name,
+            m.path.display(),
+            m.commits.len()
+        );
+        for c in &m.commits {
+            println!("    {:.7}  {}  [{}]", c.hash, c.subject, c.kind);
+        }
+    }
+    println!(
+        "  app:      {} (the core as a submodule at comfyui/, the packs pinned in studio/nodes_pinned.py)",
+        stack.app.display()
+    );
+    println!("  workflows: {}", stack.workflows.join(", "));
+    println!("  config:   {}", stack.config_path.display());
+    println!();
+    let cfg = Config::load(&stack.config_path)?;
+    super::use_state_dir(&cfg);
+    let group = cfg
+        .groups
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the demo stack's config has no [[group]]"))?;
+    println!("running `tether update --upstream {}` on it", group.name);
+    let report = update::update_group(&cfg, group, &UpdateOptions::default())?;
+    super::print_report(&[&report], false)?;
+    println!();
+    println!("what to read:");
+    for m in &report.members {
+        if let Some(a) = &m.analysis_dir {
+            println!(
+                "  {}/integration_analysis.md   {}: what changed and which workflow inputs it breaks",
+                a.display(),
+                m.upstream
+            );
+        }
+    }
+    if let Some(r) = &report.report_dir {
+        println!(
+            "  {}   what tether did (one section per member)",
+            r.join("update_report.md").display()
+        );
+    }
+    println!(
+        "  git -C {} log --oneline         the promoted pins and the workflow fix",
+        stack.app.display()
+    );
+    println!();
+    println!(
+        "try it yourself: cd {} && tether check",
+        stack.root.display()
     );
     Ok(match report.outcome {
         UpdateOutcome::Promoted => exit::OK,

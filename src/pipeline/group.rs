@@ -14,7 +14,8 @@ use super::error::TransactionError;
 use super::staged_run::StagedRun;
 use super::transaction::{Plan, settle, test_fix_promote};
 use super::update_report::{MemberReport, UpdateOptions, UpdateOutcome, UpdateReport};
-use crate::analysis::{self, AnalyzeOptions, Analyzed};
+use crate::analysis::stack_deps::{StackDependencies, read_member_deps};
+use crate::analysis::{self, Analysis, AnalyzeOptions, Analyzed};
 use crate::config::{Config, GroupConfig, UpstreamConfig};
 use crate::state::{StateDir, StateLock};
 use crate::update::{
@@ -131,6 +132,7 @@ pub(super) fn update_group_locked(
             None => stay_report(p),
         })
         .collect();
+    report.dependencies = Some(stack_dependencies(cfg, &planned));
     report.commits = report.members.iter().map(|m| m.commits).sum();
     report.breaking_points = report.members.iter().map(|m| m.breaking_points).sum();
 
@@ -177,9 +179,12 @@ pub(super) fn update_group_locked(
             moves: p.moves(),
         })
         .collect();
+    // the fix loop reads every member's findings (a workflow input one
+    // pack renamed, a required input the core added)
+    let combined = Analysis::combined(&analyses.iter().map(|a| &a.analysis).collect::<Vec<_>>());
     let plan = Plan {
         target: moving[0].target,
-        analysis: Some(&analyses[0].analysis),
+        analysis: combined.as_ref(),
         report_dir: &report_dir,
         opts,
     };
@@ -249,6 +254,23 @@ fn plan_member<'a>(
     })
 }
 
+/// Every member's requirements at its target (and current commit) read
+/// together; a member whose files cannot be read is a note.
+fn stack_dependencies(cfg: &Config, planned: &[Planned<'_>]) -> StackDependencies {
+    let mut members = Vec::new();
+    let mut notes = Vec::new();
+    for p in planned {
+        let from = (p.current != p.target).then_some(p.current);
+        match read_member_deps(p.mirror.repo(), &p.up.name, from, p.target) {
+            Ok(m) => members.push(m),
+            Err(e) => notes.push(e.to_string()),
+        }
+    }
+    let mut deps = analysis::stack_deps::stack_dependencies(&members, &cfg.analysis);
+    deps.notes.extend(notes);
+    deps
+}
+
 /// The other members' targets (name to full hash), for an analysis that
 /// weighs one member's move against the rest of the group.
 fn peer_targets(planned: &[Planned<'_>], except: &str) -> BTreeMap<String, String> {
@@ -299,6 +321,7 @@ fn stay_report(p: &Planned<'_>) -> MemberReport {
         analysis_dir: None,
         analysis_verdict: None,
         breaking_points: 0,
+        breaking_workflow_inputs: 0,
         staged_commit: None,
         checkout: None,
     }
@@ -317,6 +340,12 @@ fn move_report(p: &Planned<'_>, analysed: &Analyzed) -> MemberReport {
         analysis_dir: Some(analysed.dir.clone()),
         analysis_verdict: Some(a.verdict()),
         breaking_points: a.count(analysis::python::PointSeverity::Breaking),
+        breaking_workflow_inputs: a.workflows.as_ref().map_or(0, |w| {
+            w.findings
+                .iter()
+                .filter(|f| f.severity == analysis::python::PointSeverity::Breaking)
+                .count()
+        }),
         staged_commit: None,
         checkout: None,
     }

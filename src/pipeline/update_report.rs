@@ -69,6 +69,10 @@ pub struct UpdateReport {
     /// baseline, fix and promotion parts of the report are the group's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberReport>,
+    /// A group update: the members' requirements at their targets read
+    /// together (pins that cannot all hold, torch moves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<crate::analysis::stack_deps::StackDependencies>,
     /// A group's `adopt-last-good`: which member broke it, how that was
     /// found, and what was adopted (the inner bisect is `bisect`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,6 +127,7 @@ impl UpdateReport {
             upstream: upstream.to_owned(),
             group: None,
             members: Vec::new(),
+            dependencies: None,
             group_bisect: None,
             outcome: UpdateOutcome::UpToDate {
                 reason: String::new(),
@@ -177,6 +182,10 @@ pub struct MemberReport {
     pub analysis_dir: Option<PathBuf>,
     pub analysis_verdict: Option<AnalysisVerdict>,
     pub breaking_points: usize,
+    /// Breaking findings on the wrapper's workflow files (node classes,
+    /// inputs and outputs the member changed).
+    #[serde(default)]
+    pub breaking_workflow_inputs: usize,
     /// Its staging commit (`chore(upstream): bump <name> to <short>`).
     pub staged_commit: Option<String>,
     /// Its live checkout's move at promotion (submodule and clone layouts).

@@ -244,6 +244,16 @@ pub fn markdown(r: &UpdateReport) -> String {
 pub fn outcome_line(r: &UpdateReport) -> String {
     match &r.outcome {
         UpdateOutcome::UpToDate { reason } => format!("nothing to do — {reason}"),
+        UpdateOutcome::Promoted if !r.members.is_empty() => format!(
+            "promoted {} after {} fix attempt(s)",
+            r.members
+                .iter()
+                .filter(|m| m.moves)
+                .filter_map(|m| m.to.as_ref().map(|t| format!("{} {}", m.upstream, t.short)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.attempts.len()
+        ),
         UpdateOutcome::Promoted => format!(
             "promoted {} after {} fix attempt(s)",
             r.to.as_ref().map(|t| t.short.as_str()).unwrap_or("?"),

@@ -25,6 +25,10 @@ pub(super) fn markdown(r: &UpdateReport, o: &mut String) {
         member(m, o);
         o.push('\n');
     }
+    if let Some(d) = &r.dependencies {
+        o.push_str(&super::stack_deps::dependencies_section(d, 2));
+        o.push('\n');
+    }
     if let Some(gb) = &r.group_bisect {
         group_bisect(gb, o);
     }
@@ -92,9 +96,13 @@ fn member(m: &MemberReport, o: &mut String) {
             Some(AnalysisVerdict::Breaking) => "breaking",
             None => "",
         };
+        let workflows = match m.breaking_workflow_inputs {
+            0 => String::new(),
+            n => format!(", {n} breaking workflow finding(s)"),
+        };
         let _ = writeln!(
             o,
-            "- Analysis: {} {verdict} ({} breaking integration point(s))",
+            "- Analysis: {} {verdict} ({} breaking integration point(s){workflows})",
             code(&dir.display().to_string()),
             m.breaking_points
         );
@@ -141,6 +149,38 @@ pub(super) fn summary(r: &UpdateReport, o: &mut String) {
                     m.stays_because.as_deref().unwrap_or("at its target")
                 );
             }
+        }
+    }
+    if let Some(d) = &r.dependencies {
+        for c in &d.conflicts {
+            let pins: Vec<String> = c
+                .pins
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p.member,
+                        if p.spec.is_empty() { "any" } else { &p.spec }
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "  dependency conflict: {}{} — {} ({})",
+                c.package,
+                if c.protected { " (protected)" } else { "" },
+                pins.join(", "),
+                c.why.describe()
+            );
+        }
+        for t in &d.torch {
+            let _ = writeln!(
+                o,
+                "  torch: {} {} -> {}",
+                t.member,
+                t.from_spec.as_deref().unwrap_or("none"),
+                t.to_spec.as_deref().unwrap_or("none")
+            );
         }
     }
 }

@@ -143,7 +143,14 @@ fn demo_stack_has_three_members_and_the_config_for_them() {
             "break: input renamed VHS_VideoCombine.frame_rate -> fps"
         ]
     );
-    assert_eq!(kinds("ltx-mini"), ["base", "harmless", "harmless"]);
+    assert_eq!(
+        kinds("ltx-mini"),
+        [
+            "base",
+            "risk: numpy<1.25 cannot hold with the core's numpy>=1.25.0",
+            "harmless"
+        ]
+    );
     for m in &s.stack.members {
         assert_eq!(m.commits[0].hash, m.base);
         assert_eq!(git(&m.path, &["rev-parse", "main"]), s.tip(&m.name));
@@ -493,4 +500,113 @@ fn demo_stack_refuses_a_folder_that_is_not_empty() {
         fs_err::read_to_string(tmp.path().join("keep.txt")).unwrap(),
         "mine"
     );
+}
+
+/// `tether demo --stack comfyui` end to end, as a new user runs it: the
+/// analysis names both workflow breaks, one group update moves the core's
+/// gitlink and both pins, the fix loop repairs the workflow JSON, and
+/// nothing else in the pin file changes.
+#[test]
+fn tether_demo_stack_comfyui_promotes_every_member_and_repairs_the_workflows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stack");
+    let out = crate::support::Tether::new(tmp.path()).run(&[
+        "demo",
+        "--stack",
+        "comfyui",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("stack: promoted comfyui "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("dependency conflict: numpy (protected) — comfyui >=1.25.0, ltx-mini <1.25"),
+        "{}",
+        out.stdout
+    );
+    // each member's tip and its first commit (the pinned base)
+    let manifest = |name: &str| -> (String, String) {
+        let repo = dir.join(name);
+        (
+            git(&repo, &["rev-parse", "HEAD"]),
+            git(&repo, &["rev-list", "--max-parents=0", "HEAD"]),
+        )
+    };
+    let app = dir.join("studio");
+    let (vhs_tip, vhs_base) = manifest("vhs-mini");
+    let (ltx_tip, ltx_base) = manifest("ltx-mini");
+    let (core_tip, _) = manifest("comfyui");
+
+    // every pin moved, and only the pins: the file is the base's with the
+    // two hashes replaced
+    let pins = fs_err::read_to_string(app.join("studio/nodes_pinned.py")).unwrap();
+    let before = git(&app, &["show", "HEAD~4:studio/nodes_pinned.py"]);
+    assert_eq!(
+        pins.trim_end(),
+        before
+            .replace(&vhs_base, &vhs_tip)
+            .replace(&ltx_base, &ltx_tip)
+            .trim_end()
+    );
+    assert_eq!(
+        git(&app, &["rev-parse", "HEAD:comfyui"]),
+        core_tip,
+        "the core's gitlink"
+    );
+    let log = git(&app, &["log", "--format=%s", "-5"]);
+    let subjects: Vec<&str> = log.lines().collect();
+    assert!(subjects[0].starts_with("fix(workflow): "), "{log}");
+    assert!(
+        subjects[1].starts_with("chore(upstream): bump ltx-mini to "),
+        "{log}"
+    );
+    assert!(
+        subjects[2].starts_with("chore(upstream): bump vhs-mini to "),
+        "{log}"
+    );
+    assert!(
+        subjects[3].starts_with("chore(upstream): bump comfyui to "),
+        "{log}"
+    );
+
+    // the workflow JSON repaired: the renamed key and the new input
+    let i2v: Value =
+        serde_json::from_str(&fs_err::read_to_string(app.join("workflows/i2v.json")).unwrap())
+            .unwrap();
+    assert!(i2v["8"]["inputs"].get("frame_rate").is_none(), "{i2v}");
+    assert!(i2v["8"]["inputs"].get("fps").is_some(), "{i2v}");
+    assert_eq!(i2v["5"]["inputs"]["denoise"], json!(1.0));
+
+    // the analyses named both breaks before anything ran
+    let findings = |member: &str| -> String {
+        let root = dir.join("maintenance_analysis").join(member);
+        let range = fs_err::read_dir(&root)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        fs_err::read_to_string(range.join("analysis.json")).unwrap()
+    };
+    let vhs: Value = serde_json::from_str(&findings("vhs-mini")).unwrap();
+    let f = &vhs["workflows"]["findings"][0];
+    assert_eq!(f["kind"]["change"], "input-renamed", "{f}");
+    assert_eq!(f["kind"]["to"], "fps");
+    assert_eq!(f["node"], "8");
+    let core: Value = serde_json::from_str(&findings("comfyui")).unwrap();
+    let kinds: Vec<&str> = core["workflows"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"]["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["required-input-missing", "required-input-missing"]);
+
+    // the config the demo writes is a valid tether config
+    Config::load(&dir.join("tether.toml")).unwrap();
 }
