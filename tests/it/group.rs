@@ -52,11 +52,29 @@ impl World {
         wrapper.add_submodule(&core, "core", &core_from);
         if nodes_layout == "submodule" {
             wrapper.add_submodule(&nodes, "nodes", &nodes_from);
+        } else if nodes_layout == "pinned" {
+            // the app pins the pack in a Python dict and its install step
+            // has cloned it at the pin
+            wrapper.add_clone(&nodes, "nodes", &nodes_from);
+            wrapper.write(
+                "pins.py",
+                format!(
+                    "PINS = {{\n    \"other\": (\"https://example.com/other\", \"{}\"),\n    \"nodes\": (\"{}\", \"{nodes_from}\"),\n}}\n",
+                    "0".repeat(40),
+                    nodes.path.display()
+                ),
+            );
+            wrapper.commit("chore: the nodes clone and its pin");
         } else {
             wrapper.add_clone(&nodes, "nodes", &nodes_from);
             wrapper.write("NODES_PIN.md", format!("upstream commit: {nodes_from}\n"));
             wrapper.commit("chore: the nodes clone and its pin");
         }
+        let record_file = if nodes_layout == "pinned" {
+            "pins.py"
+        } else {
+            "NODES_PIN.md"
+        };
         core.write("core.py", "VERSION = 2\n");
         core.commit("core: version 2");
         let text = if nodes_breaks {
@@ -88,7 +106,7 @@ url = "{}"
 path = "nodes"
 layout = "{nodes_layout}"
 track = "branch:main"
-record_file = "NODES_PIN.md"
+record_file = "{record_file}"
 
 [[group]]
 name = "stack"
@@ -311,6 +329,17 @@ fn killed_at(t: &Tether, args: &[&str], fp: &str) {
 /// promoted once the wrapper's branch (the commit point) moved.
 #[test]
 fn kill_9_at_every_failpoint_of_a_group_update_is_recovered() {
+    kill_9_at_every_failpoint("clone");
+}
+
+/// The same with the pack pinned by SHA in the app's Python dict: the pin
+/// file is byte-identical after recovery, or holds exactly the new pin.
+#[test]
+fn kill_9_at_every_failpoint_of_a_group_update_with_a_pinned_member_is_recovered() {
+    kill_9_at_every_failpoint("pinned");
+}
+
+fn kill_9_at_every_failpoint(nodes_layout: &str) {
     let mut cases = 0;
     for &fp in tether::failpoint::ALL {
         let promoted_end = match fp {
@@ -321,7 +350,7 @@ fn kill_9_at_every_failpoint_of_a_group_update_is_recovered() {
             "promote.wrapper.head-moved" | "promote.promoted" => true,
             _ => false,
         };
-        let w = World::new("clone", false);
+        let w = World::new(nodes_layout, false);
         let before = w.live();
         let t = w.tether();
         killed_at(&t, &["update", "--upstream", "stack"], fp);
@@ -343,6 +372,13 @@ fn kill_9_at_every_failpoint_of_a_group_update_is_recovered() {
                 "README.md",
             ] {
                 assert_eq!(before[k], now[k], "killed at {fp}: {k}");
+            }
+            if nodes_layout == "pinned" {
+                assert_eq!(
+                    now["pins.py"],
+                    before["pins.py"].replace(&w.nodes_from, &w.nodes.head()),
+                    "killed at {fp}: the pin file holds exactly the new pin"
+                );
             }
         } else {
             let diff = differences(&before, &now);
