@@ -29,8 +29,7 @@ pub struct Analysis {
     pub local_patch: Option<LocalPatch>,
     pub integration: Integration,
     /// ComfyUI node classes and the wrapper's workflows (`None` when
-    /// `integration.workflows` is empty and the upstream defines no node
-    /// class).
+    /// `integration.workflows` is empty).
     pub workflows: Option<WorkflowAnalysis>,
     pub checklist: Vec<ChecklistItem>,
     /// Things the reader should know about how the analysis ran (partial
