@@ -237,6 +237,10 @@ fn plan_member<'a>(
             "`{}` is held back at {}: the target {} still contains the first bad commit {}",
             up.name, h.at.short, h.target.short, h.first_bad.short
         )),
+        (_, None) if target == current && over.is_some() => Some(format!(
+            "`{}` stays at its current commit: the group bisect holds it there (see the group bisect section)",
+            up.name
+        )),
         (_, None) if target == current => Some(format!("`{}` is already at its target", up.name)),
         (_, None) => None,
     };

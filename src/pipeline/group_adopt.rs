@@ -1,11 +1,11 @@
 //! `adopt-last-good` for a `[[group]]` whose update the fix loop could not
-//! repair: first find which member's move breaks the baseline (each moving
-//! member alone at its target on top of the others' current commits, then
-//! pairs only if no single move fails), then bisect inside that member
+//! repair: first find which members' moves break the baseline (each moving
+//! member alone at its target on top of the others' current commits; then
+//! pairs only if no single move fails), then bisect inside each culprit
 //! (the existing search, with the other members checked out at their
 //! current commits, or a pair's partner at its target), then run the group
-//! update again with every member at its target but the culprit, which goes
-//! to its last good commit and is held back (`upstream::held`).
+//! update again with every member at its target but the culprits, each at
+//! its last good commit and held back (`upstream::held`).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,9 @@ use super::bisect::{self, BisectOptions};
 use super::error::TransactionError;
 use super::group::update_group_locked;
 use super::staged_run::{CaseRun, StagedRun};
-use super::update_report::{GroupBisect, MemberReport, UpdateOptions, UpdateOutcome, UpdateReport};
+use super::update_report::{
+    GroupBisect, GroupCulprit, MemberReport, UpdateOptions, UpdateOutcome, UpdateReport,
+};
 use crate::config::{Config, GroupConfig, UpstreamConfig};
 use crate::state::StateDir;
 use crate::update::{Backup, Member, StageMember, UpdatePaths, new_id, stage_group};
@@ -67,24 +69,114 @@ pub(super) fn adopt_last_good(
         .map(|run| run.failing().iter().map(|c| c.name.clone()).collect())
         .filter(|c: &Vec<String>| !c.is_empty());
     let mut steps: Vec<String> = Vec::new();
-    let Some(culprit) = find_culprit(cfg, &state, &movers, &staying, cases.as_deref(), &mut steps)?
-    else {
+    let culprits = find_culprits(cfg, &state, &movers, &staying, cases.as_deref(), &mut steps)?;
+    let mut gb = GroupBisect {
+        culprits: Vec::new(),
+        probes: steps,
+        adopted: Vec::new(),
+    };
+    if culprits.is_empty() {
         return rewrite(give_up(
             failed,
-            GroupBisect {
-                culprit: Vec::new(),
-                first_bad: None,
-                probes: steps,
-                inner: None,
-                adopted: Vec::new(),
-            },
+            gb,
             "no single member's move, nor any pair's, fails on its own: nothing was adopted",
         ));
+    }
+    // bisect inside each culprit; it is held at the commit before its first
+    // bad one, or stays where it is when none is found
+    let mut overrides = BTreeMap::new();
+    let mut found = Vec::new();
+    let mut bisects = Vec::new();
+    for set in &culprits {
+        let m = &movers[set[0]];
+        let b = bisect_culprit(cfg, &movers, &staying, set, cases.as_deref())?;
+        gb.culprits.push(GroupCulprit {
+            members: set.iter().map(|i| movers[*i].up.name.clone()).collect(),
+            first_bad: b.first_bad().cloned(),
+            inner: Some(format!(
+                "bisect inside `{}`: {} candidate commit(s), {} step(s), {} baseline run(s)",
+                m.up.name,
+                b.candidates,
+                b.steps.len(),
+                b.baseline_runs
+            )),
+        });
+        match (b.last_good().cloned(), b.first_bad().cloned()) {
+            (Some(lg), Some(fb)) => {
+                overrides.insert(m.up.name.clone(), m.mirror.resolve_rev(&lg.id)?);
+                found.push((set[0], lg, fb, bisects.len()));
+            }
+            _ => {
+                overrides.insert(m.up.name.clone(), m.from);
+            }
+        }
+        bisects.push(b);
+    }
+    if found.is_empty() {
+        let mut r = give_up(
+            failed,
+            gb,
+            "the bisect inside the culprit member(s) found no first bad commit: nothing was adopted",
+        );
+        r.bisect = bisects.into_iter().next();
+        return rewrite(r);
+    }
+    let mut r = update_group_locked(cfg, group, opts, &overrides)?;
+    gb.adopted = r
+        .members
+        .iter()
+        .filter(|x| x.moves)
+        .map(adopted_line)
+        .collect();
+    let adopted = if gb.adopted.is_empty() {
+        "nothing".to_owned()
+    } else {
+        gb.adopted.join(", ")
     };
-    let (lead, partners) = (culprit[0], &culprit[1..]);
+    for (i, _, fb, _) in &found {
+        r.notes.push(format!(
+            "group bisect: the culprit is `{}`, first bad commit {} {} by {} ({}); adopted: {adopted}",
+            movers[*i].up.name,
+            fb.short,
+            fb.time.strftime("%Y-%m-%d"),
+            fb.author,
+            fb.subject,
+        ));
+    }
+    r.group_bisect = Some(gb);
+    if matches!(r.outcome, UpdateOutcome::Promoted) {
+        for (i, lg, fb, b) in &found {
+            let b = &bisects[*b];
+            let held = HeldBack {
+                at: lg.clone(),
+                first_bad: fb.clone(),
+                target: b.bad.clone(),
+                since: crate::env::now(),
+                bisect_report: b.report_dir.display().to_string(),
+            };
+            if let Err(e) = upstream::held::save(&state, &movers[*i].up.name, &held) {
+                tracing::warn!(error = %e, "cannot record the held-back state");
+            }
+            r.held_back.get_or_insert(held);
+        }
+    }
+    let first = found[0].3;
+    r.bisect = bisects.into_iter().nth(first);
+    r.failed_target = Some(Box::new(failed));
+    rewrite(r)
+}
+
+/// The bisect inside a culprit's lead member: its partners (a pair) at
+/// their targets, every other member at its current commit.
+fn bisect_culprit(
+    cfg: &Config,
+    movers: &[Mover<'_>],
+    staying: &[(&UpstreamConfig, Mirror, Oid)],
+    set: &[usize],
+    cases: Option<&[String]>,
+) -> Result<bisect::BisectReport, TransactionError> {
+    let (lead, partners) = (set[0], &set[1..]);
     let m = &movers[lead];
-    // the other members: the culprit's partners at their targets, the rest
-    // (and the members that stayed) at their current commits
     let fixed: Vec<StageMember<'_>> = movers
         .iter()
         .enumerate()
@@ -102,80 +194,18 @@ pub(super) fn adopt_last_good(
                 .map(|(up, mirror, at)| stage_member(up, mirror, *at)),
         )
         .collect();
-    let b = bisect::bisect_with(
+    Ok(bisect::bisect_with(
         cfg,
         m.up,
         &BisectOptions {
             good: Some(m.from.to_string()),
             bad: Some(m.to.to_string()),
-            cases: cases.clone(),
+            cases: cases.map(<[String]>::to_vec),
             fetch: false,
             restart: true,
         },
         &fixed,
-    )?;
-    let culprit_names: Vec<String> = culprit.iter().map(|i| movers[*i].up.name.clone()).collect();
-    let mut gb = GroupBisect {
-        culprit: culprit_names,
-        first_bad: b.first_bad().cloned(),
-        probes: steps,
-        inner: Some(format!(
-            "bisect inside `{}`: {} candidate commit(s), {} step(s), {} baseline run(s)",
-            m.up.name,
-            b.candidates,
-            b.steps.len(),
-            b.baseline_runs
-        )),
-        adopted: Vec::new(),
-    };
-    let (Some(lg), Some(fb)) = (b.last_good().cloned(), b.first_bad().cloned()) else {
-        let mut r = give_up(
-            failed,
-            gb,
-            "the bisect inside the culprit member found no first bad commit: nothing was adopted",
-        );
-        r.bisect = Some(b);
-        return rewrite(r);
-    };
-    let mut overrides = BTreeMap::new();
-    overrides.insert(m.up.name.clone(), m.mirror.resolve_rev(&lg.id)?);
-    let mut r = update_group_locked(cfg, group, opts, &overrides)?;
-    gb.adopted = r
-        .members
-        .iter()
-        .filter(|x| x.moves)
-        .map(adopted_line)
-        .collect();
-    r.notes.push(format!(
-        "group bisect: the culprit is `{}`, first bad commit {} {} by {} ({}); adopted: {}",
-        m.up.name,
-        fb.short,
-        fb.time.strftime("%Y-%m-%d"),
-        fb.author,
-        fb.subject,
-        if gb.adopted.is_empty() {
-            "nothing".to_owned()
-        } else {
-            gb.adopted.join(", ")
-        }
-    ));
-    r.group_bisect = Some(gb);
-    if matches!(r.outcome, UpdateOutcome::Promoted) {
-        let held = HeldBack {
-            at: lg.clone(),
-            first_bad: fb.clone(),
-            target: b.bad.clone(),
-            since: crate::env::now(),
-            bisect_report: b.report_dir.display().to_string(),
-        };
-        if let Err(e) = upstream::held::save(&state, &m.up.name, &held) {
-            tracing::warn!(error = %e, "cannot record the held-back state");
-        }
-        r.held_back = Some(held);
-    }
-    r.bisect = Some(b);
-    r.failed_target = Some(Box::new(failed));
-    rewrite(r)
+    )?)
 }
 
 fn oid_of(mirror: &Mirror, c: Option<&crate::upstream::CommitInfo>) -> Option<Oid> {
@@ -195,38 +225,47 @@ fn adopted_line(m: &MemberReport) -> String {
     format!("`{}` -> {to}", m.upstream)
 }
 
-/// The smallest set of moving members whose moves alone fail the cases:
-/// each member alone, then each pair. Indexes into `movers`.
-fn find_culprit(
+/// The culprits: every moving member whose move alone fails the cases;
+/// when none does, the first pair that fails together. Indexes into
+/// `movers`.
+fn find_culprits(
     cfg: &Config,
     state: &StateDir,
     movers: &[Mover<'_>],
     staying: &[(&UpstreamConfig, Mirror, Oid)],
     cases: Option<&[String]>,
     steps: &mut Vec<String>,
-) -> Result<Option<Vec<usize>>, TransactionError> {
-    let mut sets: Vec<Vec<usize>> = (0..movers.len()).map(|i| vec![i]).collect();
-    if movers.len() > 2 {
-        for i in 0..movers.len() {
-            for j in i + 1..movers.len() {
-                sets.push(vec![i, j]);
-            }
-        }
-    }
-    for set in sets {
+) -> Result<Vec<Vec<usize>>, TransactionError> {
+    let mut probe_set = |set: &[usize]| -> Result<bool, TransactionError> {
         let names: Vec<String> = set
             .iter()
             .map(|i| format!("`{}`", movers[*i].up.name))
             .collect();
-        let passed = probe(cfg, state, movers, staying, &set, cases)?;
+        let passed = probe(cfg, state, movers, staying, set, cases)?;
         steps.push(format!(
             "{} at target{}, the others at their current commits: {}",
             names.join(" + "),
             if set.len() > 1 { "s" } else { "" },
             if passed { "passes" } else { "fails" }
         ));
-        if !passed {
-            return Ok(Some(set));
+        Ok(passed)
+    };
+    let mut alone = Vec::new();
+    for i in 0..movers.len() {
+        if !probe_set(&[i])? {
+            alone.push(vec![i]);
+        }
+    }
+    if !alone.is_empty() {
+        return Ok(alone);
+    }
+    if movers.len() > 2 {
+        for i in 0..movers.len() {
+            for j in i + 1..movers.len() {
+                if !probe_set(&[i, j])? {
+                    return Ok(vec![vec![i, j]]);
+                }
+            }
         }
     }
     // two members that pass alone: the failed update itself is the pair
@@ -235,9 +274,9 @@ fn find_culprit(
             "`{}` + `{}` at targets: fails (the failed update)",
             movers[0].up.name, movers[1].up.name
         ));
-        return Ok(Some(vec![0, 1]));
+        return Ok(vec![vec![0, 1]]);
     }
-    Ok(None)
+    Ok(Vec::new())
 }
 
 /// One staged run: the members in `set` at their targets, every other

@@ -22,5 +22,5 @@ pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
 pub use update_report::{
-    GroupBisect, MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport,
+    GroupBisect, GroupCulprit, MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport,
 };

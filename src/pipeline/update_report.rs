@@ -192,18 +192,28 @@ pub struct MemberReport {
     pub checkout: Option<CheckoutMove>,
 }
 
-/// How a group's `adopt-last-good` found the culprit member and commit.
+/// How a group's `adopt-last-good` found the culprit members and commits.
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupBisect {
-    /// The member (with its partner for a pair) whose move fails alone;
-    /// empty when none was found.
-    pub culprit: Vec<String>,
-    /// The culprit's first bad commit, when the inner bisect found one.
-    pub first_bad: Option<CommitInfo>,
+    /// Every member whose move fails on its own (or the pair that fails
+    /// together when none does alone), with its first bad commit; empty
+    /// when none was found.
+    pub culprits: Vec<GroupCulprit>,
     /// Each probe, in order: which members moved, and whether it passed.
     pub probes: Vec<String>,
-    /// The inner bisect, in words (candidates, steps, baseline runs).
-    pub inner: Option<String>,
     /// Each member the adoption moved, `name -> short`.
     pub adopted: Vec<String>,
+}
+
+/// One culprit of a group update: a member (with its partner for a pair)
+/// and what the bisect inside it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupCulprit {
+    pub members: Vec<String>,
+    /// Its first bad commit, when the inner bisect found one (the member
+    /// is then held at the commit before it; otherwise it stays where it
+    /// is).
+    pub first_bad: Option<CommitInfo>,
+    /// The inner bisect, in words (candidates, steps, baseline runs).
+    pub inner: Option<String>,
 }

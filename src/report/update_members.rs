@@ -38,35 +38,36 @@ pub(super) fn markdown(r: &UpdateReport, o: &mut String) {
 /// inner bisect, what was adopted.
 fn group_bisect(gb: &GroupBisect, o: &mut String) {
     let _ = writeln!(o, "## Group bisect\n");
-    match (gb.culprit.as_slice(), &gb.first_bad) {
-        ([], _) => {
-            let _ = writeln!(o, "- Culprit: none found");
+    if gb.culprits.is_empty() {
+        let _ = writeln!(o, "- Culprit: none found");
+    }
+    for c in &gb.culprits {
+        let names = c.members.join("` + `");
+        match &c.first_bad {
+            Some(fb) => {
+                let _ = writeln!(
+                    o,
+                    "- Culprit: `{names}`, first bad commit `{}` {} by {} — {}",
+                    fb.short,
+                    date(fb.time),
+                    fb.author,
+                    fb.subject
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "- Culprit: `{names}` (no first bad commit found: it stays at its current commit)"
+                );
+            }
         }
-        (names, Some(fb)) => {
-            let _ = writeln!(
-                o,
-                "- Culprit: `{}`, first bad commit `{}` {} by {} — {}",
-                names.join("` + `"),
-                fb.short,
-                date(fb.time),
-                fb.author,
-                fb.subject
-            );
-        }
-        (names, None) => {
-            let _ = writeln!(
-                o,
-                "- Culprit: `{}` (no first bad commit found)",
-                names.join("` + `")
-            );
+        if let Some(inner) = &c.inner {
+            let _ = writeln!(o, "  - {inner}");
         }
     }
     let _ = writeln!(o, "- Probes ({}):", gb.probes.len());
     for p in &gb.probes {
         let _ = writeln!(o, "  - {p}");
-    }
-    if let Some(inner) = &gb.inner {
-        let _ = writeln!(o, "- {inner}");
     }
     let adopted = if gb.adopted.is_empty() {
         "nothing".to_owned()

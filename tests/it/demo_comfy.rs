@@ -610,3 +610,91 @@ fn tether_demo_stack_comfyui_promotes_every_member_and_repairs_the_workflows() {
     // the config the demo writes is a valid tether config
     Config::load(&dir.join("tether.toml")).unwrap();
 }
+
+/// The stack with no strategy that repairs workflows and `on_unfixable =
+/// "adopt-last-good"`: two members break the group on their own (the core's
+/// new required input, the pack's renamed input). The group bisect finds
+/// both, bisects inside each to its breaking commit, holds each at the
+/// commit before it and moves the third member to its target, in one
+/// promotion; the next update leaves the held members alone.
+#[test]
+fn a_stack_with_two_breaking_members_holds_back_both_and_moves_the_third() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = tether::demo::create_stack(&tmp.path().join("stack"), "python3").unwrap();
+    let text = fs_err::read_to_string(&stack.config_path).unwrap();
+    let start = text.find("strategies = [").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}strategies = [\"missing-inputs\"]\non_unfixable = \"adopt-last-good\"{}",
+        &text[..start],
+        &text[end..]
+    );
+    fs_err::write(&stack.config_path, text).unwrap();
+    let commit = |name: &str, i: usize| stack.member(name).unwrap().commits[i].hash.clone();
+    let tip = |name: &str| {
+        stack
+            .member(name)
+            .unwrap()
+            .commits
+            .last()
+            .unwrap()
+            .hash
+            .clone()
+    };
+
+    let t = crate::support::Tether::new(&stack.root);
+    let out = t.run(&["update", "--json"]);
+    out.assert_code(0);
+    let r: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(r["outcome"]["kind"], "promoted", "{r:#}");
+    let gb = &r["group_bisect"];
+    let culprits: Vec<(String, String)> = gb["culprits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["members"][0].as_str().unwrap().to_owned(),
+                c["first_bad"]["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        culprits,
+        [
+            ("comfyui".to_owned(), commit("comfyui", 2)),
+            ("vhs-mini".to_owned(), commit("vhs-mini", 2))
+        ],
+        "{gb:#}"
+    );
+    let app = &stack.app;
+    assert_eq!(
+        git(app, &["rev-parse", "HEAD:comfyui"]),
+        commit("comfyui", 1)
+    );
+    let pins = fs_err::read_to_string(app.join("studio/nodes_pinned.py")).unwrap();
+    assert!(pins.contains(&commit("vhs-mini", 1)), "{pins}");
+    assert!(pins.contains(&tip("ltx-mini")), "{pins}");
+    let md = fs_err::read_to_string(
+        std::path::Path::new(r["report_dir"].as_str().unwrap()).join("update_report.md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("- Culprit: `comfyui`, first bad commit"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Culprit: `vhs-mini`, first bad commit"),
+        "{md}"
+    );
+
+    // held back, both: nothing moves until the upstreams do
+    let again = t.run(&["update"]);
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("`comfyui` is held back at")
+            && again.stdout.contains("`vhs-mini` is held back at"),
+        "{}",
+        again.stdout
+    );
+}

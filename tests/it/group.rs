@@ -470,8 +470,13 @@ fn an_unfixable_group_update_is_bisected_to_the_member_and_commit() {
     let notes = r["notes"].to_string();
     assert!(notes.contains("the culprit is `nodes`"), "{notes}");
     let gb = &r["group_bisect"];
-    assert_eq!(gb["culprit"], serde_json::json!(["nodes"]), "{gb:#}");
-    assert_eq!(gb["first_bad"]["id"], nodes_bad.as_str());
+    assert_eq!(
+        gb["culprits"][0]["members"],
+        serde_json::json!(["nodes"]),
+        "{gb:#}"
+    );
+    assert_eq!(gb["culprits"][0]["first_bad"]["id"], nodes_bad.as_str());
+    assert_eq!(gb["culprits"].as_array().unwrap().len(), 1, "{gb:#}");
     let md_path = std::path::Path::new(r["report_dir"].as_str().unwrap()).join("update_report.md");
     let md = fs_err::read_to_string(md_path).unwrap();
     assert!(md.contains("## Group bisect"), "{md}");
@@ -519,7 +524,7 @@ fn a_group_failing_only_in_combination_holds_back_the_first_member() {
     let r: Value = serde_json::from_str(&out.stdout).unwrap();
     let gb = &r["group_bisect"];
     assert_eq!(
-        gb["culprit"],
+        gb["culprits"][0]["members"],
         serde_json::json!(["core", "nodes"]),
         "{gb:#}"
     );
@@ -532,7 +537,11 @@ fn a_group_failing_only_in_combination_holds_back_the_first_member() {
         probes.contains("`nodes` at target, the others at their current commits: passes"),
         "{probes}"
     );
-    assert_eq!(gb["first_bad"]["id"], w.core.head().as_str(), "{gb:#}");
+    assert_eq!(
+        gb["culprits"][0]["first_bad"]["id"],
+        w.core.head().as_str(),
+        "{gb:#}"
+    );
     // core's last good commit is its current one: it stays; nodes moves
     assert_eq!(w.gitlink("core"), w.core_from);
     assert_eq!(w.gitlink("nodes"), w.nodes.head());

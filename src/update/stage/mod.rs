@@ -163,7 +163,12 @@ pub fn stage_group(
     let mut merge = None;
     let mut commits = Vec::new();
     let mut outcome = StageOutcome::NothingToCommit;
-    for m in members {
+    // a member inside another's path (a node pack under the core's
+    // `custom_nodes/`) comes after it: checking the outer one out clears
+    // its folder; otherwise the group's order
+    let mut ordered: Vec<&StageMember<'_>> = members.iter().collect();
+    ordered.sort_by_key(|m| m.member.up.path.components().count());
+    for m in ordered {
         let one = if m.moves {
             let from = backup
                 .member(&m.member.up.name)
