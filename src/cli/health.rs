@@ -1,5 +1,7 @@
 //! `tether health`: the diagnostic report, Markdown or JSON, with the
-//! verdict as the exit code.
+//! verdict as the exit code; without a config, the system diagnostic.
+
+use std::path::Path;
 
 use tether::config::Config;
 use tether::exit;
@@ -15,13 +17,21 @@ pub struct HealthArgs {
     pub no_probe: bool,
 }
 
-pub fn run(args: &HealthArgs, cfg: &Config) -> anyhow::Result<u8> {
-    let report = tether::health::health(
-        cfg,
-        &HealthOptions {
-            no_probe: args.no_probe,
-        },
-    );
+/// With a config, the whole report. Without one (no `--config`, no
+/// `$TETHER_CONFIG` and no `./tether.toml`), the system diagnostic that runs
+/// anywhere: system, GPUs, the torch stack and tether's installation.
+pub fn run(args: &HealthArgs, flag: Option<&Path>) -> anyhow::Result<u8> {
+    let opts = HealthOptions {
+        no_probe: args.no_probe,
+    };
+    let explicit = flag.is_some() || tether::env::var_os(tether::env::TETHER_CONFIG).is_some();
+    let path = super::config_path(flag);
+    let report = if !explicit && !path.exists() {
+        tether::health::health_without_config(&std::env::current_dir()?, &opts)
+    } else {
+        let cfg: Config = super::load_config(flag)?;
+        tether::health::health(&cfg, &opts)
+    };
     super::print_report(&[&report], args.json)?;
     Ok(match report.verdict {
         HealthVerdict::Healthy => exit::OK,

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Command::Demo(c) => demo::run(c),
         Command::Bisect(c) => bisect::run(c, &recovered_config(args.config.as_deref())?),
         Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
-        Command::Health(c) => health::run(c, &load_config(args.config.as_deref())?),
+        Command::Health(c) => health::run(c, args.config.as_deref()),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
     }
 }

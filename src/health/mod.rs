@@ -8,6 +8,7 @@
 //! but its own scratch folder.
 
 mod baseline;
+mod installation;
 mod python;
 mod system;
 mod updates;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
+pub use installation::{Installation, WorkerLocation};
 pub use python::{ProtectedPackageChange, PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
 pub use updates::{LastUpdate, UpdateStatus};
@@ -84,14 +86,23 @@ pub struct HealthReport {
     /// Why the verdict is not healthy, worst first.
     pub reasons: Vec<HealthReason>,
     pub generated: jiff::Timestamp,
+    /// The config file read; `None`: none was found, so the sections that
+    /// need one (the wrapper's Python, upstreams, service, baseline) are
+    /// empty and only the system diagnostic ran.
+    #[serde(default)]
+    pub config: Option<PathBuf>,
     pub system: SystemInfo,
+    /// tether's own installation: its binary and the `tether-gpu` worker.
+    pub installation: Installation,
     /// The driver and each GPU, or why NVML gives none.
     pub gpu: Result<(Hardware, Vec<GpuDetails>), String>,
     /// The preflight; `None` when turned off (`--no-probe`).
     pub torch: Option<PreflightResult>,
-    pub python: PythonInfo,
+    /// The wrapper's Python; `None` without a config.
+    pub python: Option<PythonInfo>,
     pub upstreams: Vec<UpstreamHealth>,
-    pub service: ServiceHealth,
+    /// The service; `None` without a config.
+    pub service: Option<ServiceHealth>,
     /// The live wrapper's baseline trend per case (runs of staged update or
     /// bisect candidates are not in it).
     pub baseline: Vec<CaseTrend>,
@@ -146,6 +157,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         ("wrapper", cfg.project.root.as_path()),
     ]);
     let gpu = crate::gpu::details();
+    let installation = installation::read(&cfg.gpu);
     let torch = (!opts.no_probe).then(|| crate::gpu::preflight(&cfg.gpu, &scratch.join("probe")));
     let python = python::read(cfg, &scratch.join("python"));
     let state = ServiceState::load(&ServiceState::path(cfg));
@@ -199,14 +211,51 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         verdict: HealthVerdict::Healthy,
         reasons: Vec::new(),
         generated: crate::env::now(),
+        config: cfg.source.clone(),
         system,
+        installation,
         gpu,
         torch,
-        python,
+        python: Some(python),
         upstreams,
-        service,
+        service: Some(service),
         baseline,
         baseline_not_live,
+    };
+    judge(&mut report);
+    report
+}
+
+/// The diagnostic that runs anywhere, without a config: the system (the
+/// disk of `dir`), the GPUs, the torch stack (the preflight with the
+/// default GPU settings, its scratch files under `dir`) and tether's own
+/// installation. The wrapper, upstream, service and baseline sections need
+/// a config and stay empty.
+pub fn health_without_config(dir: &std::path::Path, opts: &HealthOptions) -> HealthReport {
+    let gpu_cfg = crate::config::GpuConfig::default();
+    let system = system::read(&[("current directory", dir)]);
+    let gpu = crate::gpu::details();
+    let installation = installation::read(&gpu_cfg);
+    let torch = (!opts.no_probe).then(|| {
+        let scratch = std::env::temp_dir().join(format!("tether-health-{}", std::process::id()));
+        let result = crate::gpu::preflight(&gpu_cfg, &scratch);
+        let _ = fs_err::remove_dir_all(&scratch);
+        result
+    });
+    let mut report = HealthReport {
+        verdict: HealthVerdict::Healthy,
+        reasons: Vec::new(),
+        generated: crate::env::now(),
+        config: None,
+        system,
+        installation,
+        gpu,
+        torch,
+        python: None,
+        upstreams: Vec::new(),
+        service: None,
+        baseline: Vec::new(),
+        baseline_not_live: 0,
     };
     judge(&mut report);
     report
@@ -236,32 +285,16 @@ fn judge(r: &mut HealthReport) {
             ));
         }
     }
-    if let Err(problems) = &r.python.pip_check {
-        reasons.push(HealthReason::new(
-            HealthVerdict::Degraded,
-            format!(
-                "`pip check` reports: {}",
-                crate::text::cut_list(problems, crate::text::MESSAGE_ITEMS)
-            ),
-        ));
-    }
-    if let Err(e) = &r.python.torch {
-        reasons.push(HealthReason::new(
-            HealthVerdict::Degraded,
-            format!("the wrapper's interpreter cannot import torch: {e}"),
-        ));
-    }
-    if let Some(changed) = &r.python.changed_since_good
-        && !changed.is_empty()
+    if r.torch.is_none()
+        && let WorkerLocation::NotFound { looked } = &r.installation.worker
     {
-        let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
         reasons.push(HealthReason::new(
             HealthVerdict::Degraded,
-            format!(
-                "protected packages changed since the last good run: {}",
-                crate::text::cut_list(&names, crate::text::MESSAGE_ITEMS)
-            ),
+            format!("the `tether-gpu` worker was not found (looked in {looked}): GPU metrics and the preflight cannot run"),
         ));
+    }
+    if let Some(python) = &r.python {
+        judge_python(python, &mut reasons);
     }
     for u in &r.upstreams {
         if let Some(h) = &u.held_back {
@@ -293,7 +326,7 @@ fn judge(r: &mut HealthReport) {
             ));
         }
     }
-    for (job, j) in &r.service.state.jobs {
+    for (job, j) in r.service.iter().flat_map(|s| &s.state.jobs) {
         if j.last_outcome == Some(crate::daemon::state::JobOutcome::Failed) {
             reasons.push(HealthReason::new(
                 HealthVerdict::Degraded,
@@ -348,6 +381,37 @@ fn judge(r: &mut HealthReport) {
         .first()
         .map_or(HealthVerdict::Healthy, |r| r.verdict);
     r.reasons = reasons;
+}
+
+/// The reasons the wrapper's Python gives.
+fn judge_python(p: &PythonInfo, reasons: &mut Vec<HealthReason>) {
+    if let Err(problems) = &p.pip_check {
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
+            format!(
+                "`pip check` reports: {}",
+                crate::text::cut_list(problems, crate::text::MESSAGE_ITEMS)
+            ),
+        ));
+    }
+    if let Err(e) = &p.torch {
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
+            format!("the wrapper's interpreter cannot import torch: {e}"),
+        ));
+    }
+    if let Some(changed) = &p.changed_since_good
+        && !changed.is_empty()
+    {
+        let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
+            format!(
+                "protected packages changed since the last good run: {}",
+                crate::text::cut_list(&names, crate::text::MESSAGE_ITEMS)
+            ),
+        ));
+    }
 }
 
 /// Who holds the lock file `path` now (only when it is really held).

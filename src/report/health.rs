@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::health::{HealthReport, HealthVerdict};
+use crate::health::{HealthReport, HealthVerdict, WorkerLocation};
 
 use super::Summary;
 use super::markdown::{cell, code, date};
@@ -64,6 +64,35 @@ pub fn markdown(r: &HealthReport) -> String {
     }
     o.push('\n');
 
+    let i = &r.installation;
+    let _ = writeln!(o, "## tether\n");
+    let _ = writeln!(
+        o,
+        "- tether {}{}",
+        i.version,
+        i.binary
+            .as_ref()
+            .map(|b| format!(" at `{}`", b.display()))
+            .unwrap_or_default()
+    );
+    match &i.worker {
+        WorkerLocation::Found { path } => {
+            let _ = writeln!(o, "- `tether-gpu` worker: `{}`", path.display());
+        }
+        WorkerLocation::NotFound { looked } => {
+            let _ = writeln!(o, "- `tether-gpu` worker: NOT FOUND (looked in {looked})");
+        }
+    }
+    match &r.config {
+        Some(c) => {
+            let _ = writeln!(o, "- config: `{}`", c.display());
+        }
+        None => {
+            let _ = writeln!(o, "- config: none found");
+        }
+    }
+    o.push('\n');
+
     let _ = writeln!(o, "## GPU\n");
     match &r.gpu {
         Err(why) => {
@@ -103,7 +132,14 @@ pub fn markdown(r: &HealthReport) -> String {
         Some(p) => o.push_str(&super::gpu::preflight(p)),
     }
 
-    let p = &r.python;
+    let (Some(p), Some(sv)) = (&r.python, &r.service) else {
+        let _ = writeln!(o, "## Wrapper, upstreams, service and baseline\n");
+        let _ = writeln!(
+            o,
+            "- not checked: they need a config (`tether.toml` here, or `--config PATH`; `tether config example > tether.toml` writes one to edit)\n"
+        );
+        return o;
+    };
     let _ = writeln!(o, "## The wrapper's Python\n");
     let _ = writeln!(
         o,
@@ -222,7 +258,6 @@ pub fn markdown(r: &HealthReport) -> String {
     }
     o.push('\n');
 
-    let sv = &r.service;
     let _ = writeln!(o, "## Service\n");
     match &sv.running {
         Some(h) => {

@@ -193,3 +193,41 @@ fn a_service_update_that_rolls_back_leaves_the_last_baseline_alone() {
         "the rejected candidate's run became the last baseline: {st:#}"
     );
 }
+
+/// `tether health` with no config anywhere is the system diagnostic (it
+/// used to exit 2 asking for `tether.toml`): system, tether's installation
+/// and a line saying what needs a config, with a verdict as the exit code.
+/// A config named with `--config` that is missing is still a usage error.
+#[test]
+fn health_without_a_config_is_a_system_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tether::new(dir.path());
+    let out = t.run(&["health", "--no-probe"]);
+    assert!(
+        [0, 11, 12].contains(&out.code),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(out.stdout.contains("## System"), "{}", out.stdout);
+    assert!(out.stdout.contains("`tether-gpu` worker"), "{}", out.stdout);
+    assert!(out.stdout.contains("need a config"), "{}", out.stdout);
+
+    let out = t.run(&["health", "--no-probe", "--json"]);
+    let h: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+    assert_eq!(h["config"], Value::Null);
+    assert_eq!(h["python"], Value::Null);
+    assert_eq!(h["upstreams"], serde_json::json!([]));
+    assert!(h["installation"]["version"].is_string(), "{h:#}");
+    assert!(h["installation"]["worker"]["status"].is_string(), "{h:#}");
+    let expected = match h["verdict"].as_str().unwrap() {
+        "healthy" => 0,
+        "degraded" => 11,
+        _ => 12,
+    };
+    assert_eq!(out.code, expected, "{h:#}");
+
+    t.run(&["health", "--no-probe", "--config", "missing.toml"])
+        .assert_code(2);
+}
