@@ -61,22 +61,33 @@ pub struct LoopInput<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "lowercase")]
 pub enum AttemptResult {
     /// The baseline passes.
+    #[serde(alias = "SUCCESS")]
     Success,
     /// Progress, not there yet.
+    #[serde(alias = "PARTIAL")]
     Partial,
     /// No progress, worse, or the fix could not be made.
+    #[serde(alias = "FAILED")]
     Failed,
 }
 
+impl std::fmt::Display for AttemptResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl AttemptResult {
+    /// The one spelling: screen, Markdown, `debug_log.txt` and JSON alike
+    /// (`attempts.jsonl` of older versions spelled it in capitals).
     pub fn as_str(self) -> &'static str {
         match self {
-            AttemptResult::Success => "SUCCESS",
-            AttemptResult::Partial => "PARTIAL",
-            AttemptResult::Failed => "FAILED",
+            AttemptResult::Success => "success",
+            AttemptResult::Partial => "partial",
+            AttemptResult::Failed => "failed",
         }
     }
 }

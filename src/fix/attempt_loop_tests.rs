@@ -277,7 +277,7 @@ fn missing_input_then_oom_until_the_case_fits() {
     assert!(out.success, "{out:#?}");
     assert_eq!(out.stop_reason, StopReason::Fixed);
     let results: Vec<&str> = out.attempts.iter().map(|a| a.result.as_str()).collect();
-    assert_eq!(results, ["PARTIAL", "FAILED", "SUCCESS"]);
+    assert_eq!(results, ["partial", "failed", "success"]);
     let kinds: Vec<StrategyKind> = out.attempts.iter().map(|a| a.strategy).collect();
     assert_eq!(
         kinds,
@@ -345,13 +345,13 @@ fn missing_input_then_oom_until_the_case_fits() {
         "Fix Applied: missing input samples/guide.y4m: wrote a 64x32 YUV4MPEG2 video of 81 frames"
     ));
     assert!(blocks[0].contains(
-        "Result: PARTIAL\nNext Action: fix the next failure: out-of-memory (case vace_short)"
+        "Result: partial\nNext Action: fix the next failure: out-of-memory (case vace_short)"
     ));
     assert!(blocks[1].contains(
         "Error: out-of-memory: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 29.97 GiB."
     ));
-    assert!(blocks[1].contains("Fix Applied: out of memory: vace_short: video_length 81 -> 65\nResult: FAILED\nNext Action: retry oom on the same failure"));
-    assert!(blocks[2].contains("Result: SUCCESS\nNext Action: none: the baseline passes"));
+    assert!(blocks[1].contains("Fix Applied: out of memory: vace_short: video_length 81 -> 65\nResult: failed\nNext Action: retry oom on the same failure"));
+    assert!(blocks[2].contains("Result: success\nNext Action: none: the baseline passes"));
 
     // attempts.jsonl: one full record per attempt.
     let jsonl = fs_err::read_to_string(fx.report.join("attempts.jsonl")).unwrap();

@@ -371,6 +371,11 @@ pub(super) fn test_fix_promote(
     report.comparisons = baseline::compare(cfg, &last)?;
     report.final_run = Some(last);
     if !passed {
+        if crate::process::interrupted() {
+            return Ok(UpdateOutcome::RolledBack {
+                reason: "interrupted (tether was asked to stop by a signal) before the baseline passed on the staged update; nothing was promoted".into(),
+            });
+        }
         let why = if opts.no_fix {
             "fixing was turned off (--no-fix)".to_owned()
         } else {

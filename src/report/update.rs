@@ -135,7 +135,7 @@ pub fn markdown(r: &UpdateReport) -> String {
         for a in &r.attempts {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {:?}{} |",
+                "| {} | {} | {} | {} | {}{} |",
                 a.attempt,
                 a.strategy,
                 cell(&format!(
@@ -335,21 +335,22 @@ fn summary(r: &UpdateReport) -> String {
     if let Some(m) = &r.merge {
         let _ = writeln!(o, "  merge: {}", m.stats);
     }
+    // what happened, in order: the first baseline run, each fix attempt,
+    // then the run the outcome rests on
     if let Some(run) = &r.initial_run {
-        let failing = run.failing().len();
-        let _ = writeln!(
-            o,
-            "  baseline on the staged update: {} of {} case(s) failing",
-            failing,
-            run.cases.len()
-        );
+        let _ = writeln!(o, "  baseline on the staged update: {}", run_state(run));
     }
     for a in &r.attempts {
         let _ = writeln!(
             o,
-            "  attempt {} [{}] {} -> {:?}",
+            "  attempt {} [{}] {} -> {}",
             a.attempt, a.strategy, a.fix_applied, a.result
         );
+    }
+    if let (Some(first), Some(last)) = (&r.initial_run, &r.final_run)
+        && first.run_id != last.run_id
+    {
+        let _ = writeln!(o, "  baseline after the fixes: {}", run_state(last));
     }
     for x in &r.reduced {
         let _ = writeln!(o, "  reduced: {x}");
@@ -378,6 +379,21 @@ fn summary(r: &UpdateReport) -> String {
         let _ = writeln!(o, "  report:   {}", dir.join("update_report.md").display());
     }
     o
+}
+
+/// "all 3 case(s) pass", or "2 of 3 case(s) failing (a, b)".
+fn run_state(run: &BaselineRun) -> String {
+    let failing: Vec<&str> = run.failing().iter().map(|c| c.name.as_str()).collect();
+    if failing.is_empty() {
+        format!("all {} case(s) pass", run.cases.len())
+    } else {
+        format!(
+            "{} of {} case(s) failing ({})",
+            failing.len(),
+            run.cases.len(),
+            crate::text::cut_list(&failing, crate::text::MESSAGE_ITEMS)
+        )
+    }
 }
 
 /// A paused update: where the staged tree is, the conflicted files with

@@ -174,7 +174,7 @@ fn demo_update_repairs_three_breaks_and_promotes() {
     let results: Vec<&str> = log.lines().filter(|l| l.starts_with("Result: ")).collect();
     assert_eq!(
         results,
-        ["Result: PARTIAL", "Result: PARTIAL", "Result: SUCCESS"],
+        ["Result: partial", "Result: partial", "Result: success"],
         "{log}"
     );
     let attempts = read(&dir.join("attempts.jsonl"));
@@ -226,8 +226,23 @@ fn dry_run_changes_nothing_and_says_what_would_be_promoted() {
         "{}",
         out.stdout
     );
+    // in order: the first run, each attempt, then the run the outcome rests
+    // on; results spelled as in debug_log.txt
+    let at = |needle: &str| {
+        out.stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in\n{}", out.stdout))
+    };
+    let first = at("baseline on the staged update: 3 of 3 case(s) failing");
+    let attempt = at("attempt 1 [");
+    let last = at("baseline after the fixes: all 3 case(s) pass");
+    assert!(first < attempt && attempt < last, "{}", out.stdout);
+    assert!(out.stdout.contains("-> partial"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Partial"), "{}", out.stdout);
 
     let dir = report_dir(&d.p.root);
+    let log = read(&dir.join("debug_log.txt"));
+    assert!(log.contains("Result: partial"), "{log}");
     let report = read(&dir.join("update_report.md"));
     assert!(
         report.contains("## Would be promoted (dry run)"),
@@ -280,7 +295,7 @@ fn exhausted_fix_loop_rolls_back_after_max_attempts() {
     let dir = report_dir(&d.p.root);
     let log = read(&dir.join("debug_log.txt"));
     assert_eq!(log.matches("=== Fix Attempt ").count(), 2, "{log}");
-    assert!(!log.contains("Result: SUCCESS"), "{log}");
+    assert!(!log.contains("Result: success"), "{log}");
     assert_eq!(read(&dir.join("attempts.jsonl")).lines().count(), 2);
     let report = read(&dir.join("update_report.md"));
     // what was tried
@@ -557,6 +572,39 @@ fn kill_9_during_the_baseline_is_rolled_back_by_the_next_command() {
     // the next command has nothing left to recover
     let again = t.run(&["check"]);
     assert!(!again.stderr.contains("interrupted"), "{}", again.stderr);
+}
+
+/// SIGTERM during the baseline: the summary says the update was
+/// interrupted, not that the baseline "still fails" with the killed case.
+#[test]
+fn sigterm_during_the_baseline_says_interrupted() {
+    let s = vendored_sample(SLOW_BASELINE, &[("slow_case.py", SLOW_PY)]);
+    let t = s.tether();
+    let child = t
+        .cmd()
+        .arg("update")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tether update starts");
+    let mut run = Running {
+        child,
+        sleeper: None,
+    };
+    let sleeper = wait_for_slow_case(&s.root, &mut run);
+    kill("-TERM", run.child.id());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while run.child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            kill("-9", sleeper);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(run.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    assert!(!stdout.contains("still fails"), "{stdout}");
 }
 
 #[test]
