@@ -40,6 +40,15 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "config file `{}` is not UTF-8 text: line {line}, column {column} holds bytes that are not UTF-8",
+        path.display()
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     #[error("{}", render_problems(path, problems))]
     Invalid {
         path: PathBuf,
@@ -67,9 +76,18 @@ impl Config {
     /// Reads and validates a config file. Relative paths inside it are
     /// resolved against the file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = fs_err::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = fs_err::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            ConfigError::NotUtf8 {
+                path: path.to_path_buf(),
+                line: good.iter().filter(|b| **b == b'\n').count() + 1,
+                column: good.len() - line_start + 1,
+            }
         })?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let base = abs.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -88,21 +106,36 @@ impl Config {
     /// keys (a required key missing, two names the same).
     pub fn parse(text: &str, base: &Path) -> Result<Config, Vec<ConfigProblem>> {
         let parsed = parse::parse(text);
-        let raw = match parsed.raw {
-            Some(raw) if parsed.problems.is_empty() => raw,
-            _ => return Err(parsed.problems),
+        let Some(raw) = parsed.raw else {
+            return Err(parsed.problems);
         };
         let locator = Locator::new(text);
-        validate::validate(raw, base).map_err(|problems| {
-            problems
-                .into_iter()
-                .map(|p| ConfigProblem {
-                    line: locator.line_of_key(&p.key),
-                    key: p.key,
-                    message: p.message,
-                })
-                .collect()
-        })
+        let rejected = parsed.problems;
+        match validate::validate(raw, base) {
+            Ok(cfg) if rejected.is_empty() => Ok(cfg),
+            Ok(_) => Err(rejected),
+            Err(problems) => {
+                // the rules between keys, on what parsed; a rule about a
+                // rejected key (taken out, so "missing") says nothing new
+                let related = |key: &str| {
+                    rejected.iter().any(|r| {
+                        key == r.key
+                            || key.starts_with(&format!("{}.", r.key))
+                            || r.key.starts_with(&format!("{key}."))
+                    })
+                };
+                let mut all = rejected.clone();
+                all.extend(problems.into_iter().filter(|p| !related(&p.key)).map(|p| {
+                    ConfigProblem {
+                        line: locator.line_of_key(&p.key),
+                        key: p.key,
+                        message: p.message,
+                    }
+                }));
+                all.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+                Err(all)
+            }
+        }
     }
 }
 
@@ -177,9 +210,30 @@ mod tests {
     #[test]
     fn unknown_key_names_key_and_line() {
         let p = problems("[project]\nroot = \".\"\nrooot = \"x\"\n");
-        assert_eq!(p.len(), 1);
         assert_eq!(p[0].key, "project.rooot");
         assert_eq!(p[0].line, Some(3));
+        // and, in the same run, the rule the rest breaks: no upstream
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[1].message.contains("upstream"), "{p:#?}");
+    }
+
+    /// An unknown key, wrong types and a rule between keys, all in one run
+    /// and in file order (a rejected key is not also reported missing).
+    #[test]
+    fn every_problem_at_once_in_file_order() {
+        let text = "[project]\nroot = \".\"\n\nbogus = 1\n\n[[upstream]]\nname = \"a\"\nurl = \"u\"\npath = \"p\"\nlayout = 5\n\n[[upstream]]\nname = \"b\"\nurl = \"u\"\npath = \"q\"\n\n[gpu]\nmin_tflops = \"lots\"\n";
+        let p = problems(text);
+        let got: Vec<(Option<usize>, &str)> = p.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(4), "project.bogus"),
+                (Some(10), "upstream[0].layout"),
+                (Some(12), "upstream[1].layout"),
+                (Some(18), "gpu.min_tflops"),
+            ],
+            "{p:#?}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod bisect;
 mod canary;
 mod check;
 mod comfy;
+mod config_errors;
 mod crash;
 mod demo_comfy;
 mod demo_project;
