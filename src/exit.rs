@@ -45,3 +45,6 @@ pub const RECOVERY_BLOCKED: u8 = 15;
 /// was) until `tether update --continue` or `tether update --abort`. Also
 /// a new `update` or a `--continue` refused because of it.
 pub const PAUSED: u8 = 16;
+/// `check --exit-code`: an update can be adopted (an upstream's target has
+/// soaked commits the wrapper does not have yet), like `git diff --exit-code`.
+pub const UPDATE_AVAILABLE: u8 = 17;

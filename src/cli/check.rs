@@ -16,6 +16,10 @@ pub struct CheckArgs {
     /// Do not fetch; use the mirror as it is.
     #[arg(long)]
     pub no_fetch: bool,
+    /// Exit 17 when an update can be adopted (for scripts and CI, like
+    /// `git diff --exit-code`); 0 when every upstream is up to date.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
@@ -50,6 +54,8 @@ pub fn run(args: &CheckArgs, cfg: &Config) -> anyhow::Result<u8> {
     super::print_report(&reports, args.json)?;
     Ok(if reports.iter().any(Checked::history_rewritten) {
         exit::HISTORY_REWRITTEN
+    } else if args.exit_code && reports.iter().any(Checked::adoptable) {
+        exit::UPDATE_AVAILABLE
     } else {
         exit::OK
     })
@@ -67,6 +73,14 @@ impl Checked {
         match self {
             Checked::Group(g) => g.history_rewritten(),
             Checked::One(r) => r.history.is_rewritten(),
+        }
+    }
+
+    /// Whether an update can be adopted (in a group: any member's).
+    fn adoptable(&self) -> bool {
+        match self {
+            Checked::Group(g) => g.members.iter().any(|m| m.adoptable.is_some()),
+            Checked::One(r) => r.adoptable.is_some(),
         }
     }
 }

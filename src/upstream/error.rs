@@ -165,10 +165,14 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// Whether the config is what is wrong (a pin that cannot be located):
-    /// the CLI exits with the config error's code.
+    /// Whether the config or the command line is what is wrong (a pin that
+    /// cannot be located, a `--to` revision the upstream does not have):
+    /// the CLI exits with the usage error's code.
     pub fn is_config_error(&self) -> bool {
-        matches!(self, UpstreamError::Pin { .. })
+        matches!(
+            self,
+            UpstreamError::Pin { .. } | UpstreamError::UnknownRev { .. }
+        )
     }
 }
 

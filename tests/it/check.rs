@@ -764,3 +764,14 @@ fn a_missing_object_upstream_is_named_not_taken_for_a_bad_url() {
         out.stderr
     );
 }
+
+/// `check --exit-code` exits 17 when an update can be adopted, 0 when up to
+/// date; without the flag, behind is still 0.
+#[test]
+fn exit_code_flag_says_an_update_can_be_adopted() {
+    let f = submodule_fixture(1);
+    f.tether().run(&["check"]).assert_code(0);
+    f.tether().run(&["check", "--exit-code"]).assert_code(17);
+    let f = submodule_fixture(4);
+    f.tether().run(&["check", "--exit-code"]).assert_code(0);
+}

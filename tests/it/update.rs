@@ -757,3 +757,15 @@ print("ok")
         "{context}"
     );
 }
+
+/// `--to` naming a revision the upstream does not have is a usage error
+/// (exit 2) that names it, not a runtime failure (exit 1).
+#[test]
+fn update_to_an_unknown_revision_is_a_usage_error() {
+    let s = vendored_sample(SLOW_BASELINE, &[("slow_case.py", SLOW_PY)]);
+    let before = tree_digest(&s.wrapper.path);
+    let out = s.tether().run(&["update", "--to", "deadbeef"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("deadbeef"), "{}", out.stderr);
+    assert_unchanged(&s.wrapper.path, &before);
+}
