@@ -121,6 +121,7 @@ pub fn run_suite(
         } else if let (Some(why), None) = (&hard_failed, &case.canary) {
             not_run(case, &run_dir, why.clone())
         } else {
+            tracing::info!(case = %case.name, model = %case.model, "baseline case started");
             ctx.run_case(case)?
         };
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");

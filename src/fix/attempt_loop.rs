@@ -329,6 +329,7 @@ pub fn run_loop<B: Bench>(
             };
         }
         let attempt = attempts.len() as u32 + 1;
+        tracing::info!(attempt, failing = %names(&failures).join(", "), "fix attempt started");
         let context_dir = input.report_dir.join("attempts").join(attempt.to_string());
         let ctx = FixContext {
             cfg,
@@ -486,6 +487,7 @@ pub fn run_loop<B: Bench>(
             skipped,
         };
         log.append(&record)?;
+        tracing::info!(attempt, strategy = %kind, result = %record.result, "fix attempt finished");
         attempts.push(record);
         if !dropped {
             applied.push(fix);

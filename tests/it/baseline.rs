@@ -519,3 +519,17 @@ fn a_case_writing_into_the_tree_is_reported() {
     let elsewhere = run.cases.iter().find(|c| c.name == "elsewhere").unwrap();
     assert_eq!(elsewhere.stray_writes, vec!["video.y4m".to_owned()]);
 }
+
+/// `-v` says when each case starts, not only when it ends.
+#[test]
+fn verbose_logs_each_case_start_before_its_end() {
+    let p = project(&(case("alpha", "ok") + &case("beta", "ok")));
+    let out = Tether::new(&p.dir).run(&["-v", "baseline", "run"]);
+    out.assert_code(0);
+    let e = &out.stderr;
+    let at = |n: &str| e.find(n).unwrap_or_else(|| panic!("no `{n}` in\n{e}"));
+    let started = at("baseline case started case=alpha");
+    let finished = at("baseline case finished case=alpha");
+    assert!(started < finished, "{e}");
+    assert!(finished < at("baseline case started case=beta"), "{e}");
+}

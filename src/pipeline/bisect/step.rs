@@ -83,6 +83,7 @@ impl<'a> Runner<'a> {
         let step_dir = self
             .report_dir
             .join(format!("step-{:03}-{}", self.n, commit.short));
+        tracing::info!(step = self.n, role = role.as_str(), commit = %commit.short, "bisect step started");
         let mut runs = 0u32;
         let mut first: Option<Reading> = None;
         let mut reading;
