@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use clap::Subcommand;
-use tether::config::{Config, EXAMPLE};
+use tether::config::{Config, ConfigError, EXAMPLE};
 use tether::exit;
 
 #[derive(Debug, Subcommand)]
@@ -11,7 +11,14 @@ pub enum ConfigCommand {
     /// Print the documented example config.
     Example,
     /// Validate the config without touching anything.
-    Check,
+    Check {
+        /// Print the verdict as JSON: `{"valid": true, "path", "wrapper",
+        /// "state", "upstreams", "warnings"}`, or `{"valid": false, "path",
+        /// "problems": [{"line", "key", "message"}]}` (or `"error"` when the
+        /// file cannot be read), exit 2.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
@@ -20,7 +27,8 @@ pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
             print!("{EXAMPLE}");
             Ok(exit::OK)
         }
-        ConfigCommand::Check => {
+        ConfigCommand::Check { json: true } => check_json(&super::config_path(flag)),
+        ConfigCommand::Check { json: false } => {
             let path = super::config_path(flag);
             let cfg = Config::load(&path)?;
             println!("config `{}` is valid", path.display());
@@ -43,4 +51,50 @@ pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `config check --json`: the verdict on stdout, problems included.
+fn check_json(path: &Path) -> anyhow::Result<u8> {
+    let (value, code) = match Config::load(path) {
+        Ok(cfg) => {
+            let upstreams: Vec<serde_json::Value> = cfg
+                .upstreams
+                .iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "name": u.name,
+                        "url": tether::redact::redact(&u.url),
+                        "path": u.path,
+                        "layout": u.layout.to_string(),
+                        "track": u.track.to_string(),
+                        "soak": tether::duration::format(u.soak).to_string(),
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "valid": true,
+                "path": path,
+                "wrapper": cfg.project.root,
+                "state": cfg.project.state_dir,
+                "upstreams": upstreams,
+                "warnings": tether::config::warnings(&cfg),
+            });
+            (value, exit::OK)
+        }
+        Err(ConfigError::Invalid { problems, .. }) => (
+            serde_json::json!({ "valid": false, "path": path, "problems": problems }),
+            exit::USAGE,
+        ),
+        Err(e) => (
+            serde_json::json!({
+                "valid": false,
+                "path": path,
+                "error": tether::redact::error_chain(&e),
+            }),
+            exit::USAGE,
+        ),
+    };
+    let text = serde_json::to_string_pretty(&value)?;
+    println!("{}", tether::redact::redact(&text));
+    Ok(code)
 }

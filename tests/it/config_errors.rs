@@ -44,3 +44,31 @@ fn a_config_that_is_not_utf8_names_the_line() {
         out.stderr
     );
 }
+
+/// `config check --json`: the problems as objects on stdout (exit 2), or
+/// the valid config's summary (exit 0).
+#[test]
+fn config_check_json_prints_problems_or_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tether.toml");
+    fs_err::write(&cfg, "[project]\nroot = \".\"\nbogus = 1\n").unwrap();
+    let t = Tether::new(dir.path());
+    let out = t.run(&["config", "check", "--json"]);
+    out.assert_code(2);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["problems"][0]["key"], "project.bogus");
+    assert_eq!(v["problems"][0]["line"], 3);
+
+    fs_err::write(
+        &cfg,
+        "[project]\nroot = \".\"\n\n[[upstream]]\nname = \"a\"\nurl = \"https://example.com/a.git\"\npath = \"A\"\nlayout = \"clone\"\n",
+    )
+    .unwrap();
+    let out = t.run(&["config", "check", "--json"]);
+    out.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v:#}");
+    assert_eq!(v["upstreams"][0]["name"], "a");
+    assert_eq!(v["upstreams"][0]["layout"], "clone");
+}
