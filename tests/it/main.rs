@@ -19,6 +19,7 @@ mod group;
 mod health;
 mod paused;
 mod pinned;
+mod progress;
 mod secrets;
 mod subtree;
 mod support;
