@@ -99,13 +99,15 @@ impl Bars {
         }
     }
 
+    /// A spinner saying `text`, then what [`ProgressBar::set_message`]
+    /// adds (cut to the terminal's width).
     fn spinner(&self, text: String) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}")
+            ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_message(text);
+        bar.set_prefix(text);
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }
@@ -155,27 +157,25 @@ impl Bars {
             } => {
                 let bar = now.fetch.get_or_insert_with(|| self.spinner(String::new()));
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} objects")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "{spinner} {prefix} [{bar:30}] {pos}/{len} objects {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
                 );
                 bar.set_length(*total as u64);
                 bar.set_position(*received as u64);
-                bar.set_message(format!(
-                    "fetching {upstream} ({})",
-                    HumanBytes(*bytes as u64)
-                ));
+                bar.set_prefix(format!("fetching {upstream}"));
+                bar.set_message(format!("({})", HumanBytes(*bytes as u64)));
             }
             Event::FetchFinished { .. } => done(&mut now.fetch),
             Event::AnalysisStarted { upstream, range } => {
                 done(&mut now.analysis);
                 now.analysis = Some(self.spinner(format!("analysing {upstream} {range}")));
             }
-            Event::AnalysisPhase {
-                upstream, phase, ..
-            } => {
+            Event::AnalysisPhase { phase, .. } => {
                 if let Some(bar) = &now.analysis {
-                    bar.set_message(format!("analysing {upstream}: {phase} done"));
+                    bar.set_message(format!("{phase} done"));
                 }
             }
             Event::AnalysisFinished { .. } => done(&mut now.analysis),
@@ -191,14 +191,13 @@ impl Bars {
                 now.case = Some(self.spinner(format!("case {case} ({index} of {total})")));
             }
             Event::CaseRunning {
-                case,
                 elapsed_ms,
                 last_line,
                 peak_vram_bytes,
+                ..
             } => {
                 if let Some(bar) = &now.case {
                     bar.set_message(case_line(
-                        case,
                         *elapsed_ms,
                         last_line.as_deref(),
                         *peak_vram_bytes,
@@ -269,9 +268,10 @@ fn seconds(ms: u64) -> String {
     tether::duration::format(Duration::from_secs(ms / 1000)).to_string()
 }
 
-/// A running case: `case wan_t2v 1m 5s · peak VRAM 3.2 GiB · step 3/30`.
-fn case_line(case: &str, elapsed_ms: u64, last_line: Option<&str>, vram: Option<u64>) -> String {
-    let mut text = format!("case {case} {}", seconds(elapsed_ms));
+/// What a running case adds to its name: `1m 5s · peak VRAM 3.2 GiB · step
+/// 3/30`.
+fn case_line(elapsed_ms: u64, last_line: Option<&str>, vram: Option<u64>) -> String {
+    let mut text = seconds(elapsed_ms);
     if let Some(bytes) = vram {
         text.push_str(&format!(" · peak VRAM {}", HumanBytes(bytes)));
     }
@@ -288,10 +288,10 @@ mod tests {
     #[test]
     fn a_running_case_shows_its_time_vram_and_last_line() {
         assert_eq!(
-            case_line("t2v", 65_400, Some("step 3/30"), Some(3 << 30)),
-            "case t2v 1m 5s · peak VRAM 3.00 GiB · step 3/30"
+            case_line(65_400, Some("step 3/30"), Some(3 << 30)),
+            "1m 5s · peak VRAM 3.00 GiB · step 3/30"
         );
-        assert_eq!(case_line("t2v", 400, None, None), "case t2v 0s");
+        assert_eq!(case_line(400, None, None), "0s");
     }
 
     #[test]
