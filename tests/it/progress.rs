@@ -1,8 +1,9 @@
 //! Progress events of long work, read from the JSON lines the real `tether`
 //! binary writes to `TETHER_PROGRESS_FILE`: a baseline run's cases (with the
 //! last line of a running case's log, redacted), an update's fetch,
-//! analysis phases and fix attempts; and, without that variable and with
-//! stderr not a terminal, no bars anywhere and `--json` stdout one document.
+//! analysis phases and fix attempts; never in the service; and, without that
+//! variable and with stderr not a terminal, no bars anywhere and `--json`
+//! stdout one document.
 
 use std::path::Path;
 
@@ -208,4 +209,19 @@ fn an_update_reports_the_fetch_analysis_phases_and_fix_attempts() {
         .collect();
     assert_eq!(finished.len(), attempts.len());
     assert_eq!(finished.last(), Some(&"success"), "{finished:?}");
+}
+
+#[test]
+fn the_service_never_reports_progress() {
+    let p = baseline_project();
+    let events = p.dir.join("events.jsonl");
+    // no job scheduled: the service stops at once, after the progress sink
+    // would have been set up
+    let out = run_with_events(&Tether::new(&p.dir), &["watch"], &events);
+    out.assert_code(2);
+    assert!(
+        !events.exists(),
+        "tether watch opened the progress file:\n{}",
+        out.stderr
+    );
 }
