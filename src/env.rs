@@ -53,6 +53,13 @@ pub fn token_var(upstream: &str) -> String {
 
 pub use tether_shared::env::PATH;
 
+/// A file to append the progress events of long work to, one JSON object a
+/// line (`{"event":"case_started",...}`; see `tether::progress::Event`),
+/// instead of drawing progress bars on stderr. For tests and scripts: the
+/// events are written whether or not stderr is a terminal (never in
+/// `tether watch`). Unset: bars when stderr is a terminal, else nothing.
+pub const TETHER_PROGRESS_FILE: &str = "TETHER_PROGRESS_FILE";
+
 /// Set (to anything) to turn colour off in the terminal logs.
 pub const NO_COLOR: &str = "NO_COLOR";
 

@@ -21,6 +21,7 @@ pub mod logs;
 pub mod merge;
 pub mod pipeline;
 pub mod process;
+pub mod progress;
 pub mod python_env;
 pub mod report;
 pub mod state;

@@ -29,7 +29,7 @@ pub fn init(verbose: u8, json: Option<(&Path, u32)>) -> Guard {
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && crate::env::var_os(crate::env::NO_COLOR).is_none();
     let human = tracing_subscriber::fmt::layer()
-        .with_writer(Redacting(std::io::stderr))
+        .with_writer(Redacting(|| ProgressAwareStderr))
         .with_ansi(color)
         .with_target(false)
         .with_filter(filter());
@@ -122,6 +122,22 @@ impl Write for DailyFiles {
             Some(f) => f.flush(),
             None => Ok(()),
         }
+    }
+}
+
+/// stderr, written through [`crate::progress::suspend`] so that a log line
+/// and the progress bars drawn on the terminal do not tear each other.
+pub struct ProgressAwareStderr;
+
+impl Write for ProgressAwareStderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut result = Ok(());
+        crate::progress::suspend(&mut || result = std::io::stderr().write_all(bytes));
+        result.map(|()| bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 

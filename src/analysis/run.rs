@@ -146,14 +146,27 @@ pub fn analyze_range_with(
     let (from, to, local) = (range.from, range.to, range.local);
     let repo = mirror.repo();
     let clock = std::time::Instant::now();
+    let range_text = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
+    crate::progress::emit(|| crate::progress::Event::AnalysisStarted {
+        upstream: up.name.clone(),
+        range: range_text.clone(),
+    });
+    let _finished = crate::progress::on_drop(|| crate::progress::Event::AnalysisFinished {
+        upstream: up.name.clone(),
+        elapsed_ms: crate::progress::millis(clock.elapsed()),
+    });
     let phase = |name: &str| {
         tracing::debug!(
             phase = name,
             elapsed_ms = clock.elapsed().as_millis() as u64,
             "analysis phase done"
-        )
+        );
+        crate::progress::emit(|| crate::progress::Event::AnalysisPhase {
+            upstream: up.name.clone(),
+            phase: name.to_owned(),
+            elapsed_ms: crate::progress::millis(clock.elapsed()),
+        });
     };
-    let range_text = format!("{:.7}..{:.7}", from.to_string(), to.to_string());
     let derr = |source| AnalysisError::Diff {
         upstream: up.name.clone(),
         range: range_text.clone(),

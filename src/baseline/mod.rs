@@ -13,6 +13,7 @@ pub mod canary;
 mod compare;
 mod decide;
 mod hardware;
+mod live;
 mod model;
 pub mod quality;
 mod record;

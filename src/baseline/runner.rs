@@ -110,7 +110,16 @@ pub fn run_suite(
     cases.sort_by_key(|c| c.canary.is_none());
     let mut hard_failed: Option<String> = None;
     let mut results = Vec::with_capacity(cases.len());
-    for case in &cases {
+    crate::progress::emit(|| crate::progress::Event::BaselineStarted {
+        run_id: opts.run_id.clone(),
+        cases: cases.len(),
+    });
+    for (index, case) in cases.iter().enumerate() {
+        crate::progress::emit(|| crate::progress::Event::CaseStarted {
+            case: case.name.clone(),
+            index: index + 1,
+            total: cases.len(),
+        });
         let cancelled = process::interrupted()
             || opts
                 .cancel
@@ -125,6 +134,11 @@ pub fn run_suite(
             ctx.run_case(case)?
         };
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
+        crate::progress::emit(|| crate::progress::Event::CaseFinished {
+            case: result.name.clone(),
+            status: result.status.to_string(),
+            elapsed_ms: (result.duration_s * 1000.0) as u64,
+        });
         if case.canary.is_some() && !result.passed() && hard_failed.is_none() {
             hard_failed = Some(format!(
                 "not run: canary `{}` failed hard ({}), so the expensive cases were skipped to save GPU time",
@@ -145,6 +159,14 @@ pub fn run_suite(
         ran_on: Some(opts.ran_on.clone()),
         cases: results,
     };
+    crate::progress::emit(|| {
+        let passed = run.cases.iter().filter(|c| c.passed()).count();
+        crate::progress::Event::BaselineFinished {
+            run_id: run.run_id.clone(),
+            passed,
+            failed: run.cases.len() - passed,
+        }
+    });
     write_results(&run_dir, &run)?;
     Ok(run)
 }
@@ -236,8 +258,12 @@ impl RunContext<'_> {
             cancel: self.cancel.clone(),
         };
         let mut sampler = VramSampler::new().with_interval(cfg.baseline.vram_sample_interval);
+        let mut live = super::live::Live::new(&case.name, &spec.stdout_path, &spec.stderr_path);
         let before = super::stray::TreeSnapshot::take(tree);
-        let outcome = match process::run(&spec, &mut || sampler.sample()) {
+        let outcome = match process::run(&spec, &mut || {
+            sampler.sample();
+            live.tick(&sampler);
+        }) {
             Ok(o) => o,
             Err(e @ ProcessError::Run(ChildError::Spawn { .. })) => {
                 return Ok(not_run(case, self.run_dir, e.to_string()));

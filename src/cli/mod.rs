@@ -9,6 +9,7 @@ mod config_cmd;
 mod demo;
 mod gpu;
 mod health;
+mod progress;
 mod update;
 mod watch;
 
@@ -67,6 +68,13 @@ pub enum Command {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    progress::install(&args.command);
+    let result = dispatch(args);
+    progress::finish();
+    result
+}
+
+fn dispatch(args: Args) -> anyhow::Result<u8> {
     match &args.command {
         Command::Config(c) => config_cmd::run(c, args.config.as_deref()),
         Command::Check(c) => check::run(c, &recovered_config(args.config.as_deref())?),

@@ -384,6 +384,18 @@ pub fn run_loop<B: Bench>(
             };
         };
         let failing_before = names(&failures);
+        crate::progress::emit(|| crate::progress::Event::AttemptStarted {
+            attempt,
+            max: rules.max_attempts,
+            strategy: kind.to_string(),
+            case: failure.case.clone(),
+        });
+        let finished = |result: AttemptResult| {
+            crate::progress::emit(|| crate::progress::Event::AttemptFinished {
+                attempt,
+                result: result.as_str().to_lowercase(),
+            })
+        };
 
         let fix = match result {
             Ok(fix) => fix,
@@ -413,6 +425,7 @@ pub fn run_loop<B: Bench>(
                 };
                 log.append(&record)?;
                 attempts.push(record);
+                finished(AttemptResult::Failed);
                 continue;
             }
         };
@@ -489,6 +502,7 @@ pub fn run_loop<B: Bench>(
         log.append(&record)?;
         tracing::info!(attempt, strategy = %kind, result = %record.result, "fix attempt finished");
         attempts.push(record);
+        finished(result);
         if !dropped {
             applied.push(fix);
             run = new_run;

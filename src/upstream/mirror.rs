@@ -236,12 +236,38 @@ impl Mirror {
                 crate::env::token_var(&self.name)
             )))
         });
+        if crate::progress::enabled() {
+            let name = self.name.clone();
+            let mut last: Option<std::time::Instant> = None;
+            callbacks.transfer_progress(move |stats| {
+                let (received, total) = (stats.received_objects(), stats.total_objects());
+                // about ten a second, and the last one always
+                if received == total || last.is_none_or(|t| t.elapsed().as_millis() >= 100) {
+                    last = Some(std::time::Instant::now());
+                    crate::progress::emit(|| crate::progress::Event::FetchObjects {
+                        upstream: name.clone(),
+                        received,
+                        total,
+                        bytes: stats.received_bytes(),
+                    });
+                }
+                true
+            });
+        }
         let mut opts = FetchOptions::new();
         opts.remote_callbacks(callbacks)
             .prune(FetchPrune::On)
             .download_tags(AutotagOption::All);
         tracing::debug!(upstream = %self.name, url = %redact(url), "fetching");
-        if let Err(e) = remote.fetch::<&str>(&[], Some(&mut opts), None) {
+        crate::progress::emit(|| crate::progress::Event::FetchStarted {
+            upstream: self.name.clone(),
+        });
+        let fetched = remote.fetch::<&str>(&[], Some(&mut opts), None);
+        crate::progress::emit(|| crate::progress::Event::FetchFinished {
+            upstream: self.name.clone(),
+            ok: fetched.is_ok(),
+        });
+        if let Err(e) = fetched {
             let reason = match helper_timed_out.get() {
                 Some(after) => FetchFailure::CredentialHelperTimeout(after),
                 None => classify(&e, auth_exhausted.get()),

@@ -223,6 +223,45 @@ fn finds_the_culprit_at_the_start_middle_and_end_within_log2_steps() {
 }
 
 #[test]
+fn each_step_reports_its_number_of_at_most_the_bound() {
+    let w = World::new(&kinds(17, 9), "");
+    let events = w.root.join("events.jsonl");
+    let out = w
+        .tether()
+        .cmd()
+        .args(["bisect", "--json"])
+        .env(tether::env::TETHER_PROGRESS_FILE, &events)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let all: Vec<Value> = fs_err::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["event"].as_str().unwrap().starts_with("bisect_step"))
+        .collect();
+    // a start and a verdict per step, numbered from 1, bounded by both ends
+    // plus ceil(log2 17) = 5 probes
+    assert_eq!(all.len(), 2 * steps.len(), "{all:#?}");
+    for (i, pair) in all.chunks(2).enumerate() {
+        let (start, end) = (&pair[0], &pair[1]);
+        assert_eq!(start["event"], "bisect_step");
+        assert_eq!(start["step"], i as u64 + 1);
+        assert_eq!(start["at_most"], 7);
+        assert_eq!(start["role"], steps[i]["role"]);
+        assert_eq!(start["commit"], steps[i]["short"]);
+        assert_eq!(end["event"], "bisect_step_finished");
+        assert_eq!(end["step"], i as u64 + 1);
+        assert_eq!(
+            end["verdict"],
+            steps[i]["verdict"].as_str().unwrap().to_lowercase()
+        );
+    }
+}
+
+#[test]
 fn steps_that_fail_differently_are_skipped_and_gone_around() {
     // 17 commits, the break at 9, half-written (SyntaxError) commits at 7
     // and 10 around it

@@ -20,6 +20,7 @@ mod group;
 mod health;
 mod paused;
 mod pinned;
+mod progress;
 mod secrets;
 mod subtree;
 mod support;

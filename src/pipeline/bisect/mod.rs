@@ -132,6 +132,7 @@ pub fn bisect_with(
         fixed,
     };
     let mut runner = step::Runner::new(ctx, &journal.report_dir);
+    runner.expect_candidates(journal.candidates.len());
     let retries = cfg.update.bisect_retries;
     let save = |j: &BisectJournal| -> Result<(), BisectError> {
         crate::state::write_json(&jpath, j).map_err(|e| BisectError::Write {

@@ -17,6 +17,8 @@ pub struct Runner<'a> {
     ctx: StagedRun<'a>,
     report_dir: PathBuf,
     n: u32,
+    /// The most steps the bisect takes without skips (both ends count).
+    at_most: u32,
 }
 
 /// What a step found.
@@ -68,7 +70,15 @@ impl<'a> Runner<'a> {
             ctx,
             report_dir: report_dir.to_path_buf(),
             n,
+            at_most: n + 2,
         }
+    }
+
+    /// Sets the step bound for `candidates` candidates: both ends, then a
+    /// binary search (`ceil(log2 n)` probes).
+    pub fn expect_candidates(&mut self, candidates: usize) {
+        let probes = usize::BITS - candidates.saturating_sub(1).leading_zeros();
+        self.at_most = 2 + probes;
     }
 
     /// Runs the hunt's cases with the upstream at `commit`.
@@ -80,6 +90,15 @@ impl<'a> Runner<'a> {
         hunt: &Hunt<'_>,
     ) -> Result<StepOutcome, BisectError> {
         self.n += 1;
+        // a skip or a resumed bisect can take more steps than the bound
+        self.at_most = self.at_most.max(self.n);
+        crate::progress::emit(|| crate::progress::Event::BisectStep {
+            step: self.n,
+            at_most: self.at_most,
+            role: role.as_str().to_owned(),
+            commit: commit.short.clone(),
+            subject: commit.subject.clone(),
+        });
         let step_dir = self
             .report_dir
             .join(format!("step-{:03}-{}", self.n, commit.short));
@@ -123,6 +142,11 @@ impl<'a> Runner<'a> {
         };
         self.log(&record)?;
         tracing::info!(role = role.as_str(), commit = %commit.short, verdict = record.verdict.as_str(), runs, "bisect step");
+        crate::progress::emit(|| crate::progress::Event::BisectStepFinished {
+            step: self.n,
+            commit: commit.short.clone(),
+            verdict: record.verdict.as_str().to_lowercase(),
+        });
         Ok(StepOutcome {
             record,
             signatures: reading.signatures,
