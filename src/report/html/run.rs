@@ -134,6 +134,9 @@ fn output(
                 series: vec![Series { name: &q.path, points: indexed(quality.ssim.iter().map(|s| Some(*s))) }],
                 levels: vec![Level { name: "min mean SSIM", y: min_ssim }],
             }))
+            @if quality.psnr_db.iter().all(Option::is_none) && !quality.ssim.is_empty() {
+                p { "PSNR: every compared frame is identical to the reference's." }
+            } @else {
             (svg(&Chart {
                 title: "PSNR per frame (dB)",
                 x_label: "frame",
@@ -141,6 +144,7 @@ fn output(
                 series: vec![Series { name: &q.path, points: indexed(quality.psnr_db.iter().copied()) }],
                 levels: vec![],
             }))
+            }
         }
         (side_by_side(slug, q, ssim, reference_json, assets))
     }
@@ -200,7 +204,10 @@ fn side_by_side(
 fn figure(s: &Shown, w: usize, h: usize) -> Markup {
     html! {
         figure {
-            figcaption { "frame " (s.index) @if let Some(x) = s.ssim { ", SSIM " (format!("{x:.4}")) } }
+            figcaption {
+                "frame " (s.index) @if let Some(x) = s.ssim { ", SSIM " (format!("{x:.4}")) }
+                @if s.reference.is_some() { br; "reference, new" @if s.diff.is_some() { ", difference" } }
+            }
             @if let Some(r) = &s.reference { img src=(r) width=(w) height=(h) alt={ "reference frame " (s.index) }; }
             img src=(s.new) width=(w) height=(h) alt={ "new frame " (s.index) };
             @if let Some(d) = &s.diff { img src=(d) width=(w) height=(h) alt={ "difference of frame " (s.index) }; }
