@@ -8,7 +8,7 @@ use std::path::Path;
 
 use maud::{Markup, html};
 
-use super::plot::{Chart, Level, Series, TREND_WINDOW, svg, window};
+use super::plot::{Chart, Level, Series, TREND_WINDOW, svg, window_start};
 use super::run::section;
 use crate::baseline::{BaselineRun, CaseComparison, CaseResult, Comparison};
 use crate::document::HtmlFile;
@@ -81,7 +81,7 @@ fn trends(
     history: &[BaselineRun],
     unreadable: usize,
 ) -> Markup {
-    let start = window(history.len()).0;
+    let start = window_start(history.len());
     let shown = &history[start..];
     html! {
         p {

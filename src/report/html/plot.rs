@@ -10,8 +10,7 @@ use plotters::prelude::*;
 /// (the caption says how many were left out), so 1,000 runs stay readable.
 pub const TREND_WINDOW: usize = 200;
 
-/// One line of a chart: its name, colour index and points (`None` breaks
-/// nothing, the point is left out).
+/// One line of a chart: its name and its points.
 pub struct Series<'a> {
     pub name: &'a str,
     pub points: Vec<(f64, f64)>,
@@ -114,11 +113,10 @@ fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
-/// The newest [`TREND_WINDOW`] of `n` items: the index of the first one
-/// kept, and how many were left out.
-pub fn window(n: usize) -> (usize, usize) {
-    let start = n.saturating_sub(TREND_WINDOW);
-    (start, start)
+/// The index of the first of the newest [`TREND_WINDOW`] of `n` items
+/// (also how many are left out).
+pub fn window_start(n: usize) -> usize {
+    n.saturating_sub(TREND_WINDOW)
 }
 
 #[cfg(test)]
@@ -160,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_long_history_keeps_its_newest_runs() {
-        assert_eq!(window(1000), (800, 800));
-        assert_eq!(window(10), (0, 0));
+        assert_eq!(window_start(1000), 800);
+        assert_eq!(window_start(10), 0);
     }
 }

@@ -236,3 +236,36 @@ fn write_puts_the_page_and_its_images_in_the_folder_redacted() {
     );
     assert!(out.join("html/final-t2v-small-0-f3-diff.png").is_file());
 }
+
+#[test]
+fn a_thousand_runs_of_history_plot_the_newest_and_skip_the_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = update(dir.path(), "s");
+    let run = r.final_run.unwrap();
+    let outputs = dir.path().join("outputs");
+    for i in 0..1000 {
+        let mut old = run.clone();
+        old.run_id = format!("run-{i:04}");
+        old.started = time(i);
+        old.cases[0].duration_s = 10.0 + (i % 7) as f64;
+        let d = outputs.join(&old.run_id);
+        fs_err::create_dir_all(&d).unwrap();
+        fs_err::write(d.join("results.json"), serde_json::to_string(&old).unwrap()).unwrap();
+    }
+    let bad = outputs.join("run-old");
+    fs_err::create_dir_all(&bad).unwrap();
+    fs_err::write(bad.join("results.json"), "{\"format\": 0}").unwrap();
+    let started = std::time::Instant::now();
+    let page = super::baseline_page(&run, &r.comparisons, Some(&outputs));
+    eprintln!("baseline page over 1,001 runs: {:?}", started.elapsed());
+    assert!(page.text.contains("1001 run(s) recorded"), "{}", page.text);
+    assert!(page.text.contains("the plots show the newest 200"));
+    assert!(
+        page.text
+            .contains("1 results.json file(s) could not be read")
+    );
+    // the run's SSIM and PSNR, then the case's three trends
+    assert_eq!(page.text.matches("<svg").count(), 5);
+    assert!(page.text.contains("duration limit"), "the limit is drawn");
+    assert!(page.text.contains("min mean SSIM"));
+}
