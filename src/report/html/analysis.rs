@@ -37,7 +37,7 @@ pub fn page(a: &Analysis) -> HtmlFile {
                     tr { th { "wrapper line" } th { "finding" } th { "before" } th { "after" } }
                     @for f in found {
                         tr {
-                            td { code { (f.point.file) ":" (f.point.line) } br; code { (f.point.target) } }
+                            td { code { (f.point.file) ":" (f.point.line) } br; code { (f.point.snippet) } }
                             td { (f.message) }
                             td { @if let Some(d) = &f.old { code { (d.signature) } } }
                             td { @if let Some(d) = &f.new { code { (d.signature) } } }

@@ -269,3 +269,103 @@ fn a_thousand_runs_of_history_plot_the_newest_and_skip_the_unreadable() {
     assert!(page.text.contains("duration limit"), "the limit is drawn");
     assert!(page.text.contains("min mean SSIM"));
 }
+
+mod analysis_page {
+    use crate::analysis::diff::{KeyFileDiff, TreeDiff};
+    use crate::analysis::model::{Analysis, Integration};
+    use crate::analysis::python::{
+        DefSummary, IntegrationPoint, PointFinding, PointKind, PointSeverity, Status,
+    };
+
+    fn finding(severity: PointSeverity, line: usize, message: &str) -> PointFinding {
+        let def = |signature: &str| DefSummary {
+            module: "wgp".into(),
+            name: "generate_video".into(),
+            kind: "function".into(),
+            line: 10,
+            signature: signature.into(),
+        };
+        PointFinding {
+            point: IntegrationPoint {
+                file: "app.py".into(),
+                line,
+                kind: PointKind::Call,
+                target: "wgp.generate_video".into(),
+                keywords: vec!["video_length".into()],
+                positional_args: 0,
+                star_args: false,
+                star_kwargs: false,
+                snippet: "wgp.generate_video(video_length=81)".into(),
+            },
+            status: Status::Unchanged,
+            severity,
+            message: message.into(),
+            old: Some(def("generate_video(video_length=81)")),
+            new: Some(def("generate_video(frame_num=81)")),
+        }
+    }
+
+    fn analysis() -> Analysis {
+        Analysis {
+            upstream: "wan2gp".into(),
+            wrapper: "studio".into(),
+            generated_at: super::time(0),
+            from: super::commit("aaaaaaa", "old"),
+            to: super::commit("bbbbbbb", "<script>alert(1)</script>"),
+            commits: Vec::new(),
+            diff: TreeDiff {
+                files: Vec::new(),
+                key_diffs: vec![KeyFileDiff {
+                    path: "wgp.py".into(),
+                    old_path: None,
+                    unified: "--- a/wgp.py\n+++ b/wgp.py\n@@ -1 +1 @@\n-def generate_video(video_length=81):\n+def generate_video(frame_num=81):  # <b>\n".into(),
+                    truncated: false,
+                    skipped: None,
+                }],
+                totals: Default::default(),
+                unreadable: Vec::new(),
+            },
+            requirements: Vec::new(),
+            configs: Vec::new(),
+            local_patch: None,
+            integration: Integration {
+                scanned_files: Vec::new(),
+                api_modules: Vec::new(),
+                findings: vec![
+                    finding(PointSeverity::AtRisk, 7, "a default changed"),
+                    finding(PointSeverity::Breaking, 3, "keyword `video_length` removed"),
+                ],
+                counts: Default::default(),
+                omitted: Vec::new(),
+                partial: Vec::new(),
+                untied_key_reads: 0,
+            },
+            workflows: None,
+            checklist: Vec::new(),
+            notes: Vec::new(),
+            truncated: None,
+            report_limit: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn findings_by_severity_with_signatures_and_the_key_diff_marked() {
+        let page = super::super::analysis_page(&analysis()).text;
+        let breaking = page.find("Breaking (1)").expect("a Breaking group");
+        let at_risk = page.find("At risk (1)").expect("an At risk group");
+        assert!(breaking < at_risk, "breaking first");
+        assert!(page.contains("app.py:3"));
+        assert!(page.contains("wgp.generate_video(video_length=81)"));
+        assert!(page.contains("generate_video(frame_num=81)"));
+        assert!(page.contains("<span class=\"del\">-def generate_video(video_length=81):</span>"));
+        assert!(page.contains(
+            "<span class=\"add\">+def generate_video(frame_num=81):  # &lt;b&gt;</span>"
+        ));
+        assert!(
+            page.contains("<details open><summary><code>wgp.py</code>"),
+            "{page}"
+        );
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(!page.contains("<b>"), "{page}");
+    }
+}
