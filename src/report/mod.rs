@@ -1,7 +1,8 @@
 //! Owns rendering: turns the library's report models into Markdown and
-//! HTML (`html/`) for people (the files [`crate::document::write`] writes) and into short
-//! summaries for a terminal ([`Summary`]). JSON renderings are the models
-//! serialised with serde, so the two never disagree. Renderers never
+//! HTML (`html/`) for people (the files [`crate::document::write`]
+//! writes) and into short summaries for a terminal ([`Summary`]). JSON
+//! renderings are the models serialised with serde, so they never
+//! disagree. Renderers never
 //! redact: `document` does it once for files, the CLI's one print function
 //! once for stdout.
 
