@@ -2,11 +2,16 @@
 # Installs what building and testing tether needs on a fresh Debian machine:
 # git, python3 (with venv), pkg-config and OpenSSL headers (for git2's https
 # transport), then libtorch through scripts/install-torch.sh (torch==2.11.0
-# from PyPI, for the tether-gpu worker). Idempotent: installs only what is
-# missing. Used by demo.sh, test.sh and CI.
+# from PyPI, for the tether-gpu worker). With --browser also Chromium from
+# the distribution's packages (Debian's `chromium` is a real package; the
+# HTML report test runs it headless). Idempotent: installs only what is
+# missing. Used by demo.sh, test.sh (with --browser) and CI (through test.sh).
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--browser" ]; then
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+fi
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)

@@ -3,6 +3,7 @@
 # installing what it needs first. README command two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# --browser: Chromium for the HTML report test (tests/it/html_browser.rs).
+scripts/setup.sh --browser
 # --workspace: the tether-gpu worker too (the tests run it as a child).
 exec cargo test --workspace --all-targets "$@"

@@ -1,7 +1,8 @@
 //! Owns how a report model becomes text and files: the one place that
 //! redacts reports. A model that implements [`Document`] (its renderers live
 //! in `report/`, the surface layer) is written into its run folder as its
-//! JSON file and its Markdown files by [`write`], or printed by the CLI
+//! JSON file, its Markdown files and its HTML pages (with the images they
+//! link to) by [`write`], or printed by the CLI
 //! through [`json_text`] / [`markdown_text`]; each redacts exactly once, so a
 //! call site can neither forget redaction nor do it twice.
 //!
@@ -24,6 +25,11 @@ pub trait Document: Serialize {
     /// Each Markdown file's name and text, not yet redacted.
     fn markdown_files(&self) -> Vec<(&'static str, String)>;
 
+    /// Each HTML page, not yet redacted (none unless the document has one).
+    fn html_files(&self) -> Vec<HtmlFile> {
+        Vec::new()
+    }
+
     /// The JSON text, not yet redacted: the model serialised, unless the
     /// document slims itself to fit a size cap.
     fn json(&self) -> Result<String, serde_json::Error> {
@@ -35,6 +41,24 @@ pub trait Document: Serialize {
     fn cut(&self, text: String) -> String {
         text
     }
+}
+
+/// An HTML page and the binary files (images) it links to by relative
+/// name. The page is redacted text node by text node; the images are
+/// written as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HtmlFile {
+    pub name: &'static str,
+    pub text: String,
+    pub assets: Vec<Asset>,
+}
+
+/// A binary file an HTML page links to: `name` is relative to the run
+/// folder, `/`-separated (its folder is created).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,8 +86,9 @@ impl DocumentError {
     }
 }
 
-/// Writes `doc`'s JSON file and Markdown files into `dir` (created private
-/// when missing), each redacted once and written atomically.
+/// Writes `doc`'s JSON file, Markdown files and HTML pages (with their
+/// images) into `dir` (created private when missing), each text redacted
+/// once and every file written atomically.
 pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
     let werr = |path: &Path| {
         let path = path.to_path_buf();
@@ -81,7 +106,37 @@ pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
         let text = doc.cut(crate::redact::redact(&text).into_owned());
         crate::state::write_atomic(&path, text.as_bytes()).map_err(werr(&path))?;
     }
+    for page in doc.html_files() {
+        for asset in &page.assets {
+            let path = dir.join(&asset.name);
+            if let Some(parent) = path.parent() {
+                crate::state::create_private_dir(parent).map_err(werr(parent))?;
+            }
+            crate::state::write_atomic(&path, &asset.bytes).map_err(werr(&path))?;
+        }
+        let path = dir.join(page.name);
+        let text = redact_html(&page.text);
+        crate::state::write_atomic(&path, text.as_bytes()).map_err(werr(&path))?;
+    }
     Ok(())
+}
+
+/// A run of HTML between markup characters: a text node, or a tag's name or
+/// attribute value. Templates escape `<`, `>` and `"` in every value they
+/// insert, so each inserted value lies whole inside one run.
+static HTML_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"[^<>"]+"#).expect("the pattern compiles"));
+
+/// `html` with every run between markup characters redacted on its own, so
+/// that a pattern that runs to the end of a line (an `Authorization:`
+/// header) stops at the end of its text instead of eating the page's markup
+/// after it (a rendered page is often one line). Markup stays byte for byte.
+pub fn redact_html(html: &str) -> String {
+    HTML_RUN
+        .replace_all(html, |c: &regex::Captures<'_>| {
+            crate::redact::redact(&c[0]).into_owned()
+        })
+        .into_owned()
 }
 
 /// The document's JSON, redacted (for stdout).
@@ -171,6 +226,16 @@ mod tests {
         assert_eq!(back["note"], "Authorization: [REDACTED]\nnext line");
         // redacting again changes nothing
         assert_eq!(redact_json(&text), text);
+    }
+
+    #[test]
+    fn a_secret_in_one_line_html_keeps_the_markup_after_it() {
+        let html = r#"<p title="password=hunter2x">Authorization: Bearer abcdef0123456789</p><p>after</p>"#;
+        let clean = redact_html(html);
+        assert_eq!(
+            clean,
+            r#"<p title="password=[REDACTED]">Authorization: [REDACTED]</p><p>after</p>"#
+        );
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             r.join("update_report.md").display()
         );
         println!(
+            "  {}   the same with frames side by side and plots (open it in a browser)",
+            r.join("update_report.html").display()
+        );
+        println!(
             "  {}       every fix attempt",
             r.join("debug_log.txt").display()
         );

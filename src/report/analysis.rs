@@ -27,7 +27,8 @@ use super::markdown::{cell, code, date};
 use crate::document::Document;
 
 /// `maintenance_analysis/<upstream>/<from7>..<to7>/`: three Markdown files
-/// and `analysis.json`, each within `analysis.max_report_bytes`.
+/// and `analysis.json`, each within `analysis.max_report_bytes`, and
+/// `analysis.html`.
 impl Document for Analysis {
     fn json_file(&self) -> &'static str {
         "analysis.json"
@@ -39,6 +40,10 @@ impl Document for Analysis {
             ("integration_analysis.md", integration_markdown(self)),
             ("update_checklist.md", checklist_markdown(self)),
         ]
+    }
+
+    fn html_files(&self) -> Vec<crate::document::HtmlFile> {
+        vec![super::html::analysis_page(self)]
     }
 
     fn json(&self) -> Result<String, serde_json::Error> {

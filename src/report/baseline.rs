@@ -49,6 +49,15 @@ impl Document for BaselineReport {
     fn markdown_files(&self) -> Vec<(&'static str, String)> {
         vec![("baseline_report.md", markdown(&self.run, &self.comparisons))]
     }
+
+    /// The page's trends read every `results.json` next to the run's folder.
+    fn html_files(&self) -> Vec<crate::document::HtmlFile> {
+        vec![super::html::baseline_page(
+            &self.run,
+            &self.comparisons,
+            self.dir.parent(),
+        )]
+    }
 }
 
 impl Summary for BaselineReport {

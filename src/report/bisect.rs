@@ -18,6 +18,10 @@ impl Document for BisectReport {
     fn markdown_files(&self) -> Vec<(&'static str, String)> {
         vec![("bisect_report.md", markdown(self))]
     }
+
+    fn html_files(&self) -> Vec<crate::document::HtmlFile> {
+        vec![super::html::bisect_page(self)]
+    }
 }
 
 fn commit_line(c: &CommitInfo) -> String {

@@ -1,7 +1,8 @@
-//! Owns rendering: turns the library's report models into Markdown for
-//! people (the files [`crate::document::write`] writes) and into short
-//! summaries for a terminal ([`Summary`]). JSON renderings are the models
-//! serialised with serde, so the two never disagree. Renderers never
+//! Owns rendering: turns the library's report models into Markdown and
+//! HTML (`html/`) for people (the files [`crate::document::write`]
+//! writes) and into short summaries for a terminal ([`Summary`]). JSON
+//! renderings are the models serialised with serde, so they never
+//! disagree. Renderers never
 //! redact: `document` does it once for files, the CLI's one print function
 //! once for stdout.
 
@@ -12,6 +13,7 @@ pub mod check;
 mod check_group;
 pub mod gpu;
 pub mod health;
+pub mod html;
 pub mod markdown;
 pub mod stack_deps;
 pub mod update;

@@ -19,6 +19,10 @@ impl Document for UpdateReport {
     fn markdown_files(&self) -> Vec<(&'static str, String)> {
         vec![("update_report.md", markdown(self))]
     }
+
+    fn html_files(&self) -> Vec<crate::document::HtmlFile> {
+        vec![super::html::update_page(self)]
+    }
 }
 
 pub fn markdown(r: &UpdateReport) -> String {

@@ -120,13 +120,14 @@ fn submodule_layout_finds_every_break() {
         .unwrap();
     assert_eq!(cfg["changes"][0]["key"], "guidance_scale");
     assert_eq!(cfg["changes"][0]["kind"], "removed");
-    // all four documents are there
+    // all five documents are there
     let dir = s.analysis_dir();
     for f in [
         "diff_analysis.md",
         "integration_analysis.md",
         "update_checklist.md",
         "analysis.json",
+        "analysis.html",
     ] {
         assert!(dir.join(f).is_file(), "{f} missing");
     }

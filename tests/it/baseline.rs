@@ -494,7 +494,12 @@ fn baseline_json_stdout_holds_no_secret_from_a_case() {
     // nor does any report file of the runs
     for run in fs_err::read_dir(p.dir.join("outputs")).unwrap() {
         let run = run.unwrap().path();
-        for name in ["results.json", "comparison.json", "baseline_report.md"] {
+        for name in [
+            "results.json",
+            "comparison.json",
+            "baseline_report.md",
+            "baseline_report.html",
+        ] {
             let text = fs_err::read_to_string(run.join(name)).unwrap();
             for s in secrets {
                 assert!(

@@ -18,6 +18,7 @@ mod full_disk;
 mod gpu;
 mod group;
 mod health;
+mod html_browser;
 mod paused;
 mod pinned;
 mod progress;

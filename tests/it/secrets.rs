@@ -336,6 +336,22 @@ fn planted_secrets_reach_no_file_tether_writes_and_every_such_file_is_private() 
     assert!(!files_under(&state.join("update/history")).is_empty());
     assert!(state.join("mirrors/sample.git/config").is_file());
     assert!(!files_under(&analysis).is_empty());
+    // the HTML pages are among the files checked
+    for (dir, page) in [
+        (&outputs, "baseline_report.html"),
+        (&analysis, "analysis.html"),
+    ] {
+        assert!(
+            !named(dir, page).is_empty(),
+            "no {page} under {}",
+            dir.display()
+        );
+    }
+    let update_pages: usize = [&state, &outputs]
+        .iter()
+        .map(|d| named(d, "update_report.html").len())
+        .sum();
+    assert!(update_pages > 0, "no update_report.html");
 
     // no file under the state, analysis and outputs dirs holds a secret
     let mut found = Vec::new();
