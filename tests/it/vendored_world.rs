@@ -231,7 +231,8 @@ fn the_update_carries_every_patch_pauses_on_the_true_conflict_and_continue_promo
     done.assert_code(0);
     assert!(done.stdout.contains("promoted"), "{}", done.stdout);
     assert!(
-        done.stdout.contains("0 of 1 case(s) failing"),
+        done.stdout
+            .contains("baseline on the staged update: all 1 case(s) pass"),
         "{}",
         done.stdout
     );
