@@ -66,8 +66,21 @@ if [ ! -x .venv/bin/python ]; then
     exit 1
   }
 fi
+# torch with its CUDA libraries takes about 5 GiB installed, and pip needs
+# about as much again for the downloads while it works; say so up front
+# rather than fail half way with ENOSPC. --no-cache-dir: a CI machine never
+# reuses pip's cache, and keeping a copy of every wheel doubles the peak.
+need_kib=$((10 * 1024 * 1024))
+for dir in . "${TMPDIR:-/tmp}"; do
+  free_kib="$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')"
+  if [ -n "$free_kib" ] && [ "$free_kib" -lt "$need_kib" ]; then
+    echo "install-torch: only $((free_kib / 1024)) MiB free under $dir; installing torch==$want needs about 10 GiB there" >&2
+    echo "  free some space (or point TMPDIR at a larger disk) and run this again" >&2
+    exit 1
+  fi
+done
 echo "install-torch: installing torch==$want from PyPI into .venv (a few GB with its CUDA libraries)" >&2
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input "torch==$want"
+.venv/bin/python -m pip install --quiet --no-cache-dir --disable-pip-version-check --no-input "torch==$want"
 have="$(torch_version .venv/bin/python)"
 if [ "$have" != "$want" ]; then
   echo "install-torch: .venv has torch '${have:-none}' after the install, expected $want" >&2
