@@ -16,6 +16,12 @@ pub const TETHER_NOW: &str = "TETHER_NOW";
 /// The config file used when `--config` is not given. Default: `./tether.toml`.
 pub const TETHER_CONFIG: &str = "TETHER_CONFIG";
 
+/// The browser `tether report open --browser` starts (the convention of
+/// `man`, `git web--browse` and Python's `webbrowser`): a command, or
+/// several separated by `:` tried in turn; `%s` in one is replaced by the
+/// page's path, else the path is its last argument. Unset: `xdg-open`.
+pub const BROWSER: &str = "BROWSER";
+
 /// The current time, honouring [`TETHER_NOW`].
 pub fn now() -> jiff::Timestamp {
     std::env::var(TETHER_NOW)

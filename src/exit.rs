@@ -48,3 +48,6 @@ pub const PAUSED: u8 = 16;
 /// `check --exit-code`: an update can be adopted (an upstream's target has
 /// soaked commits the wrapper does not have yet), like `git diff --exit-code`.
 pub const UPDATE_AVAILABLE: u8 = 17;
+/// `report open`: there is no HTML report (none at all, none for the run
+/// named, or no such run).
+pub const NO_REPORT: u8 = 18;

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod config;
 pub mod daemon;
+pub mod dashboard;
 pub mod demo;
 pub mod document;
 pub mod duration;

@@ -10,6 +10,7 @@ mod demo;
 mod gpu;
 mod health;
 mod progress;
+mod report;
 mod update;
 mod watch;
 
@@ -65,6 +66,9 @@ pub enum Command {
     /// Run the monitoring service: the `[schedule]` jobs, a status endpoint
     /// and webhook notifications, until SIGTERM.
     Watch(watch::WatchArgs),
+    /// Find the HTML reports: `report open [RUN] [--browser]`.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -87,6 +91,7 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
         Command::Health(c) => health::run(c, args.config.as_deref()),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
+        Command::Report(c) => report::run(c, args.config.as_deref()),
     }
 }
 

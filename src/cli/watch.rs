@@ -25,6 +25,7 @@ pub fn run(args: &WatchArgs, flag: Option<&std::path::Path>, verbose: u8) -> any
         config_path: path,
         every: args.every,
         max_cycles: args.max_cycles,
+        pages: Some(tether::dashboard::pages()),
     };
     let summary = tether::daemon::watch(cfg, &opts)?;
     tracing::info!(cycles = summary.cycles, reason = %summary.reason, "service stopped");

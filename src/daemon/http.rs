@@ -1,14 +1,18 @@
 //! The status endpoint of a running service (loopback by default,
 //! `service.listen`): `/healthz`, `/status` (JSON) and `/metrics`
-//! (Prometheus), answered from a shared snapshot of the service state.
-//! Output is redacted. The connections, their limits and the thread they
-//! are served on belong to `serve`.
+//! (Prometheus), answered from a shared snapshot of the service state; and
+//! whatever else [`Pages`] answers (the dashboard, `crate::dashboard`,
+//! handed in by the binary so that the service uses no renderer). Output
+//! is redacted. The connections, their limits and the thread they are
+//! served on belong to `serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::config::EndpointLimits;
 
+use super::serve::{Answer, Reply};
 use super::state::ServiceState;
 
 /// What `/status` shows besides the state.
@@ -19,6 +23,35 @@ pub struct Snapshot {
     pub config: Option<String>,
     /// Whether the last run of every job succeeded.
     pub healthy: bool,
+    /// What the dashboard reads from the config (not in `/status`).
+    #[serde(skip)]
+    pub site: Option<Site>,
+}
+
+/// What the dashboard reads from the config: published with each snapshot
+/// so that a reloaded config is followed.
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    pub project: String,
+    pub state_dir: PathBuf,
+    pub outputs_dir: PathBuf,
+    pub analysis_dir: PathBuf,
+    /// The configured upstreams, in config order.
+    pub upstreams: Vec<String>,
+}
+
+/// Pages served beside the JSON routes: the answer to a path (without its
+/// query), or `None` for a path they do not have.
+#[derive(Clone)]
+pub struct Pages(pub Arc<PageFn>);
+
+/// What [`Pages`] holds.
+pub type PageFn = dyn Fn(&str, &Snapshot) -> Option<Answer> + Send + Sync;
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
 }
 
 pub type Shared = Arc<Mutex<Snapshot>>;
@@ -45,6 +78,7 @@ impl StatusServer {
         addr: SocketAddr,
         limits: EndpointLimits,
         shared: Shared,
+        pages: Option<Pages>,
     ) -> Result<StatusServer, ListenError> {
         let open_files = super::serve::raise_open_files(limits.max_connections);
         if let Some(n) = open_files
@@ -56,7 +90,8 @@ impl StatusServer {
                 "the open-file limit is close to service.endpoint_max_connections; raise the hard limit (systemd: LimitNOFILE) or lower the setting"
             );
         }
-        let route: super::serve::Route = Arc::new(move |url: &str| route(url, &shared));
+        let route: super::serve::Route =
+            Arc::new(move |url: &str| route(url, &shared, pages.as_ref()));
         let server = super::serve::Server::start(addr, limits, route).map_err(|e| ListenError {
             addr,
             message: e.to_string(),
@@ -75,28 +110,30 @@ impl StatusServer {
     }
 }
 
-fn route(url: &str, shared: &Shared) -> (u16, &'static str, String) {
+fn route(url: &str, shared: &Shared, pages: Option<&Pages>) -> Answer {
     let path = url.split('?').next().unwrap_or("");
     let snap = shared.lock().map(|s| s.clone()).unwrap_or_default();
-    match path {
-        "/healthz" => (200, "text/plain; charset=utf-8", "ok\n".into()),
+    if let Some(answer) = pages.and_then(|p| (p.0)(path, &snap)) {
+        return answer;
+    }
+    Answer::Now(match path {
+        "/healthz" => Reply::text(200, "ok\n"),
         "/status" => match serde_json::to_string_pretty(&snap) {
-            Ok(t) => (
+            Ok(t) => Reply::new(
                 200,
                 "application/json",
                 crate::redact::redact(&t).into_owned() + "\n",
             ),
-            Err(e) => (500, "text/plain; charset=utf-8", e.to_string()),
+            Err(e) => Reply::text(500, e.to_string()),
         },
-        "/metrics" => (
+        "/metrics" => Reply::new(
             200,
             "text/plain; version=0.0.4; charset=utf-8",
             crate::redact::redact(&super::metrics::render(&snap.state)).into_owned(),
         ),
-        _ => (
+        _ => Reply::text(
             404,
-            "text/plain; charset=utf-8",
-            "not found: try /healthz, /status or /metrics\n".into(),
+            "not found: try / (the dashboard), /healthz, /status or /metrics\n",
         ),
-    }
+    })
 }

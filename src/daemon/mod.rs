@@ -1,7 +1,8 @@
 //! Owns `tether watch`, the monitoring service: the scheduler loop
 //! (`service`), cron schedules in a time zone with catch-up (`schedule`), the
 //! jobs it runs (`jobs`, `housekeeping`), its persisted state (`state`), the
-//! status endpoint (`http` its routes, `serve` its connections, `metrics`)
+//! status endpoint (`http` its routes, `serve` its connections, `metrics`;
+//! the dashboard's pages are handed in from above, see `crate::dashboard`)
 //! and webhook notifications (`notify`).
 //!
 //! The service is synchronous, like the library it drives (git2, child

@@ -12,8 +12,9 @@
 //! Why async here and nowhere else in the service: a thread per connection
 //! made 700 idle clients cost 700 threads. On one event loop an idle
 //! connection costs a descriptor and a small task; the thread count stays
-//! fixed whatever the clients do. Nothing here blocks (the handler copies a
-//! snapshot under a mutex), so nothing uses tokio's blocking pool.
+//! fixed whatever the clients do. The JSON routes never block (they copy a
+//! snapshot under a mutex); the dashboard's pages and files read the disk,
+//! so they run on tokio's blocking pool, capped at one thread.
 
 use std::convert::Infallible;
 use std::io;
@@ -28,7 +29,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::header::{
+    CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, TRANSFER_ENCODING,
+};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -38,10 +41,42 @@ use tokio::time::Instant;
 
 use crate::config::EndpointLimits;
 
-/// What a path answers: status code, content type, body.
-pub type Reply = (u16, &'static str, String);
+/// What a path answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub kind: &'static str,
+    pub body: Bytes,
+    /// A `Location` header (a redirect).
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn new(code: u16, kind: &'static str, body: impl Into<Bytes>) -> Reply {
+        Reply {
+            code,
+            kind,
+            body: body.into(),
+            location: None,
+        }
+    }
+
+    /// Plain text.
+    pub fn text(code: u16, body: impl Into<Bytes>) -> Reply {
+        Reply::new(code, "text/plain; charset=utf-8", body)
+    }
+}
+
+/// A route's answer: ready now (from memory), or work that reads the disk,
+/// which runs on the runtime's one blocking thread so that it never holds
+/// up the event loop (and `/healthz` answers while a page renders).
+pub enum Answer {
+    Now(Reply),
+    Disk(Box<dyn FnOnce() -> Reply + Send>),
+}
+
 /// The endpoint's routes, from the request's path and query.
-pub type Route = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+pub type Route = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
 
 /// The answer past the connection cap, written without parsing anything.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
@@ -180,7 +215,16 @@ async fn serve(stream: TcpStream, limits: EndpointLimits, route: Route, _slot: S
     let answered = Arc::clone(&clock);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         answered.answered();
-        std::future::ready(Ok::<_, Infallible>(respond(&req, &route, max_body)))
+        let (answer, close) = respond(&req, &route, max_body);
+        async move {
+            let reply = match answer {
+                Answer::Now(r) => r,
+                Answer::Disk(work) => tokio::task::spawn_blocking(work)
+                    .await
+                    .unwrap_or_else(|e| Reply::text(500, format!("internal error: {e}\n"))),
+            };
+            Ok::<_, Infallible>(response(reply, close))
+        }
     });
     let max_head = limits.max_request_bytes as usize;
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -209,8 +253,9 @@ async fn serve(stream: TcpStream, limits: EndpointLimits, route: Route, _slot: S
     }
 }
 
-/// The reply to one request: `route`'s, or 413 past the body cap.
-fn respond(req: &Request<Incoming>, route: &Route, max_body: u64) -> Response<Full<Bytes>> {
+/// The answer to one request: `route`'s, or 413 past the body cap; and
+/// whether the connection closes after it.
+fn respond(req: &Request<Incoming>, route: &Route, max_body: u64) -> (Answer, bool) {
     let length = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -218,14 +263,13 @@ fn respond(req: &Request<Incoming>, route: &Route, max_body: u64) -> Response<Fu
         .and_then(|v| v.trim().parse::<u64>().ok());
     // the body is never read: a request that has one ends the connection
     let has_body = length.is_some_and(|n| n > 0) || req.headers().contains_key(TRANSFER_ENCODING);
-    let (code, kind, body) = match length {
-        Some(n) if n > max_body => (
+    let answer = match length {
+        Some(n) if n > max_body => Answer::Now(Reply::text(
             413,
-            "text/plain; charset=utf-8",
             format!(
                 "request too large: at most {max_body} bytes (service.endpoint_max_request_bytes)\n"
             ),
-        ),
+        )),
         _ => route(
             req.uri()
                 .path_and_query()
@@ -233,13 +277,21 @@ fn respond(req: &Request<Incoming>, route: &Route, max_body: u64) -> Response<Fu
                 .unwrap_or("/"),
         ),
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    (answer, has_body)
+}
+
+/// The HTTP response of a reply.
+fn response(reply: Reply, close: bool) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() =
-        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        StatusCode::from_u16(reply.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    if has_body {
+        .insert(CONTENT_TYPE, HeaderValue::from_static(reply.kind));
+    if let Some(to) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(LOCATION, to);
+    }
+    if close {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));

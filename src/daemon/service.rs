@@ -34,6 +34,8 @@ pub struct WatchOptions {
     pub every: Option<Duration>,
     /// Stop after this many job runs.
     pub max_cycles: Option<u64>,
+    /// Pages the endpoint serves beside its JSON routes (the dashboard).
+    pub pages: Option<super::http::Pages>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +212,7 @@ pub fn watch(cfg: Config, opts: &WatchOptions) -> Result<WatchSummary, WatchErro
             addr,
             cfg.service.endpoint,
             Arc::clone(&shared),
+            opts.pages.clone(),
         )?),
         None => None,
     };
@@ -389,6 +392,13 @@ fn publish(shared: &Shared, cfg: &Config, state: &mut ServiceState, sched: &Sche
                 .map(Path::display)
                 .map(|d| d.to_string()),
             healthy,
+            site: Some(super::http::Site {
+                project: cfg.project.name.clone(),
+                state_dir: cfg.project.state_dir.clone(),
+                outputs_dir: cfg.project.outputs_dir.clone(),
+                analysis_dir: cfg.project.analysis_dir.clone(),
+                upstreams: cfg.upstreams.iter().map(|u| u.name.clone()).collect(),
+            }),
         };
     }
 }

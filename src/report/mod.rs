@@ -4,7 +4,7 @@
 //! renderings are the models serialised with serde, so they never
 //! disagree. Renderers never
 //! redact: `document` does it once for files, the CLI's one print function
-//! once for stdout.
+//! once for stdout. `locate` finds the HTML reports already written.
 
 pub mod analysis;
 pub mod baseline;
@@ -14,6 +14,7 @@ mod check_group;
 pub mod gpu;
 pub mod health;
 pub mod html;
+pub mod locate;
 pub mod markdown;
 pub mod stack_deps;
 pub mod update;

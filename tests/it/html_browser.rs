@@ -5,7 +5,8 @@
 //! A probe page of the test's own (the report carries no script) frames the
 //! report and lists every image with whether it decoded and its size, and
 //! counts the plots' SVG. A screenshot of the page is kept in the test
-//! output folder for people to look at.
+//! output folder for people to look at. The same for the dashboard a real
+//! `tether watch` serves over loopback, loaded from its URL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +44,10 @@ fn chromium() -> &'static str {
 }
 
 fn headless(page: &Path, extra: &[&str]) -> String {
+    headless_url(&format!("file://{}", page.display()), extra)
+}
+
+fn headless_url(url: &str, extra: &[&str]) -> String {
     let out = Command::new(chromium())
         .args([
             "--headless",
@@ -53,7 +58,7 @@ fn headless(page: &Path, extra: &[&str]) -> String {
             "--window-size=1280,3000",
         ])
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .output()
         .unwrap();
     assert!(
@@ -114,5 +119,69 @@ fn demo_update_report_renders_from_file_with_its_frames_and_plots() {
     fs_err::create_dir_all(&shots).unwrap();
     let shot = shots.join("update_report.png");
     headless(&page, &[&format!("--screenshot={}", shot.display())]);
+    assert!(fs_err::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}
+
+/// Frames the dashboard (same origin: the probe is served as a page of a
+/// run) and lists its plots, its links to run pages, its tables and any
+/// external resource.
+const DASHBOARD_PROBE: &str = r#"<!DOCTYPE html><html><body><pre id="result">pending</pre>
+<iframe id="f" src="/" width="1280" height="900"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var d = this.contentDocument, out = [];
+  if (!d) { out.push('NO ACCESS'); } else {
+    out.push('TITLE ' + d.title);
+    out.push('SVG ' + d.querySelectorAll('svg').length);
+    out.push('TABLES ' + d.querySelectorAll('table').length);
+    d.querySelectorAll('a[href^="/runs/"]').forEach(function (a) { out.push('LINK ' + a.getAttribute('href')); });
+    out.push('EXTERNAL ' + d.querySelectorAll('script, link[href], iframe, img').length);
+  }
+  document.getElementById('result').textContent = out.join('\n');
+});
+</script></body></html>"#;
+
+#[test]
+fn the_served_dashboard_renders_with_its_tables_plots_and_links() {
+    let (s, port, id, _w) = crate::dashboard::served();
+    let probe = s.root.join("outputs").join(&id).join("probe.html");
+    fs_err::write(&probe, DASHBOARD_PROBE).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let dom = headless_url(&format!("{base}/runs/{id}/probe.html"), &["--dump-dom"]);
+    let result = dom
+        .split("<pre id=\"result\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .expect("the probe's result")
+        .to_owned();
+    let lines: Vec<&str> = result.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("TITLE tether: sample")),
+        "{result}"
+    );
+    let count = |key: &str| -> usize {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    // upstreams, jobs and recent reports; the duration trend of the run
+    assert!(count("TABLES ") >= 3, "{result}");
+    assert!(count("SVG ") >= 1, "no trend plot:\n{result}");
+    assert!(
+        lines.contains(&format!("LINK /runs/{id}/").as_str()),
+        "no link to the run's page:\n{result}"
+    );
+    assert!(lines.contains(&"EXTERNAL 0"), "{result}");
+
+    // one screenshot for people to look at
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-report");
+    fs_err::create_dir_all(&shots).unwrap();
+    let shot = shots.join("dashboard.png");
+    headless_url(
+        &format!("{base}/"),
+        &[&format!("--screenshot={}", shot.display())],
+    );
     assert!(fs_err::read(&shot).unwrap().starts_with(b"\x89PNG"));
 }

@@ -43,6 +43,18 @@ pub fn page(
     }
 }
 
+/// The trend plots of every case of the newest run recorded under `dir`
+/// (the dashboard's): the same plots as a baseline page, with the limits a
+/// run's own comparison gives left out.
+pub(crate) fn history_trends(dir: &Path) -> Markup {
+    let (mut history, unreadable) = read_history(dir);
+    history.sort_by_key(|h| h.started);
+    match history.last() {
+        Some(newest) => trends(newest, &[], &history, unreadable),
+        None => html! { p { "No baseline run recorded yet." } },
+    }
+}
+
 /// Every readable `*/results.json` under `dir`, and how many could not be read.
 fn read_history(dir: &Path) -> (Vec<BaselineRun>, usize) {
     let Ok(entries) = fs_err::read_dir(dir) else {

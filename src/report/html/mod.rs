@@ -1,5 +1,6 @@
 //! Owns the HTML renderings of the report models: `update_report.html`,
-//! `baseline_report.html`, `bisect_report.html` and `analysis.html`, built
+//! `baseline_report.html`, `bisect_report.html` and `analysis.html`, and the
+//! service dashboard (`dashboard`, served by `tether watch`), built
 //! with `maud` (every inserted value escaped) from the same models as the
 //! Markdown. A page is self-contained: styles inline, plots inline SVG,
 //! frame thumbnails PNG files in the run folder next to it, no script, no
@@ -9,6 +10,7 @@
 mod analysis;
 mod baseline;
 mod bisect;
+mod dashboard;
 mod frames;
 mod plot;
 mod run;
@@ -17,6 +19,9 @@ mod update;
 pub use analysis::page as analysis_page;
 pub use baseline::page as baseline_page;
 pub use bisect::page as bisect_page;
+pub use dashboard::{
+    Dashboard, Failure, Held, JobRow, Recent, UpstreamRow, page as dashboard_page,
+};
 pub use update::page as update_page;
 
 use maud::{DOCTYPE, Markup, html};
