@@ -188,9 +188,18 @@ fn check_json_prints_an_error_object_when_the_fetch_fails() {
     let s = sample();
     let cfg = s.root.join("tether.toml");
     let toml = fs_err::read_to_string(&cfg).unwrap();
-    let url = s.upstream.url();
     let gone = s.root.join("gone");
-    fs_err::write(&cfg, toml.replace(&url, &gone.display().to_string())).unwrap();
+    let toml: Vec<String> = toml
+        .lines()
+        .map(|l| {
+            if l.starts_with("url = ") {
+                format!("url = \"{}\"", gone.display())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    fs_err::write(&cfg, toml.join("\n")).unwrap();
     let e = valid(&s.tether(), &["check", "--json"], 1, "error");
     assert_eq!(e["error"]["kind"], "fetch", "{e:#}");
     assert_eq!(e["error"]["upstream"], "sample", "{e:#}");
