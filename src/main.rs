@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     // checked when fetched, and a damaged object still fails to inflate.
     git2::opts::strict_hash_verification(false);
     let args = cli::Args::parse();
+    let json = args.command.json();
     // the service sets up its own logging (with files in its state dir)
     let _guard = if matches!(args.command, cli::Command::Watch(_)) {
         None
@@ -30,6 +31,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let code = cli::error_exit_code(&err);
+            if json {
+                println!("{}", cli::json_error::render(&err, code));
+            }
             let mut text = format!("error: {err}");
             for cause in err.chain().skip(1) {
                 text.push_str(&format!("\n  caused by: {cause}"));

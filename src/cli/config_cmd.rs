@@ -94,7 +94,6 @@ fn check_json(path: &Path) -> anyhow::Result<u8> {
             exit::USAGE,
         ),
     };
-    let text = serde_json::to_string_pretty(&value)?;
-    println!("{}", tether::redact::redact(&text));
+    println!("{}", tether::document::value_json(&value)?);
     Ok(code)
 }

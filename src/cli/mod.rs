@@ -9,6 +9,7 @@ mod config_cmd;
 mod demo;
 mod gpu;
 mod health;
+pub mod json_error;
 mod progress;
 mod report;
 mod update;
@@ -69,6 +70,28 @@ pub enum Command {
     /// Find the HTML reports: `report open [RUN] [--browser]`.
     #[command(subcommand)]
     Report(report::ReportCommand),
+}
+
+impl Command {
+    /// Whether the command was asked for JSON (`--json`): then a failure
+    /// prints a JSON error document on stdout too ([`json_error`]).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Check(c) => c.json,
+            Command::Analyze(c) => c.json,
+            Command::Config(config_cmd::ConfigCommand::Check { json }) => *json,
+            Command::Config(config_cmd::ConfigCommand::Example) => false,
+            Command::Baseline(
+                baseline::BaselineCommand::Run(a) | baseline::BaselineCommand::Record(a),
+            ) => a.json,
+            Command::Baseline(baseline::BaselineCommand::Compare(a)) => a.json,
+            Command::Update(c) => c.json,
+            Command::Bisect(c) => c.json,
+            Command::Gpu(gpu::GpuCommand::Probe(c)) => c.json,
+            Command::Health(c) => c.json,
+            Command::Demo(_) | Command::Watch(_) => false,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {

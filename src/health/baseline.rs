@@ -19,8 +19,7 @@ const KEEP: usize = 5;
 pub struct RunPoint {
     pub run_id: String,
     pub at: jiff::Timestamp,
-    /// Written in words (`timed out`), as `tether health --json` always has.
-    #[serde(with = "crate::baseline::status_words")]
+    /// Spelt as in `results.json` (`timed_out`).
     pub status: CaseStatus,
     pub duration_s: f64,
     pub peak_vram_bytes: Option<u64>,

@@ -9,6 +9,7 @@
 
 mod baseline;
 mod installation;
+mod json_shape;
 mod python;
 mod system;
 mod updates;
@@ -52,10 +53,8 @@ impl HealthVerdict {
     }
 }
 
-/// One reason the verdict is not healthy. Serialised as the
-/// `[verdict, message]` pair it has always been in `tether health --json`.
+/// One reason the verdict is not healthy: `{"verdict", "message"}` in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(into = "(HealthVerdict, String)", from = "(HealthVerdict, String)")]
 pub struct HealthReason {
     pub verdict: HealthVerdict,
     pub message: String,
@@ -63,18 +62,6 @@ pub struct HealthReason {
 
 impl HealthReason {
     pub fn new(verdict: HealthVerdict, message: String) -> HealthReason {
-        HealthReason { verdict, message }
-    }
-}
-
-impl From<HealthReason> for (HealthVerdict, String) {
-    fn from(r: HealthReason) -> Self {
-        (r.verdict, r.message)
-    }
-}
-
-impl From<(HealthVerdict, String)> for HealthReason {
-    fn from((verdict, message): (HealthVerdict, String)) -> Self {
         HealthReason { verdict, message }
     }
 }
@@ -94,7 +81,9 @@ pub struct HealthReport {
     pub system: SystemInfo,
     /// tether's own installation: its binary and the `tether-gpu` worker.
     pub installation: Installation,
-    /// The driver and each GPU, or why NVML gives none.
+    /// The driver and each GPU, or why NVML gives none: in JSON
+    /// `{"status": "ok", "hardware", "gpus"}` or `{"status": "error", "error"}`.
+    #[serde(with = "json_shape::gpu")]
     pub gpu: Result<(Hardware, Vec<GpuDetails>), String>,
     /// The preflight; `None` when turned off (`--no-probe`).
     pub torch: Option<PreflightResult>,
@@ -446,10 +435,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reason_and_a_trend_point_keep_their_json_spelling() {
+    fn a_reason_and_a_trend_point_are_objects_with_named_fields() {
         let reason = HealthReason::new(HealthVerdict::Failing, "GPU 0 has 1 error".into());
         let json = serde_json::to_value(&reason).unwrap();
-        assert_eq!(json, serde_json::json!(["failing", "GPU 0 has 1 error"]));
+        assert_eq!(
+            json,
+            serde_json::json!({"verdict": "failing", "message": "GPU 0 has 1 error"})
+        );
         assert_eq!(
             serde_json::from_value::<HealthReason>(json).unwrap(),
             reason
@@ -464,7 +456,7 @@ mod tests {
             mean_ssim: None,
         };
         let json = serde_json::to_value(&point).unwrap();
-        assert_eq!(json["status"], "timed out");
+        assert_eq!(json["status"], "timed_out");
         assert_eq!(serde_json::from_value::<RunPoint>(json).unwrap(), point);
     }
 }

@@ -21,9 +21,14 @@ pub struct PythonInfo {
     pub interpreter: String,
     pub version: Option<String>,
     /// torch's version, its CUDA build and whether it sees a GPU, as the
-    /// wrapper's interpreter reports them; the reason when it cannot.
+    /// wrapper's interpreter reports them; the reason when it cannot. In
+    /// JSON `{"status": "ok", "version", "cuda", "cuda_available"}` or
+    /// `{"status": "error", "error"}`.
+    #[serde(with = "super::json_shape::torch")]
     pub torch: Result<TorchView, String>,
     /// `pip check`: `Ok` with nothing broken, else the problems it lists.
+    /// In JSON `{"passed": bool, "problems": [..]}`.
+    #[serde(with = "super::json_shape::pip_check")]
     pub pip_check: Result<(), Vec<String>>,
     /// Protected packages now (name -> freeze line).
     pub protected: BTreeMap<String, String>,
@@ -35,29 +40,12 @@ pub struct PythonInfo {
 }
 
 /// A protected package's freeze line at the last good run and now (`None`:
-/// not installed). Serialised as the `[name, then, now]` array it has always
-/// been in `tether health --json`.
+/// not installed): `{"name", "then", "now"}` in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    into = "(String, Option<String>, Option<String>)",
-    from = "(String, Option<String>, Option<String>)"
-)]
 pub struct ProtectedPackageChange {
     pub name: String,
     pub then: Option<String>,
     pub now: Option<String>,
-}
-
-impl From<ProtectedPackageChange> for (String, Option<String>, Option<String>) {
-    fn from(c: ProtectedPackageChange) -> Self {
-        (c.name, c.then, c.now)
-    }
-}
-
-impl From<(String, Option<String>, Option<String>)> for ProtectedPackageChange {
-    fn from((name, then, now): (String, Option<String>, Option<String>)) -> Self {
-        ProtectedPackageChange { name, then, now }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,14 +171,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_package_change_is_the_name_then_now_array_it_always_was() {
+    fn a_package_change_is_an_object_with_named_fields() {
         let change = ProtectedPackageChange {
             name: "torch".into(),
             then: Some("torch==2.4.0".into()),
             now: None,
         };
         let json = serde_json::to_value(&change).unwrap();
-        assert_eq!(json, serde_json::json!(["torch", "torch==2.4.0", null]));
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "torch", "then": "torch==2.4.0", "now": null})
+        );
         assert_eq!(
             serde_json::from_value::<ProtectedPackageChange>(json).unwrap(),
             change

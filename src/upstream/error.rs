@@ -165,6 +165,28 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// The upstream this error is about (every variant names one).
+    pub fn upstream(&self) -> &str {
+        match self {
+            UpstreamError::Mirror { upstream, .. }
+            | UpstreamError::NoMirror { upstream, .. }
+            | UpstreamError::Fetch { upstream, .. }
+            | UpstreamError::Target { upstream, .. }
+            | UpstreamError::UnknownRev { upstream, .. }
+            | UpstreamError::MissingPath { upstream, .. }
+            | UpstreamError::NotARepo { upstream, .. }
+            | UpstreamError::Wrapper { upstream, .. }
+            | UpstreamError::RecordFile { upstream, .. }
+            | UpstreamError::NoRecord { upstream, .. }
+            | UpstreamError::UnknownRecorded { upstream, .. }
+            | UpstreamError::AmbiguousRecord { upstream, .. }
+            | UpstreamError::Pin { upstream, .. }
+            | UpstreamError::UnknownPin { upstream, .. }
+            | UpstreamError::Git { upstream, .. }
+            | UpstreamError::State { upstream, .. } => upstream,
+        }
+    }
+
     /// Whether the config or the command line is what is wrong (a pin that
     /// cannot be located, a `--to` revision the upstream does not have):
     /// the CLI exits with the usage error's code.

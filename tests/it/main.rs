@@ -20,6 +20,7 @@ mod gpu;
 mod group;
 mod health;
 mod html_browser;
+mod json_schemas;
 mod paused;
 mod pinned;
 mod progress;

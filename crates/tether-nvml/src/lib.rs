@@ -261,8 +261,16 @@ pub struct GpuDetails {
     pub utilisation_percent: Option<u32>,
     /// Uncorrected ECC errors since the driver loaded (None: no ECC).
     pub ecc_uncorrected: Option<u64>,
-    /// Processes using the GPU: (pid, bytes).
-    pub processes: Vec<(u32, Option<u64>)>,
+    /// Processes using the GPU.
+    pub processes: Vec<GpuProcess>,
+}
+
+/// A process using a GPU: `{"pid", "used_memory_bytes"}` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GpuProcess {
+    pub pid: u32,
+    /// `None`: the driver does not say.
+    pub used_memory_bytes: Option<u64>,
 }
 
 /// The driver and every GPU's condition, or why NVML gives none.
@@ -307,7 +315,10 @@ pub fn details() -> Result<(Hardware, Vec<GpuDetails>), String> {
                             UsedGpuMemory::Used(b) => Some(b),
                             UsedGpuMemory::Unavailable => None,
                         };
-                        (p.pid, bytes)
+                        GpuProcess {
+                            pid: p.pid,
+                            used_memory_bytes: bytes,
+                        }
                     })
                     .collect(),
             }
