@@ -12,6 +12,7 @@ mod comfy;
 mod config_errors;
 mod crash;
 mod demo_comfy;
+mod demo_command;
 mod demo_project;
 mod endpoint;
 mod full_disk;
