@@ -106,7 +106,10 @@ pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
         let text = doc.cut(crate::redact::redact(&text).into_owned());
         crate::state::write_atomic(&path, text.as_bytes()).map_err(werr(&path))?;
     }
-    for page in doc.html_files() {
+    let started = std::time::Instant::now();
+    let pages = doc.html_files();
+    let render_ms = started.elapsed().as_secs_f64() * 1e3;
+    for page in pages {
         for asset in &page.assets {
             let path = dir.join(&asset.name);
             if let Some(parent) = path.parent() {
@@ -117,7 +120,20 @@ pub fn write(dir: &Path, doc: &impl Document) -> Result<(), DocumentError> {
         let path = dir.join(page.name);
         let text = redact_html(&page.text);
         crate::state::write_atomic(&path, text.as_bytes()).map_err(werr(&path))?;
+        tracing::debug!(
+            page = %path.display(),
+            images = page.assets.len(),
+            bytes = text.len(),
+            "wrote the HTML page"
+        );
     }
+    // read by scripts/bench-html.sh
+    tracing::debug!(
+        dir = %dir.display(),
+        render_ms = format!("{render_ms:.1}"),
+        total_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1e3),
+        "rendered and wrote the HTML pages"
+    );
     Ok(())
 }
 

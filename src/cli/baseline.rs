@@ -63,14 +63,20 @@ pub fn run(cmd: &BaselineCommand, cfg: &Config) -> anyhow::Result<u8> {
             Ok(code(&report.run, &report.comparisons))
         }
         BaselineCommand::Record(args) => {
-            let run = run_suite(args, cfg)?;
-            let recorded = baseline::record(cfg, &run)?;
-            let BaselineReport { run, dir, .. } = write_report(cfg, run, Vec::new())?;
-            let record = BaselineRecord { run, recorded, dir };
+            let record = record(args, cfg)?;
             super::print_report(&[&record], args.json)?;
             Ok(code(&record.run, &[]))
         }
     }
+}
+
+/// Runs the suite as `args` say, records its passed cases as the
+/// references and writes the run's report (also `tether demo`'s first step).
+pub(super) fn record(args: &RunArgs, cfg: &Config) -> anyhow::Result<BaselineRecord> {
+    let run = run_suite(args, cfg)?;
+    let recorded = baseline::record(cfg, &run)?;
+    let BaselineReport { run, dir, .. } = write_report(cfg, run, Vec::new())?;
+    Ok(BaselineRecord { run, recorded, dir })
 }
 
 fn code(run: &BaselineRun, comparisons: &[CaseComparison]) -> u8 {

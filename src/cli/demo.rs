@@ -1,5 +1,6 @@
 //! `tether demo`: builds the demo project (an upstream whose history breaks
-//! its wrapper three ways) and runs `tether update` on it end to end; with
+//! its wrapper three ways), records the live wrapper's baseline references
+//! and runs `tether update` on it end to end, compared with them; with
 //! `--stack comfyui`, the ComfyUI-shaped stack (a core and two pinned node
 //! packs updated as one group, workflows repaired by the fix loop).
 
@@ -57,9 +58,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     );
     println!("  config:   {}", demo.config_path.display());
     println!();
-    println!("running `tether update` on it");
     let cfg = Config::load(&demo.config_path)?;
     super::use_state_dir(&cfg);
+    // References first, so the update's staged runs are compared with them
+    // (verdicts, frames side by side, SSIM per frame) instead of "no
+    // reference" for every case.
+    println!("recording the live wrapper's baseline references (`tether baseline record`)");
+    let args = super::baseline::RunArgs {
+        staged: None,
+        cases: None,
+        json: false,
+    };
+    let record = super::baseline::record(&args, &cfg)?;
+    super::print_report(&[&record], false)?;
+    println!();
+    println!("running `tether update` on it");
     let up = &cfg.upstreams[0];
     let report = update::update(&cfg, up, &UpdateOptions::default())?;
     super::print_report(&[&report], false)?;
@@ -85,6 +98,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             r.join("debug_log.txt").display()
         );
     }
+    println!(
+        "  {}   the references' run",
+        record.dir.join("baseline_report.html").display()
+    );
     println!(
         "  git -C {} log --oneline         the promoted commits",
         demo.wrapper.display()

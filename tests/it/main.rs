@@ -13,6 +13,7 @@ mod config_errors;
 mod crash;
 mod dashboard;
 mod demo_comfy;
+mod demo_command;
 mod demo_project;
 mod endpoint;
 mod full_disk;

@@ -2,7 +2,8 @@
 //! lowest-SSIM one, each as the reference frame, the new frame and a
 //! difference heat map, written as PNG thumbnails from the downsampled
 //! frames the worker stored (safetensors, tensor `frames`, `u8 [T, 3, H,
-//! W]`). A stored file that is missing or unreadable is named on the page;
+//! W]`); also the frames that prove a frozen, black or flickering finding.
+//! A stored file that is missing or unreadable is named on the page;
 //! the rest renders.
 
 use std::path::Path;
@@ -153,6 +154,23 @@ pub struct Shown {
     pub diff: Option<String>,
 }
 
+/// Frame `i` of `frames` as the PNG thumbnail named like the new frame of
+/// [`thumbnails`] (so a frame shown twice is written once); an error in
+/// words when the stored frames have no frame `i`.
+pub fn frame_png(slug: &str, frames: &Frames, i: usize) -> Result<Asset, String> {
+    if i >= frames.count {
+        return Err(format!("not among the {} stored frames", frames.count));
+    }
+    Ok(Asset {
+        name: new_name(slug, i),
+        bytes: png(frames.width, frames.height, &frames.rgb(i))?,
+    })
+}
+
+fn new_name(slug: &str, i: usize) -> String {
+    format!("{}/{slug}-f{i}-new.png", super::ASSET_DIR)
+}
+
 /// The thumbnails of output `slug`: the images to write and what each shown
 /// frame links to; an error in words when the new frames cannot be read.
 pub fn thumbnails(
@@ -169,7 +187,7 @@ pub fn thumbnails(
         let name = |kind: &str| format!("{}/{slug}-f{i}-{kind}.png", super::ASSET_DIR);
         let new_rgb = new.rgb(i);
         assets.push(Asset {
-            name: name("new"),
+            name: new_name(slug, i),
             bytes: png(new.width, new.height, &new_rgb)?,
         });
         let (mut reference_name, mut diff_name) = (None, None);
@@ -192,7 +210,7 @@ pub fn thumbnails(
             index: i,
             ssim: ssim.get(i).copied(),
             reference: reference_name,
-            new: name("new"),
+            new: new_name(slug, i),
             diff: diff_name,
         });
     }

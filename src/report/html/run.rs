@@ -1,7 +1,8 @@
 //! Owns a baseline run's part of a page, shared by the update, baseline and
 //! bisect pages: the case table, each case's verdict against its reference,
 //! and for every analysed output its findings, its SSIM and PSNR per frame
-//! as a plot, and its frames side by side; a canary's latency and error.
+//! as a plot, and its frames side by side; the frames that prove a frozen,
+//! black or flickering finding; a canary's latency and error.
 
 use std::path::Path;
 
@@ -116,13 +117,18 @@ fn output(
         };
     };
     let ssim: &[f64] = report.quality.as_ref().map_or(&[], |x| &x.ssim);
+    let stored = q.frames_file.as_deref().map(|f| (f, frames::read(f)));
+    let stored_ok = stored.as_ref().and_then(|(_, r)| r.as_ref().ok());
     html! {
         h4 { "Output " code { (q.path) } }
         p { (report.frames) " frame(s) of " (report.width) "x" (report.height)
             @if let Some(m) = report.quality.as_ref().and_then(|x| x.mean_ssim) { "; mean SSIM " (format!("{m:.4}")) } }
         @if !report.findings.is_empty() {
             ul { @for f in &report.findings {
-                li class=(if f.severity == Severity::Fail { "bad" } else { "warn" }) { (format!("{:?}", f.severity)) ": " (f.message) }
+                li {
+                    span class=(if f.severity == Severity::Fail { "bad" } else { "warn" }) { (format!("{:?}", f.severity)) ": " (f.message) }
+                    (proof(slug, &f.frames, stored_ok, assets))
+                }
             } }
         }
         @if let Some(quality) = &report.quality {
@@ -146,7 +152,44 @@ fn output(
             }))
             }
         }
-        (side_by_side(slug, q, ssim, reference_json, assets))
+        (side_by_side(slug, q, stored, ssim, reference_json, assets))
+    }
+}
+
+/// The frames that prove a finding (frozen, black, flickering), as
+/// thumbnails of the stored frames; nothing when there are none to show.
+fn proof(
+    slug: &str,
+    indices: &[u32],
+    stored: Option<&frames::Frames>,
+    assets: &mut Vec<Asset>,
+) -> Markup {
+    let Some(new) = stored.filter(|_| !indices.is_empty()) else {
+        return html! {};
+    };
+    let mut shown = Vec::new();
+    let mut missing = Vec::new();
+    for &i in indices {
+        match frames::frame_png(slug, new, i as usize) {
+            Ok(asset) => {
+                shown.push((i, asset.name.clone()));
+                if !assets.iter().any(|a| a.name == asset.name) {
+                    assets.push(asset);
+                }
+            }
+            Err(e) => missing.push(format!("frame {i}: {e}")),
+        }
+    }
+    html! {
+        @if !shown.is_empty() {
+            div class="frames" { @for (i, src) in &shown {
+                figure {
+                    figcaption { "frame " (i) }
+                    img src=(src) width=(new.width) height=(new.height) alt={ "frame " (i) };
+                }
+            } }
+        }
+        @for m in &missing { p class="missing" { (m) } }
     }
 }
 
@@ -171,14 +214,15 @@ fn reference_frames(json: &Path, path: &str) -> Result<frames::Frames, String> {
 fn side_by_side(
     slug: &str,
     q: &OutputQuality,
+    stored: Option<(&Path, Result<frames::Frames, String>)>,
     ssim: &[f64],
     reference_json: Option<&Path>,
     assets: &mut Vec<Asset>,
 ) -> Markup {
-    let Some(file) = &q.frames_file else {
+    let Some((file, new)) = stored else {
         return html! { p class="missing" { "No stored frames of this output." } };
     };
-    let new = match frames::read(file) {
+    let new = match new {
         Ok(f) => f,
         Err(e) => {
             return html! { p class="missing" { "Stored frames " code { (file.display()) } " unusable: " (e) } };
@@ -192,7 +236,11 @@ fn side_by_side(
     match frames::thumbnails(slug, &new, reference.as_ref(), ssim) {
         Err(e) => html! { p class="missing" { "Thumbnails could not be written: " (e) } },
         Ok((images, shown)) => {
-            assets.extend(images);
+            for a in images {
+                if !assets.iter().any(|x| x.name == a.name) {
+                    assets.push(a);
+                }
+            }
             html! {
                 @if let Some(m) = missing { p class="missing" { "No reference frames: " (m) } }
                 div class="frames" { @for s in &shown { (figure(s, new.width, new.height)) } }

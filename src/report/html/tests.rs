@@ -221,6 +221,57 @@ fn a_missing_or_corrupt_frames_file_is_named_and_the_rest_renders() {
 }
 
 #[test]
+fn frozen_black_and_flicker_findings_show_the_frames_that_prove_them() {
+    use crate::media::{Finding, FindingKind, Severity};
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = update(dir.path(), "s");
+    let finding = |kind, message: &str, frames: Vec<u32>| Finding {
+        kind,
+        severity: Severity::Warn,
+        message: message.into(),
+        frames,
+    };
+    let run = r.final_run.as_mut().unwrap();
+    run.cases[0].quality[0].report.as_mut().unwrap().findings = vec![
+        finding(FindingKind::FrozenFrames, "frozen at 2 -> 3", vec![2, 3]),
+        finding(FindingKind::Flicker, "flicker between 4 and 5", vec![4, 5]),
+        finding(FindingKind::AllBlack, "black", vec![9]),
+        finding(FindingKind::Fps, "fps", vec![]),
+    ];
+    let page = super::update_page(&r);
+    let text = &page.text;
+    let item = |needle: &str| -> String {
+        let at = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{text}"));
+        text[at..at + text[at..].find("</li>").unwrap()].to_owned()
+    };
+    for (message, frames) in [("frozen at 2", [2, 3]), ("flicker between", [4, 5])] {
+        let li = item(message);
+        for i in frames {
+            let src = format!("src=\"html/final-t2v-small-0-f{i}-new.png\"");
+            assert!(li.contains(&src), "{src} in {li}");
+            assert!(
+                page.assets
+                    .iter()
+                    .any(|a| format!("src=\"{}\"", a.name) == src)
+            );
+        }
+    }
+    assert!(item("black").contains("frame 9: not among the 6 stored frames"));
+    assert!(!item("fps").contains("<img"));
+    // frames 0, 1, 3, 5 side by side (12 images) plus 2 and 4 of the
+    // findings; 3 and 5 are written once
+    assert_eq!(page.assets.len(), 14);
+
+    // unreadable stored frames: the findings still read, without images
+    fs_err::write(dir.path().join("new.safetensors"), b"garbage").unwrap();
+    let page = super::update_page(&r);
+    assert!(page.text.contains("frozen at 2 -&gt; 3"), "{}", page.text);
+    assert!(page.assets.is_empty());
+}
+
+#[test]
 fn write_puts_the_page_and_its_images_in_the_folder_redacted() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report");
@@ -268,6 +319,44 @@ fn a_thousand_runs_of_history_plot_the_newest_and_skip_the_unreadable() {
     assert_eq!(page.text.matches("<svg").count(), 5);
     assert!(page.text.contains("duration limit"), "the limit is drawn");
     assert!(page.text.contains("min mean SSIM"));
+}
+
+#[test]
+fn a_run_folder_from_an_older_version_renders_with_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = update(dir.path(), "s");
+    let run = r.final_run.unwrap();
+    // results.json as written before the run's preflight and tree kind, the
+    // case's stray writes, output quality, thresholds and canary, and the
+    // findings' frames existed
+    let mut old = serde_json::to_value(&run).unwrap();
+    old["run_id"] = "run-0".into();
+    old["started"] = serde_json::to_value(time(-100)).unwrap();
+    let o = old.as_object_mut().unwrap();
+    o.remove("preflight");
+    o.remove("ran_on");
+    for c in o["cases"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        for key in ["stray_writes", "quality", "thresholds", "canary"] {
+            assert!(c.remove(key).is_some() || key == "canary", "{key}");
+        }
+    }
+    let outputs = dir.path().join("outputs");
+    fs_err::create_dir_all(outputs.join("run-0")).unwrap();
+    let text = serde_json::to_string(&old).unwrap();
+    fs_err::write(outputs.join("run-0/results.json"), &text).unwrap();
+
+    // the old run as the page's own run
+    let old_run: BaselineRun = serde_json::from_str(&text).unwrap();
+    let page = super::baseline_page(&old_run, &[], Some(&outputs));
+    assert!(page.text.contains("t2v-small"), "{}", page.text);
+    assert!(page.text.contains("12.5s"), "{}", page.text);
+    assert!(page.text.contains("1 run(s) recorded"), "{}", page.text);
+
+    // the old run in the history of a new one
+    let page = super::baseline_page(&run, &r.comparisons, Some(&outputs));
+    assert!(page.text.contains("2 run(s) recorded."), "{}", page.text);
+    assert!(!page.text.contains("could not be read"), "{}", page.text);
 }
 
 mod analysis_page {

@@ -56,6 +56,12 @@ pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
     pub message: String,
+    /// The frames that prove it (indices into the video, in order): the
+    /// brightest frame of a black video, the first flat frame, the first
+    /// frozen pair, the two frames of the largest flicker. Empty for a
+    /// finding about the whole file (and in reports written before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -70,11 +76,13 @@ pub struct Stats {
 /// Runs every check; findings come in a fixed order.
 pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut push = |kind, severity, message: String| {
+    // `frames`: the frames that prove the finding (see [`Finding::frames`]).
+    let mut push = |kind, severity, message: String, frames: &[usize]| {
         out.push(Finding {
             kind,
             severity,
             message,
+            frames: frames.iter().map(|&i| i as u32).collect(),
         })
     };
     let n = video.frames.len();
@@ -83,6 +91,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
             FindingKind::NoFrames,
             Severity::Fail,
             "the video has no frames".to_string(),
+            &[],
         );
     }
     if let Some(want) = expect.frames.filter(|&w| w as usize != n) {
@@ -90,6 +99,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
             FindingKind::FrameCount,
             Severity::Fail,
             format!("expected {want} frames, got {n}"),
+            &[],
         );
     }
     let size_off = expect.width.is_some_and(|w| w != video.width)
@@ -106,6 +116,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
                 video.width,
                 video.height
             ),
+            &[],
         );
     }
     let fps_off =
@@ -115,6 +126,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
             FindingKind::Fps,
             Severity::Warn,
             format!("expected {want} fps, got {got:.3} fps"),
+            &[],
         );
     }
     if n == 0 {
@@ -131,11 +143,20 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
             FindingKind::NonFinite,
             Severity::Fail,
             format!("{non_finite} pixel values are NaN or infinite"),
+            &[],
         );
     }
 
     let moments: Vec<(f64, f64)> = video.frames.iter().map(mean_std).collect();
-    let brightest = moments.iter().map(|m| m.0).fold(0.0, f64::max);
+    let (brightest_at, brightest) =
+        moments
+            .iter()
+            .map(|m| m.0)
+            .enumerate()
+            .fold(
+                (0, 0.0),
+                |best, (i, m)| if m > best.1 { (i, m) } else { best },
+            );
     if brightest < BLACK_MEAN {
         push(
             FindingKind::AllBlack,
@@ -143,6 +164,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
             format!(
                 "all {n} frames are black (brightest frame mean {brightest:.4} < {BLACK_MEAN})"
             ),
+            &[brightest_at],
         );
     }
     let constant: Vec<usize> = (0..n).filter(|&i| moments[i].1 < CONSTANT_STD).collect();
@@ -162,6 +184,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
                 constant.len(),
                 list(&constant)
             ),
+            &constant[..1],
         );
     }
 
@@ -185,6 +208,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
                 diffs.len(),
                 first + 1
             ),
+            &[first, first + 1],
         );
     }
     let s = stats(video);
@@ -199,6 +223,7 @@ pub fn check(video: &Video, expect: &Expectation) -> Vec<Finding> {
                 at + 1,
                 s.mean_flicker
             ),
+            &[at, at + 1],
         );
     }
     out

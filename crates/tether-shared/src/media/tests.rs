@@ -412,6 +412,15 @@ fn content_findings() {
         "{}",
         found[2].message
     );
+    // the frames that prove each: the brightest (all equal: the first), the
+    // first flat one, the first frozen pair
+    let frames: Vec<&[u32]> = found.iter().map(|f| f.frames.as_slice()).collect();
+    assert_eq!(frames, [&[0][..], &[0], &[0, 1]]);
+    // a black video's brightest frame is the one shown
+    v.frames[3] = flat(32, 16, 0.015);
+    let found = check(&v, &expect_gradient());
+    assert_eq!(found[0].kind, FindingKind::AllBlack);
+    assert_eq!(found[0].frames, [3]);
 
     // Two flat frames among moving ones.
     let mut v = gradient(32, 16, 6);
@@ -430,6 +439,7 @@ fn content_findings() {
         "{}",
         found[0].message
     );
+    assert_eq!(found[0].frames, [2]);
 
     // One repeated frame.
     let mut v = gradient(32, 16, 6);
@@ -442,6 +452,7 @@ fn content_findings() {
         "{}",
         found[0].message
     );
+    assert_eq!(found[0].frames, [2, 3]);
 
     // Every other frame inverted.
     let mut v = gradient(32, 16, 6);
@@ -451,6 +462,15 @@ fn content_findings() {
     let found = check(&v, &expect_gradient());
     assert_eq!(kinds(&found), [FindingKind::Flicker]);
     assert_eq!(found[0].severity, Severity::Warn);
+    let [a, b] = found[0].frames[..] else {
+        panic!("{:?}", found[0]);
+    };
+    assert_eq!(b, a + 1, "{:?}", found[0]);
+    assert!(
+        found[0]
+            .message
+            .contains(&format!("between frames {a} and {b}"))
+    );
     assert!(stats(&v).max_flicker > 0.3, "{:?}", stats(&v));
 }
 
