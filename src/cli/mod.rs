@@ -89,7 +89,7 @@ impl Command {
             Command::Bisect(c) => c.json,
             Command::Gpu(gpu::GpuCommand::Probe(c)) => c.json,
             Command::Health(c) => c.json,
-            Command::Demo(_) | Command::Watch(_) => false,
+            Command::Demo(_) | Command::Watch(_) | Command::Report(_) => false,
         }
     }
 }
