@@ -79,8 +79,10 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Counts a running child for as long as it lives.
-pub(super) struct RunningGuard;
+/// Counts a running child (or other work tether stops itself on a first
+/// signal, such as a run's Slurm jobs) for as long as it lives: while one
+/// is counted, a first signal sets [`interrupted`] instead of exiting.
+pub struct RunningGuard;
 
 impl RunningGuard {
     pub fn new() -> RunningGuard {
