@@ -4,6 +4,7 @@
 mod analyze;
 mod baseline;
 mod bisect;
+mod case_exec;
 mod check;
 mod config_cmd;
 mod demo;
@@ -65,6 +66,10 @@ pub enum Command {
     /// Run the monitoring service: the `[schedule]` jobs, a status endpoint
     /// and webhook notifications, until SIGTERM.
     Watch(watch::WatchArgs),
+    /// Run one baseline case on this machine and write its result (the
+    /// slurm executor's job on a node).
+    #[command(hide = true)]
+    CaseExec(case_exec::CaseExecArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -87,6 +92,10 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::Gpu(c) => gpu::run(c, args.config.as_deref()),
         Command::Health(c) => health::run(c, args.config.as_deref()),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
+        // no state dir: the controller's tether owns it, on another host
+        Command::CaseExec(c) => {
+            case_exec::run(c, &Config::load(&config_path(args.config.as_deref()))?)
+        }
     }
 }
 
@@ -121,6 +130,9 @@ pub fn use_state_dir(cfg: &Config) {
         eprintln!("tether: {line}");
     }
     tether::process::set_registry(children);
+    for line in tether::slurm::cancel_orphans(&cfg.project.state_dir.join("slurm-jobs")) {
+        eprintln!("tether: {line}");
+    }
 }
 
 /// Logging for one-shot commands (the service sets up its own, with files).

@@ -23,6 +23,7 @@ mod paused;
 mod pinned;
 mod progress;
 mod secrets;
+mod slurm;
 mod subtree;
 mod support;
 mod tidy;
