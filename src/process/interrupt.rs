@@ -85,6 +85,9 @@ pub fn interrupted() -> bool {
 pub struct RunningGuard;
 
 impl RunningGuard {
+    // not `Default`: making one counts work, which a default value should not
+    #[allow(clippy::new_without_default)]
+    #[must_use = "the work is counted only while the guard lives"]
     pub fn new() -> RunningGuard {
         RUNNING.fetch_add(1, Ordering::SeqCst);
         RunningGuard
