@@ -4,12 +4,23 @@
 # transport), then libtorch through scripts/install-torch.sh (torch==2.11.0
 # from PyPI, for the tether-gpu worker). With --browser also Chromium from
 # the distribution's packages (Debian's `chromium` is a real package; the
-# HTML report test runs it headless). Idempotent: installs only what is
-# missing. Used by demo.sh, test.sh (with --browser) and CI (through test.sh).
+# HTML report test runs it headless); with --slurm also Slurm and munge
+# (scripts/slurm-dev.sh install) for the slurm executor's tests. Idempotent:
+# installs only what is missing. Used by demo.sh, test.sh (with --browser
+# --slurm) and CI (through test.sh).
 set -euo pipefail
 
 missing=()
-if [ "${1:-}" = "--browser" ]; then
+browser=0
+slurm=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=1 ;;
+    --slurm) slurm=1 ;;
+    *) echo "setup: unknown option $arg (known: --browser --slurm)" >&2; exit 2 ;;
+  esac
+done
+if [ "$browser" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 fi
 command -v git >/dev/null 2>&1 || missing+=(git)
@@ -28,6 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   fi
+fi
+if [ "$slurm" = 1 ]; then
+  "$(dirname "$0")/slurm-dev.sh" install
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }
 "$(dirname "$0")/install-torch.sh"

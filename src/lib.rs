@@ -25,6 +25,7 @@ pub mod process;
 pub mod progress;
 pub mod python_env;
 pub mod report;
+pub mod slurm;
 pub mod state;
 pub mod text;
 pub mod update;

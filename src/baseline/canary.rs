@@ -73,6 +73,7 @@ pub(super) fn run_case(
         quality: Vec::new(),
         thresholds: case.thresholds,
         canary: Some(r.outcome),
+        job_failure: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn case(status: CaseStatus, duration_s: f64, vram: Option<u64>) -> CaseResult {
         quality: Vec::new(),
         thresholds: crate::config::Thresholds::default(),
         canary: None,
+        job_failure: None,
     }
 }
 

@@ -6,7 +6,7 @@
 //! Inside, `model` (the run, case, reference and comparison types) is at the
 //! bottom; `decide`, `hardware`, `suite`, `stray` and `reference_file` use
 //! only it; `quality` and `canary` judge a case's outputs; `runner` runs the
-//! suite on them; `record` and `compare` read a finished run. Nothing below
+//! suite on them (`slurm_exec` and `slurm_files`: its cases as Slurm jobs); `record` and `compare` read a finished run. Nothing below
 //! uses what is above it.
 
 pub mod canary;
@@ -19,6 +19,8 @@ pub mod quality;
 mod record;
 mod reference_file;
 mod runner;
+mod slurm_exec;
+mod slurm_files;
 mod stray;
 mod suite;
 
@@ -28,13 +30,14 @@ pub use compare::{MIN_CANARY_DELTA_MS, MIN_DURATION_DELTA_S, compare, psnr_text}
 pub use hardware::{HardwareKey, hardware_key, settings_hash};
 pub use model::{
     BaselineRun, CanaryOutcome, CanaryReference, CaseComparison, CaseResult, CaseStatus,
-    Comparison, OutputFile, OutputMetrics, OutputQuality, RanOn, Reference, ReferenceOutput,
-    ReferenceVerdict, status_words,
+    Comparison, JobFailure, JobFailureKind, OutputFile, OutputMetrics, OutputQuality, RanOn,
+    Reference, ReferenceOutput, ReferenceVerdict, status_words,
 };
 pub use quality::reanalyze;
 pub use record::record;
 pub use reference_file::reference_path;
-pub use runner::{RunOptions, next_run_dir, run_suite};
+pub use runner::{NODE_RESULT, NodeResult, RunOptions, exec_case, next_run_dir, run_suite};
+pub use slurm_exec::check_cluster;
 pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,9 @@ pub enum BaselineError {
     Reference { path: PathBuf, message: String },
     #[error("the GPU preflight failed, so the baseline was not run: {problems}")]
     Preflight { problems: String },
+    /// The cluster refused or failed the run (the scheduler's own message).
+    #[error("the slurm executor failed: {message}")]
+    Slurm { message: String },
     #[error("cannot copy `{}` to `{}`", from.display(), to.display())]
     Copy {
         from: PathBuf,

@@ -187,6 +187,40 @@ pub struct CaseResult {
     /// A canary case's module, figures and stored outputs.
     #[serde(default)]
     pub canary: Option<CanaryOutcome>,
+    /// How the case's scheduler job failed, when the scheduler (not the
+    /// case) ended it; `None` for a local case and a job that ran the case.
+    #[serde(default)]
+    pub job_failure: Option<JobFailure>,
+}
+
+/// A scheduler job that ended without the case's own verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFailure {
+    /// The scheduler's job id.
+    pub job: String,
+    /// The job's final state as the scheduler names it (`OUT_OF_MEMORY`).
+    pub state: String,
+    pub kind: JobFailureKind,
+}
+
+/// What a failed job means for the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobFailureKind {
+    /// Past the job's host memory limit.
+    HostOutOfMemory,
+    /// The cluster failed the job (node failure, preemption, the job's time
+    /// limit, pending too long): says nothing about the tree under test.
+    Infrastructure,
+    /// Cancelled by someone other than this tether.
+    Cancelled,
+}
+
+impl JobFailure {
+    /// Whether the failure is the cluster's, not the case's.
+    pub fn is_infrastructure(&self) -> bool {
+        self.kind == JobFailureKind::Infrastructure
+    }
 }
 
 impl CaseResult {

@@ -14,11 +14,11 @@ use serde_json::Value;
 use super::BaselineError;
 use super::canary::{self, CanaryContext};
 use super::decide::{self, Decision};
-use super::hardware::{hardware_key, settings_hash};
+use super::hardware::{HardwareKey, hardware_key, settings_hash};
 use super::model::{BaselineRun, CaseResult, CaseStatus, RanOn};
 use super::quality::{CaseKey, WorkerSlot, check_outputs};
 use super::suite::{EffectiveCase, Overrides, effective_cases};
-use crate::config::Config;
+use crate::config::{Config, Executor};
 use crate::gpu::{VramPeak, VramSampler};
 use crate::process::{self, ChildError, Exit, ProcessError, ProcessSpec};
 
@@ -70,7 +70,13 @@ pub fn run_suite(
         source,
     })?;
     let started = crate::env::now();
-    let hardware = hardware_key(cfg, &tree, &run_dir.join(".hardware"));
+    let any_local = cases.iter().any(|c| c.executor == Executor::Local);
+    let hardware = if any_local {
+        hardware_key(cfg, &tree, &run_dir.join(".hardware"))
+    } else {
+        // read on the nodes, by each job
+        HardwareKey::cpu()
+    };
     let vram_available = VramSampler::new().is_available();
     let preflight = if opts.preflight && crate::gpu::should_preflight(cfg) {
         let result = crate::gpu::preflight(&cfg.gpu, &run_dir.join(".preflight"));
@@ -109,36 +115,48 @@ pub fn run_suite(
     let mut cases = cases;
     cases.sort_by_key(|c| c.canary.is_none());
     let mut hard_failed: Option<String> = None;
-    let mut results = Vec::with_capacity(cases.len());
-    crate::progress::emit(|| crate::progress::Event::BaselineStarted {
-        run_id: opts.run_id.clone(),
-        cases: cases.len(),
-    });
-    for (index, case) in cases.iter().enumerate() {
-        crate::progress::emit(|| crate::progress::Event::CaseStarted {
-            case: case.name.clone(),
-            index: index + 1,
-            total: cases.len(),
-        });
-        let cancelled = process::interrupted()
-            || opts
-                .cancel
-                .as_ref()
-                .is_some_and(|c| c.load(Ordering::SeqCst));
-        let result = if cancelled {
-            not_run(case, &run_dir, "not run: the run was cancelled".into())
-        } else if let (Some(why), None) = (&hard_failed, &case.canary) {
-            not_run(case, &run_dir, why.clone())
-        } else {
-            tracing::info!(case = %case.name, model = %case.model, "baseline case started");
-            ctx.run_case(case)?
-        };
+    let mut results: Vec<Option<CaseResult>> = Vec::with_capacity(cases.len());
+    let finished = |result: &CaseResult| {
         tracing::info!(case = %result.name, status = %result.status, "baseline case finished");
         crate::progress::emit(|| crate::progress::Event::CaseFinished {
             case: result.name.clone(),
             status: result.status.to_string(),
             elapsed_ms: (result.duration_s * 1000.0) as u64,
         });
+    };
+    crate::progress::emit(|| crate::progress::Event::BaselineStarted {
+        run_id: opts.run_id.clone(),
+        cases: cases.len(),
+    });
+    let mut on_slurm: Vec<(usize, &EffectiveCase)> = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let cancelled = process::interrupted()
+            || opts
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst));
+        let runs_on_slurm = case.executor == Executor::Slurm;
+        if !runs_on_slurm {
+            crate::progress::emit(|| crate::progress::Event::CaseStarted {
+                case: case.name.clone(),
+                index: index + 1,
+                total: cases.len(),
+            });
+        }
+        let result = if cancelled {
+            not_run(case, &run_dir, "not run: the run was cancelled".into())
+        } else if let (Some(why), None) = (&hard_failed, &case.canary) {
+            not_run(case, &run_dir, why.clone())
+        } else if runs_on_slurm {
+            // submitted together once the local cases are done
+            on_slurm.push((index, case));
+            results.push(None);
+            continue;
+        } else {
+            tracing::info!(case = %case.name, model = %case.model, "baseline case started");
+            ctx.run_case(case)?
+        };
+        finished(&result);
         if case.canary.is_some() && !result.passed() && hard_failed.is_none() {
             hard_failed = Some(format!(
                 "not run: canary `{}` failed hard ({}), so the expensive cases were skipped to save GPU time",
@@ -146,8 +164,31 @@ pub fn run_suite(
                 result.error.as_deref().unwrap_or("")
             ));
         }
-        results.push(result);
+        results.push(Some(result));
     }
+    let mut hardware = hardware;
+    if !on_slurm.is_empty() {
+        let slurm = super::slurm_exec::SlurmRun {
+            cfg,
+            tree: &tree,
+            run_dir: &run_dir,
+            run_id: &opts.run_id,
+            cancel: opts.cancel.clone(),
+        };
+        let only_slurm = on_slurm.len() == cases.len();
+        let ran = slurm.run_cases(
+            &on_slurm.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            &finished,
+        )?;
+        for ((index, _), (result, node_hardware)) in on_slurm.iter().zip(ran) {
+            // the references follow the hardware the jobs ran on
+            if only_slurm && let Some(h) = node_hardware {
+                hardware = h;
+            }
+            results[*index] = Some(result);
+        }
+    }
+    let results: Vec<CaseResult> = results.into_iter().flatten().collect();
     let run = BaselineRun {
         run_id: opts.run_id.clone(),
         tree,
@@ -191,6 +232,51 @@ fn select(
         .into_iter()
         .filter(|c| only.contains(&c.name))
         .collect())
+}
+
+/// Runs the one case `name` of the suite in `tree`, its folder
+/// `<run_dir>/<name>/`, as the local runner runs each case, and writes its
+/// result with the hardware it ran on to `<run_dir>/<name>/`[`NODE_RESULT`]:
+/// `tether case-exec`, the slurm executor's job on a node.
+pub fn exec_case(
+    cfg: &Config,
+    tree: &Path,
+    run_dir: &Path,
+    run_id: &str,
+    name: &str,
+) -> Result<NodeResult, BaselineError> {
+    let overrides = Overrides::load(tree, cfg)?;
+    let mut cases = select(effective_cases(cfg, &overrides), Some(&[name.to_owned()]))?;
+    let case = cases.remove(0);
+    crate::state::create_private_dir(run_dir).map_err(|source| BaselineError::Write {
+        path: run_dir.to_path_buf(),
+        source,
+    })?;
+    let hardware = hardware_key(cfg, tree, &run_dir.join(name).join(".hardware"));
+    let mut ctx = RunContext {
+        cfg,
+        tree,
+        run_dir,
+        run_id,
+        cancel: None,
+        hardware: &hardware.slug,
+        worker: None,
+    };
+    let case = ctx.run_case(&case)?;
+    let result = NodeResult { hardware, case };
+    write_pretty(&run_dir.join(name).join(NODE_RESULT), &result)?;
+    Ok(result)
+}
+
+/// The file `tether case-exec` writes in the case's folder.
+pub const NODE_RESULT: &str = "node_result.json";
+
+/// What `tether case-exec` hands back: the case's result and the hardware
+/// it ran on.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NodeResult {
+    pub hardware: HardwareKey,
+    pub case: CaseResult,
 }
 
 /// What every case of one run shares.
@@ -339,6 +425,7 @@ impl RunContext<'_> {
             quality,
             thresholds: case.thresholds,
             canary: None,
+            job_failure: None,
         })
     }
 }
@@ -372,7 +459,7 @@ fn template_vars(
 
 /// A case that never ran (command could not be built or started, or the run
 /// was cancelled first).
-fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
+pub(super) fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
     CaseResult {
         name: case.name.clone(),
         model: case.model.clone(),
@@ -394,10 +481,14 @@ fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> CaseResult {
         quality: Vec::new(),
         thresholds: case.thresholds,
         canary: None,
+        job_failure: None,
     }
 }
 
-fn write_pretty<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), BaselineError> {
+pub(super) fn write_pretty<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), BaselineError> {
     let err = |source| BaselineError::Write {
         path: path.to_path_buf(),
         source,

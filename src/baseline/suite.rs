@@ -27,6 +27,8 @@ pub struct EffectiveCase {
     pub thresholds: crate::config::Thresholds,
     /// A TorchScript canary instead of a command.
     pub canary: Option<crate::config::CanaryConfig>,
+    /// Where the case runs (its own, else `[baseline] executor`).
+    pub executor: crate::config::Executor,
 }
 
 /// What the overrides file changes for one case.
@@ -156,6 +158,7 @@ pub fn effective_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase
                 params,
                 thresholds: c.thresholds.apply(cfg.baseline.thresholds),
                 canary: c.canary.clone(),
+                executor: c.executor.unwrap_or(cfg.baseline.executor),
             }
         })
         .collect()

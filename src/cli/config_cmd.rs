@@ -31,6 +31,14 @@ pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
         ConfigCommand::Check { json: false } => {
             let path = super::config_path(flag);
             let cfg = Config::load(&path)?;
+            let cluster = tether::baseline::check_cluster(&cfg);
+            if !cluster.is_empty() {
+                eprintln!("config `{}` cannot run its slurm cases:", path.display());
+                for problem in &cluster {
+                    eprintln!("  {}", tether::redact::redact(problem));
+                }
+                return Ok(exit::USAGE);
+            }
             println!("config `{}` is valid", path.display());
             println!("  wrapper:  {}", cfg.project.root.display());
             println!("  state:    {}", cfg.project.state_dir.display());
@@ -56,6 +64,17 @@ pub fn run(cmd: &ConfigCommand, flag: Option<&Path>) -> anyhow::Result<u8> {
 /// `config check --json`: the verdict on stdout, problems included.
 fn check_json(path: &Path) -> anyhow::Result<u8> {
     let (value, code) = match Config::load(path) {
+        Ok(cfg) if !tether::baseline::check_cluster(&cfg).is_empty() => (
+            serde_json::json!({
+                "valid": false,
+                "path": path,
+                "problems": tether::baseline::check_cluster(&cfg)
+                    .into_iter()
+                    .map(|m| serde_json::json!({ "line": null, "key": "slurm", "message": m }))
+                    .collect::<Vec<_>>(),
+            }),
+            exit::USAGE,
+        ),
         Ok(cfg) => {
             let upstreams: Vec<serde_json::Value> = cfg
                 .upstreams

@@ -4,6 +4,7 @@
 mod analyze;
 mod baseline;
 mod bisect;
+mod case_exec;
 mod check;
 mod config_cmd;
 mod demo;
@@ -70,6 +71,10 @@ pub enum Command {
     /// Find the HTML reports: `report open [RUN] [--browser]`.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Run one baseline case on this machine and write its result (the
+    /// slurm executor's job on a node).
+    #[command(hide = true)]
+    CaseExec(case_exec::CaseExecArgs),
 }
 
 impl Command {
@@ -89,7 +94,9 @@ impl Command {
             Command::Bisect(c) => c.json,
             Command::Gpu(gpu::GpuCommand::Probe(c)) => c.json,
             Command::Health(c) => c.json,
-            Command::Demo(_) | Command::Watch(_) | Command::Report(_) => false,
+            Command::Demo(_) | Command::Watch(_) | Command::Report(_) | Command::CaseExec(_) => {
+                false
+            }
         }
     }
 }
@@ -115,6 +122,10 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::Health(c) => health::run(c, args.config.as_deref()),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
         Command::Report(c) => report::run(c, args.config.as_deref()),
+        // no state dir: the controller's tether owns it, on another host
+        Command::CaseExec(c) => {
+            case_exec::run(c, &Config::load(&config_path(args.config.as_deref()))?)
+        }
     }
 }
 
@@ -149,6 +160,9 @@ pub fn use_state_dir(cfg: &Config) {
         eprintln!("tether: {line}");
     }
     tether::process::set_registry(children);
+    for line in tether::slurm::cancel_orphans(&cfg.project.state_dir.join("slurm-jobs")) {
+        eprintln!("tether: {line}");
+    }
 }
 
 /// Logging for one-shot commands (the service sets up its own, with files).

@@ -134,3 +134,10 @@ pub const WEBHOOK_RETRIES: u32 = 5;
 pub const KEEP_OUTPUTS_DAYS: u32 = 14;
 pub const KEEP_LOGS_DAYS: u32 = 14;
 pub const DEBUG_LOG_MAX_LINES: u32 = 1000;
+
+// [slurm]
+pub const MAX_PARALLEL: u32 = 4;
+pub const SLURM_GRES: &str = "gpu:1";
+pub const MAX_PENDING: Duration = Duration::from_secs(60 * 60);
+pub const POLL_MIN: Duration = Duration::from_millis(500);
+pub const POLL_MAX: Duration = Duration::from_secs(30);

@@ -8,6 +8,7 @@ use globset::GlobSet;
 use regex::Regex;
 
 use super::defaults;
+pub use super::raw::Executor;
 
 /// A complete, valid configuration.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Config {
     pub gpu: GpuConfig,
     pub schedule: ScheduleConfig,
     pub service: ServiceConfig,
+    /// `[slurm]`: how cases with the slurm executor become jobs.
+    pub slurm: SlurmConfig,
 }
 
 impl Config {
@@ -347,6 +350,10 @@ pub struct BaselineConfig {
     pub quality_max_side: u32,
     /// Limits for every case unless the case sets its own.
     pub thresholds: Thresholds,
+    /// Where cases run unless a case says otherwise.
+    pub executor: Executor,
+    /// How many cases run at once on the slurm executor.
+    pub max_parallel: u32,
     pub cases: Vec<CaseConfig>,
 }
 
@@ -436,6 +443,43 @@ pub struct CaseConfig {
     pub thresholds: ThresholdOverrides,
     /// `runner = "torchscript"`: a canary run by tether itself.
     pub canary: Option<CanaryConfig>,
+    /// Where this case runs; `None` takes `[baseline] executor`.
+    pub executor: Option<Executor>,
+}
+
+/// Where on the cluster a job goes: the part of `[slurm]` that names a
+/// kind of hardware (a later `[[slurm.target]]` list is a list of these).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmPlacement {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    /// `--gres`; `None`: no generic resources asked for.
+    pub gres: Option<String>,
+}
+
+/// `[slurm]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlurmConfig {
+    pub placement: SlurmPlacement,
+    /// `--cpus-per-task`.
+    pub cpus: Option<u32>,
+    /// `--mem`, in Slurm's own form (`32G`).
+    pub memory: Option<String>,
+    /// `--time`; `None`: the case's timeout plus a margin.
+    pub time_limit: Option<Duration>,
+    /// More `sbatch` arguments, as given.
+    pub extra_args: Vec<String>,
+    /// The `tether` binary on the nodes; `None`: this binary's path.
+    pub tether_bin: Option<PathBuf>,
+    /// A folder every node sees at the same path (absolute); required when
+    /// any case runs on slurm.
+    pub shared_dir: Option<PathBuf>,
+    /// A job pending longer than this is cancelled (infrastructure).
+    pub max_pending: Duration,
+    /// The queue is polled first after `poll_min`, backing off to `poll_max`.
+    pub poll_min: Duration,
+    pub poll_max: Duration,
 }
 
 /// A generation canary: a TorchScript module exported at the tree under test

@@ -35,6 +35,8 @@ pub struct RawConfig {
     pub schedule: RawSchedule,
     #[serde(default)]
     pub service: RawService,
+    #[serde(default)]
+    pub slurm: RawSlurm,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -113,8 +115,40 @@ pub struct RawBaseline {
     pub min_mean_ssim: Option<Fraction>,
     pub max_duration_ratio: Option<Ratio>,
     pub max_vram_ratio: Option<Ratio>,
+    pub executor: Option<Executor>,
+    pub max_parallel: Option<Count<1>>,
     #[serde(default)]
     pub case: Vec<RawCase>,
+}
+
+/// Where a baseline case runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// A child process of tether on this machine.
+    #[default]
+    Local,
+    /// One `sbatch` job on the cluster (`[slurm]`).
+    Slurm,
+}
+
+/// `[slurm]`: how a case becomes a Slurm job.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlurm {
+    pub partition: Option<NonEmpty>,
+    pub account: Option<NonEmpty>,
+    pub qos: Option<NonEmpty>,
+    pub gres: Option<String>,
+    pub cpus: Option<Count<1>>,
+    pub memory: Option<NonEmpty>,
+    pub time_limit: Option<PositiveDuration>,
+    pub extra_args: Option<Vec<String>>,
+    pub tether_bin: Option<NonEmpty>,
+    pub shared_dir: Option<NonEmpty>,
+    pub max_pending: Option<PositiveDuration>,
+    pub poll_min: Option<PositiveDuration>,
+    pub poll_max: Option<PositiveDuration>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -140,6 +174,7 @@ pub struct RawCase {
     pub min_mean_ssim: Option<Fraction>,
     pub max_duration_ratio: Option<Ratio>,
     pub max_vram_ratio: Option<Ratio>,
+    pub executor: Option<Executor>,
 }
 
 /// Who runs a case.

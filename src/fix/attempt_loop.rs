@@ -308,6 +308,12 @@ pub fn run_loop<B: Bench>(
                 StopReason::Fixed
             };
         }
+        if let Some(f) = failures.iter().find(|f| f.class.is_infrastructure()) {
+            break StopReason::Infrastructure {
+                case: f.case.clone(),
+                message: f.message.clone(),
+            };
+        }
         if crate::process::interrupted() {
             break StopReason::Interrupted;
         }

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{CaseResult, CaseStatus};
+use crate::baseline::{CaseResult, CaseStatus, JobFailureKind};
 use crate::process::Exit;
 
 /// How an upstream API change showed up at run time.
@@ -43,6 +43,14 @@ pub enum FailureClass {
         name: String,
     },
     OutOfMemory,
+    /// The case's scheduler job went past its host memory limit (Slurm's
+    /// `OUT_OF_MEMORY`, "Exceeded job memory limit").
+    HostOutOfMemory,
+    /// The cluster failed the job (node failure, preemption, its time limit,
+    /// pending too long): not the tree's failure, never a regression.
+    Infrastructure {
+        state: String,
+    },
     MissingModule {
         module: String,
     },
@@ -69,12 +77,19 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
+    /// Whether the failure is the cluster's, not the tree's.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(self, FailureClass::Infrastructure { .. })
+    }
+
     /// The class as a short kebab-case name (`out-of-memory`).
     pub fn name(&self) -> &'static str {
         match self {
             FailureClass::MissingInput { .. } => "missing-input",
             FailureClass::ModelConfigMissing { .. } => "model-config-missing",
             FailureClass::OutOfMemory => "out-of-memory",
+            FailureClass::HostOutOfMemory => "host-out-of-memory",
+            FailureClass::Infrastructure { .. } => "infrastructure",
             FailureClass::MissingModule { .. } => "missing-module",
             FailureClass::ApiDrift { .. } => "api-drift",
             FailureClass::LocalModConflict { .. } => "local-mod-conflict",
@@ -166,7 +181,22 @@ pub fn classify(case: &CaseResult) -> Failure {
         signal,
         texts,
     };
-    let (class, message) = classify_evidence(&ev);
+    let (class, message) = match &case.job_failure {
+        Some(job) => {
+            let message = case.error.clone().unwrap_or_else(|| job.state.clone());
+            match job.kind {
+                JobFailureKind::HostOutOfMemory => (FailureClass::HostOutOfMemory, message),
+                JobFailureKind::Infrastructure => (
+                    FailureClass::Infrastructure {
+                        state: job.state.clone(),
+                    },
+                    message,
+                ),
+                JobFailureKind::Cancelled => classify_evidence(&ev),
+            }
+        }
+        None => classify_evidence(&ev),
+    };
     Failure {
         case: case.name.clone(),
         model: case.model.clone(),

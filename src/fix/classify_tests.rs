@@ -267,6 +267,7 @@ fn case(status: CaseStatus, exit: Option<Exit>, stderr: &str) -> CaseResult {
         quality: Vec::new(),
         thresholds: Default::default(),
         canary: None,
+        job_failure: None,
     }
 }
 
@@ -339,4 +340,25 @@ fn comfy_workflow_validation_errors() {
             problem: WorkflowProblem::UnexpectedInput,
         }
     );
+}
+
+#[test]
+fn a_job_past_its_memory_limit_is_host_oom_and_a_node_failure_is_infrastructure() {
+    use crate::baseline::{JobFailure, JobFailureKind};
+    let mut c = case(CaseStatus::Failed, None, "Killed");
+    c.error = Some("host out of memory: job 8 exceeded its Slurm memory limit".into());
+    c.job_failure = Some(JobFailure {
+        job: "8".into(),
+        state: "FAILED".into(),
+        kind: JobFailureKind::HostOutOfMemory,
+    });
+    assert_eq!(classify(&c).class, FailureClass::HostOutOfMemory);
+    c.job_failure = Some(JobFailure {
+        job: "9".into(),
+        state: "NODE_FAIL".into(),
+        kind: JobFailureKind::Infrastructure,
+    });
+    let f = classify(&c);
+    assert!(f.class.is_infrastructure(), "{f:?}");
+    assert_eq!(f.class.name(), "infrastructure");
 }

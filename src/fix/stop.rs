@@ -30,6 +30,12 @@ pub enum StopReason {
         budget: f64,
         per_run: f64,
     },
+    /// The cluster failed a case's job twice (node failure, preemption,
+    /// pending too long): no fix can help, and the tree is not to blame.
+    Infrastructure {
+        case: String,
+        message: String,
+    },
     /// No strategy applies to the first failure any more.
     NoStrategyLeft {
         class: FailureClass,
@@ -46,6 +52,10 @@ impl fmt::Display for StopReason {
             StopReason::Fixed => write!(f, "the baseline passes"),
             StopReason::Interrupted => write!(f, "tether was asked to stop (a signal)"),
             StopReason::Off => write!(f, "the fix loop is off (update.max_attempts = 0)"),
+            StopReason::Infrastructure { case, message } => write!(
+                f,
+                "the cluster failed case `{case}` ({message}); not a failure of the tree, nothing to fix"
+            ),
             StopReason::AttemptLimit { max } => write!(f, "the attempt limit ({max}) is reached"),
             StopReason::GpuBudget {
                 used,

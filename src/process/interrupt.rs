@@ -79,10 +79,15 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Counts a running child for as long as it lives.
-pub(super) struct RunningGuard;
+/// Counts a running child (or other work tether stops itself on a first
+/// signal, such as a run's Slurm jobs) for as long as it lives: while one
+/// is counted, a first signal sets [`interrupted`] instead of exiting.
+pub struct RunningGuard;
 
 impl RunningGuard {
+    // not `Default`: making one counts work, which a default value should not
+    #[allow(clippy::new_without_default)]
+    #[must_use = "the work is counted only while the guard lives"]
     pub fn new() -> RunningGuard {
         RUNNING.fetch_add(1, Ordering::SeqCst);
         RunningGuard

@@ -15,8 +15,10 @@ use std::process::{Child, Command};
 
 use tether_shared::child::{self, Supervisor};
 
-pub use interrupt::{install_interrupt_handler, interrupted, set_service_mode, take_reload};
-pub use registry::{reap_orphans, set_registry};
+pub use interrupt::{
+    RunningGuard, install_interrupt_handler, interrupted, set_service_mode, take_reload,
+};
+pub use registry::{is_running, own_identity, reap_orphans, set_registry};
 pub use template::render_template;
 pub use tether_shared::child::{ChildError, Exit, ProcessOutcome, ProcessSpec, TAIL_BYTES};
 

@@ -54,6 +54,18 @@ fn start_time(pid: i32) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
+/// This tether's pid and kernel start time, which name it across a reused
+/// pid (0 when unknown).
+pub fn own_identity() -> (i32, u64) {
+    let me = std::process::id() as i32;
+    (me, start_time(me).unwrap_or(0))
+}
+
+/// Whether the process named by `pid` and its start time still runs.
+pub fn is_running(pid: i32, start: u64) -> bool {
+    start != 0 && start_time(pid) == Some(start)
+}
+
 pub(crate) fn register(pid: u32, argv: &[String]) -> Registration {
     let Some(dir) = DIR.get() else {
         return Registration(None);

@@ -27,6 +27,7 @@ mod pinned;
 mod progress;
 mod report_open;
 mod secrets;
+mod slurm;
 mod subtree;
 mod support;
 mod tidy;

@@ -46,6 +46,8 @@ pub(super) fn baseline(raw: RawBaseline, base: &Path, p: &mut Problems) -> Basel
             max_vram_ratio: raw.max_vram_ratio.map(|x| x.0),
         }
         .apply(Thresholds::default()),
+        executor: raw.executor.unwrap_or_default(),
+        max_parallel: raw.max_parallel.map_or(defaults::MAX_PARALLEL, |n| n.0),
         cases,
     }
 }
@@ -88,5 +90,6 @@ fn case(i: usize, c: RawCase, earlier: &[CaseConfig], p: &mut Problems) -> Optio
             max_vram_ratio: c.max_vram_ratio.map(|x| x.0),
         },
         canary,
+        executor: c.executor,
     })
 }

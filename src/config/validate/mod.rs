@@ -15,6 +15,7 @@ mod integration;
 mod project;
 mod schedule;
 mod service;
+mod slurm;
 mod update;
 mod upstream;
 
@@ -65,7 +66,9 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         gpu: gpu::gpu(raw.gpu, base),
         schedule: schedule::schedule(raw.schedule),
         service: service::service(raw.service),
+        slurm: slurm::slurm(raw.slurm, base, &mut p),
     };
+    slurm::needs_shared_dir(&config, &mut p);
     if p.0.is_empty() { Ok(config) } else { Err(p.0) }
 }
 

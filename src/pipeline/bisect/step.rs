@@ -215,8 +215,11 @@ impl<'a> Runner<'a> {
             .first()
             .map(|f| format!("{}: {}", f.case, f.message))
             .unwrap_or_default();
-        let hunted =
-            hunt.signatures.is_empty() || signatures.iter().any(|s| hunt.signatures.contains(s));
+        // the cluster's failure says nothing about this commit
+        let infrastructure = failures.iter().any(|f| f.class.is_infrastructure());
+        let hunted = !infrastructure
+            && (hunt.signatures.is_empty()
+                || signatures.iter().any(|s| hunt.signatures.contains(s)));
         Ok(Reading {
             verdict: if hunted {
                 StepVerdict::Bad

@@ -100,6 +100,7 @@ fn case(dir: &Path, frames_file: PathBuf) -> CaseResult {
         }],
         thresholds: crate::config::Thresholds::default(),
         canary: None,
+        job_failure: None,
     }
 }
 
