@@ -69,6 +69,11 @@ pub const TETHER_PROGRESS_FILE: &str = "TETHER_PROGRESS_FILE";
 /// Set (to anything) to turn colour off in the terminal logs.
 pub const NO_COLOR: &str = "NO_COLOR";
 
+/// Set by Slurm in a job: the partition the job runs in. On a node without
+/// a GPU it names the hardware key (`cpu-slurm-<partition>`), so CPU-only
+/// partitions keep their own references.
+pub const SLURM_JOB_PARTITION: &str = "SLURM_JOB_PARTITION";
+
 /// The host name when `/proc/sys/kernel/hostname` cannot be read.
 pub const HOSTNAME: &str = "HOSTNAME";
 

@@ -74,6 +74,8 @@ pub(super) fn run_case(
         thresholds: case.thresholds,
         canary: Some(r.outcome),
         job_failure: None,
+        target: None,
+        hardware: None,
     }
 }
 

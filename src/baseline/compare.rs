@@ -21,15 +21,17 @@ pub const MIN_DURATION_DELTA_S: f64 = 5.0;
 /// be a regression.
 pub const MIN_CANARY_DELTA_MS: f64 = 1.0;
 
-/// Compares every case of `run` with its reference for the run's hardware.
+/// Compares every case of `run` with its reference for the hardware it ran
+/// on (the run's, or its own job's in a matrix).
 pub fn compare(cfg: &Config, run: &BaselineRun) -> Result<Vec<CaseComparison>, BaselineError> {
     run.cases
         .iter()
         .map(|case| {
-            let path = reference_path(cfg, &run.hardware.slug, &case.name, &case.settings_hash);
+            let hardware = &run.hardware_of(case).slug;
+            let path = reference_path(cfg, hardware, &case.name, &case.settings_hash);
             let comparison = match read_reference(&path)? {
                 None => Comparison::New {
-                    other_hardware: other_hardware(cfg, &run.hardware.slug, &path),
+                    other_hardware: other_hardware(cfg, hardware, &path),
                 },
                 Some(r) => compare_one(case, &r, path),
             };
@@ -43,8 +45,9 @@ pub fn compare(cfg: &Config, run: &BaselineRun) -> Result<Vec<CaseComparison>, B
             };
             Ok(CaseComparison {
                 case: case.name.clone(),
+                target: case.target.clone(),
                 settings_hash: case.settings_hash.clone(),
-                hardware: run.hardware.slug.clone(),
+                hardware: hardware.clone(),
                 verdict,
                 comparison,
             })

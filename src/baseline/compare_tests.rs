@@ -40,6 +40,8 @@ fn case(status: CaseStatus, duration_s: f64, vram: Option<u64>) -> CaseResult {
         thresholds: crate::config::Thresholds::default(),
         canary: None,
         job_failure: None,
+        target: None,
+        hardware: None,
     }
 }
 

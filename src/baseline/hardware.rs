@@ -1,6 +1,6 @@
 //! Keys of baseline references: the hardware a run ran on (GPU, driver,
-//! torch and its CUDA build; `cpu` without a GPU) and a stable hash of a
-//! case's settings.
+//! torch and its CUDA build; `cpu` without a GPU, `cpu-slurm-<partition>`
+//! without a GPU in a Slurm job) and a stable hash of a case's settings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +40,16 @@ impl HardwareKey {
             cuda: None,
         }
     }
+
+    /// The key of a node without a GPU in a Slurm job of `partition`:
+    /// CPU-only partitions are kinds of hardware too, so each keeps its own
+    /// references (`cpu-slurm-<partition>`).
+    pub fn cpu_partition(partition: &str) -> HardwareKey {
+        HardwareKey {
+            slug: slugify(&format!("cpu-slurm-{partition}")),
+            ..HardwareKey::cpu()
+        }
+    }
 }
 
 /// The key of this machine. With a GPU, torch's version is asked of
@@ -47,7 +57,10 @@ impl HardwareKey {
 pub fn hardware_key(cfg: &Config, tree: &Path, probe_dir: &Path) -> HardwareKey {
     let hw = gpu::hardware();
     let Some(gpu_name) = hw.gpu else {
-        return HardwareKey::cpu();
+        return match crate::env::var(crate::env::SLURM_JOB_PARTITION) {
+            Some(p) if !p.trim().is_empty() => HardwareKey::cpu_partition(&p),
+            _ => HardwareKey::cpu(),
+        };
     };
     let (torch, cuda) = probe_torch(cfg, tree, probe_dir);
     let driver_short = hw
@@ -213,5 +226,6 @@ mod tests {
             "nvidia-h100-80gb-hbm3-drv-550.54-torch-2.11.0-cu128"
         );
         assert_eq!(slugify("  A/B  c "), "a-b-c");
+        assert_eq!(HardwareKey::cpu_partition("l40s").slug, "cpu-slurm-l40s");
     }
 }

@@ -38,7 +38,9 @@ pub use record::record;
 pub use reference_file::reference_path;
 pub use runner::{NODE_RESULT, NodeResult, RunOptions, exec_case, next_run_dir, run_suite};
 pub use slurm_exec::check_cluster;
-pub use suite::{CaseOverride, EffectiveCase, Overrides, effective_cases};
+pub use suite::{
+    CaseOverride, EffectiveCase, Overrides, TargetOverride, dir_name, effective_cases,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {

@@ -191,6 +191,20 @@ pub struct CaseResult {
     /// case) ended it; `None` for a local case and a job that ran the case.
     #[serde(default)]
     pub job_failure: Option<JobFailure>,
+    /// The `[[slurm.target]]` the case ran on (a hardware matrix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The hardware this case's job ran on, when it may differ from the
+    /// run's (a matrix target); its references are keyed by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<super::hardware::HardwareKey>,
+}
+
+impl CaseResult {
+    /// `<case>`, or `<case>@<target>` in a matrix: how reports name it.
+    pub fn label(&self) -> String {
+        super::suite::dir_name(&self.name, self.target.as_deref())
+    }
 }
 
 /// A scheduler job that ended without the case's own verdict.
@@ -258,6 +272,23 @@ impl BaselineRun {
 
     pub fn failing(&self) -> Vec<&CaseResult> {
         self.cases.iter().filter(|c| !c.passed()).collect()
+    }
+
+    /// The hardware `case` ran on: its own (a matrix target's job), else
+    /// the run's; its references are keyed by this.
+    pub fn hardware_of<'a>(&'a self, case: &'a CaseResult) -> &'a HardwareKey {
+        case.hardware.as_ref().unwrap_or(&self.hardware)
+    }
+
+    /// The targets of a matrix run, in the order their cases ran.
+    pub fn targets(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for t in self.cases.iter().filter_map(|c| c.target.as_deref()) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
     }
 }
 
@@ -371,6 +402,9 @@ pub struct OutputMetrics {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseComparison {
     pub case: String,
+    /// The `[[slurm.target]]` the case ran on (a hardware matrix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub settings_hash: String,
     /// The hardware slug the reference was looked up under.
     pub hardware: String,

@@ -141,8 +141,12 @@ pub(super) fn check_outputs(
 /// the references as they are now (`tether baseline compare`).
 pub fn reanalyze(cfg: &Config, run: &mut BaselineRun) {
     let mut worker: WorkerSlot = None;
-    let hardware = run.hardware.slug.clone();
+    let run_hardware = run.hardware.slug.clone();
     for case in run.cases.iter_mut().filter(|c| c.passed()) {
+        let hardware = case
+            .hardware
+            .as_ref()
+            .map_or(run_hardware.clone(), |h| h.slug.clone());
         let key = CaseKey {
             name: &case.name,
             params: &case.params,

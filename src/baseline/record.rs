@@ -19,7 +19,8 @@ use crate::config::Config;
 pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineError> {
     let mut written = Vec::new();
     for case in run.cases.iter().filter(|c| c.passed()) {
-        let path = reference_path(cfg, &run.hardware.slug, &case.name, &case.settings_hash);
+        let hardware = run.hardware_of(case);
+        let path = reference_path(cfg, &hardware.slug, &case.name, &case.settings_hash);
         let quality = record_frames(&path, &case.quality)?;
         let canary = record_canary(&path, case)?;
         let reference = Reference {
@@ -28,7 +29,7 @@ pub fn record(cfg: &Config, run: &BaselineRun) -> Result<Vec<PathBuf>, BaselineE
             model: case.model.clone(),
             params: case.params.clone(),
             settings_hash: case.settings_hash.clone(),
-            hardware: run.hardware.clone(),
+            hardware: hardware.clone(),
             recorded_at: run.finished,
             run_id: run.run_id.clone(),
             status: case.status,

@@ -180,9 +180,12 @@ pub fn run_suite(
             &on_slurm.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             &finished,
         )?;
-        for ((index, _), (result, node_hardware)) in on_slurm.iter().zip(ran) {
-            // the references follow the hardware the jobs ran on
-            if only_slurm && let Some(h) = node_hardware {
+        for ((index, case), (mut result, node_hardware)) in on_slurm.iter().zip(ran) {
+            // the references follow the hardware the jobs ran on: a matrix
+            // case keeps its own, else the run takes the nodes'
+            if case.target.is_some() {
+                result.hardware = node_hardware;
+            } else if only_slurm && let Some(h) = node_hardware {
                 hardware = h;
             }
             results[*index] = Some(result);
@@ -234,25 +237,43 @@ fn select(
         .collect())
 }
 
-/// Runs the one case `name` of the suite in `tree`, its folder
-/// `<run_dir>/<name>/`, as the local runner runs each case, and writes its
-/// result with the hardware it ran on to `<run_dir>/<name>/`[`NODE_RESULT`]:
-/// `tether case-exec`, the slurm executor's job on a node.
+/// Runs the one case `name` (on matrix target `target`) of the suite in
+/// `tree`, its folder `<run_dir>/<name>[@<target>]/`, as the local runner
+/// runs each case, and writes its result with the hardware it ran on to
+/// that folder's [`NODE_RESULT`]: `tether case-exec`, the slurm executor's
+/// job on a node.
 pub fn exec_case(
     cfg: &Config,
     tree: &Path,
     run_dir: &Path,
     run_id: &str,
     name: &str,
+    target: Option<&str>,
 ) -> Result<NodeResult, BaselineError> {
     let overrides = Overrides::load(tree, cfg)?;
-    let mut cases = select(effective_cases(cfg, &overrides), Some(&[name.to_owned()]))?;
-    let case = cases.remove(0);
+    let cases = select(effective_cases(cfg, &overrides), Some(&[name.to_owned()]))?;
+    let Some(case) = cases
+        .into_iter()
+        .find(|c| target.is_none() || c.target.as_deref() == target)
+    else {
+        return Err(BaselineError::UnknownCase {
+            name: super::suite::dir_name(name, target),
+            known: crate::text::cut_list(
+                &cfg.slurm
+                    .targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>(),
+                crate::text::MESSAGE_ITEMS,
+            ),
+        });
+    };
     crate::state::create_private_dir(run_dir).map_err(|source| BaselineError::Write {
         path: run_dir.to_path_buf(),
         source,
     })?;
-    let hardware = hardware_key(cfg, tree, &run_dir.join(name).join(".hardware"));
+    let dir = run_dir.join(case.dir_name());
+    let hardware = hardware_key(cfg, tree, &dir.join(".hardware"));
     let mut ctx = RunContext {
         cfg,
         tree,
@@ -264,7 +285,7 @@ pub fn exec_case(
     };
     let case = ctx.run_case(&case)?;
     let result = NodeResult { hardware, case };
-    write_pretty(&run_dir.join(name).join(NODE_RESULT), &result)?;
+    write_pretty(&dir.join(NODE_RESULT), &result)?;
     Ok(result)
 }
 
@@ -297,7 +318,7 @@ impl RunContext<'_> {
     fn run_case(&mut self, case: &EffectiveCase) -> Result<CaseResult, BaselineError> {
         let cfg = self.cfg;
         let tree = self.tree;
-        let case_dir = self.run_dir.join(&case.name);
+        let case_dir = self.run_dir.join(case.dir_name());
         let settings_json = case_dir.join("settings.json");
         let settings = serde_json::json!({
             "case": case.name,
@@ -426,6 +447,8 @@ impl RunContext<'_> {
             thresholds: case.thresholds,
             canary: None,
             job_failure: None,
+            target: case.target.clone(),
+            hardware: None,
         })
     }
 }
@@ -475,13 +498,15 @@ pub(super) fn not_run(case: &EffectiveCase, run_dir: &Path, error: String) -> Ca
         error: Some(error),
         stdout_tail: String::new(),
         stderr_tail: String::new(),
-        log_dir: run_dir.join(&case.name),
+        log_dir: run_dir.join(case.dir_name()),
         log_truncated: false,
         stray_writes: Vec::new(),
         quality: Vec::new(),
         thresholds: case.thresholds,
         canary: None,
         job_failure: None,
+        target: case.target.clone(),
+        hardware: None,
     }
 }
 

@@ -101,8 +101,16 @@ impl SlurmRun<'_> {
         // a first Ctrl-C or SIGTERM cancels the jobs instead of exiting
         let _signals = crate::process::RunningGuard::new();
         let shared = self.stage()?;
-        self.probe(&shared)?;
-        let placement = &self.cfg.slurm.placement;
+        // each target's nodes must see the shared folder
+        let mut targets: Vec<Option<&str>> = Vec::new();
+        for c in cases {
+            if !targets.contains(&c.target.as_deref()) {
+                targets.push(c.target.as_deref());
+            }
+        }
+        for t in targets {
+            self.probe(&shared, t)?;
+        }
         let mut results: Vec<Option<(CaseResult, Option<HardwareKey>)>> =
             (0..cases.len()).map(|_| None).collect();
         let mut queue: Vec<(usize, u32)> = (0..cases.len()).rev().map(|i| (i, 1)).collect();
@@ -133,7 +141,7 @@ impl SlurmRun<'_> {
             while running.len() < max_parallel
                 && let Some((i, attempt)) = queue.pop()
             {
-                let job = self.submit(&shared, placement, cases[i], i, attempt)?;
+                let job = self.submit(&shared, cases[i], i, attempt)?;
                 guard.0.push(job.id.clone());
                 running.push(job);
             }
@@ -188,7 +196,13 @@ impl SlurmRun<'_> {
         let Some(dir) = &self.cfg.slurm.shared_dir else {
             return Err(self.err("`slurm.shared_dir` is not set".into()));
         };
-        let root = dir.join("tether-runs").join(self.run_id);
+        // unique per run of this tether: runs at once (a parallel bisect's
+        // steps) may share a run id
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nth = RUNS.fetch_add(1, Ordering::SeqCst);
+        let root =
+            dir.join("tether-runs")
+                .join(format!("{}-{}-{nth}", self.run_id, std::process::id()));
         crate::state::create_private_dir(&root).map_err(|source| BaselineError::Write {
             path: root.clone(),
             source,
@@ -207,18 +221,20 @@ impl SlurmRun<'_> {
         })
     }
 
-    /// A job that proves the nodes see the shared folder.
-    fn probe(&self, shared: &Shared) -> Result<(), BaselineError> {
-        let token = format!("{}-{}", self.run_id, std::process::id());
-        let token_file = shared.root.join("probe.token");
-        let seen = shared.root.join("probe.seen");
+    /// A job that proves the nodes (of `target`) see the shared folder.
+    fn probe(&self, shared: &Shared, target: Option<&str>) -> Result<(), BaselineError> {
+        let (placement, extra_args) = self.cfg.slurm.placement_for(target);
+        let suffix = target.map(|t| format!("-{t}")).unwrap_or_default();
+        let token = format!("{}-{}{suffix}", self.run_id, std::process::id());
+        let token_file = shared.root.join(format!("probe{suffix}.token"));
+        let seen = shared.root.join(format!("probe{suffix}.seen"));
         crate::state::write_atomic(&token_file, token.as_bytes()).map_err(|source| {
             BaselineError::Write {
                 path: token_file.clone(),
                 source,
             }
         })?;
-        let script = shared.root.join("probe.sh");
+        let script = shared.root.join(format!("probe{suffix}.sh"));
         write_script(
             &script,
             &[
@@ -227,17 +243,15 @@ impl SlurmRun<'_> {
                 seen.display().to_string(),
             ],
         )?;
-        let mut args = placement_args(&self.cfg.slurm.placement);
-        args.push(format!("--job-name=tether-probe-{}", self.run_id));
-        args.push(format!(
-            "--output={}",
-            shared.root.join("probe.out").display()
-        ));
+        let probe_out = shared.root.join(format!("probe{suffix}.out"));
+        let mut args = placement_args(placement);
+        args.push(format!("--job-name=tether-probe-{}{suffix}", self.run_id));
+        args.push(format!("--output={}", probe_out.display()));
         args.push("--time=1".into());
         if let Some(mem) = &self.cfg.slurm.memory {
             args.push(format!("--mem={mem}"));
         }
-        args.extend(self.cfg.slurm.extra_args.iter().cloned());
+        args.extend(extra_args.iter().cloned());
         let id = slurm::sbatch(&args, &script).map_err(|e| self.err(e.to_string()))?;
         let _registered = slurm::register(&self.jobs_dir(), &id, "probe");
         let mut guard = CancelOnDrop(vec![id.clone()]);
@@ -257,12 +271,7 @@ impl SlurmRun<'_> {
                 return Err(self.err(format!(
                     "the probe job {id} did not run within {}; is partition `{}` up?",
                     crate::duration::format(self.cfg.slurm.max_pending),
-                    self.cfg
-                        .slurm
-                        .placement
-                        .partition
-                        .as_deref()
-                        .unwrap_or("(default)")
+                    placement.partition.as_deref().unwrap_or("(default)")
                 )));
             }
             sleep_unless_cancelled(interval, || self.cancelled());
@@ -275,25 +284,26 @@ impl SlurmRun<'_> {
                 "the nodes cannot see `slurm.shared_dir` `{}`: probe job {id} could not copy `{}` there ({})",
                 self.cfg.slurm.shared_dir.as_deref().unwrap_or(Path::new("")).display(),
                 token_file.display(),
-                tail(&shared.root.join("probe.out"), 500).trim()
+                tail(&probe_out, 500).trim()
             )));
         }
         Ok(())
     }
 
     fn jobs_dir(&self) -> PathBuf {
-        self.cfg.project.state_dir.join("slurm-jobs")
+        slurm::jobs_dir(&self.cfg.project.state_dir)
     }
 
     fn submit<'c>(
         &self,
         shared: &Shared,
-        placement: &SlurmPlacement,
         case: &'c EffectiveCase,
         index: usize,
         attempt: u32,
     ) -> Result<Job<'c>, BaselineError> {
-        let node_dir = shared.cases.join(&case.name);
+        let (placement, extra_args) = self.cfg.slurm.placement_for(case.target.as_deref());
+        let dir_name = case.dir_name();
+        let node_dir = shared.cases.join(&dir_name);
         if node_dir.exists() {
             let _ = fs_err::remove_dir_all(&node_dir);
         }
@@ -314,26 +324,27 @@ impl SlurmRun<'_> {
                 ))
             })?,
         };
-        let script = shared.root.join(format!("{}.sh", case.name));
-        write_script(
-            &script,
-            &[
-                tether.display().to_string(),
-                "--config".into(),
-                config.display().to_string(),
-                "case-exec".into(),
-                "--tree".into(),
-                shared.tree.display().to_string(),
-                "--run-dir".into(),
-                shared.cases.display().to_string(),
-                "--run-id".into(),
-                self.run_id.to_owned(),
-                "--case".into(),
-                case.name.clone(),
-            ],
-        )?;
+        let script = shared.root.join(format!("{dir_name}.sh"));
+        let mut argv: Vec<String> = vec![
+            tether.display().to_string(),
+            "--config".into(),
+            config.display().to_string(),
+            "case-exec".into(),
+            "--tree".into(),
+            shared.tree.display().to_string(),
+            "--run-dir".into(),
+            shared.cases.display().to_string(),
+            "--run-id".into(),
+            self.run_id.to_owned(),
+            "--case".into(),
+            case.name.clone(),
+        ];
+        if let Some(t) = &case.target {
+            argv.extend(["--target".into(), t.clone()]);
+        }
+        write_script(&script, &argv)?;
         let mut args = placement_args(placement);
-        args.push(format!("--job-name=tether-{}-{}", self.run_id, case.name));
+        args.push(format!("--job-name=tether-{}-{dir_name}", self.run_id));
         args.push(format!("--output={}", node_dir.join("slurm.out").display()));
         args.push(format!("--chdir={}", shared.tree.display()));
         args.push(format!("--time={}", self.time_limit_minutes(case)));
@@ -343,11 +354,11 @@ impl SlurmRun<'_> {
         if let Some(mem) = &self.cfg.slurm.memory {
             args.push(format!("--mem={mem}"));
         }
-        args.extend(self.cfg.slurm.extra_args.iter().cloned());
+        args.extend(extra_args.iter().cloned());
         let id = slurm::sbatch(&args, &script).map_err(|e| self.err(e.to_string()))?;
-        tracing::info!(case = %case.name, job = %id, attempt, "baseline case submitted");
-        let registered = slurm::register(&self.jobs_dir(), &id, &case.name);
-        let local = self.run_dir.join(&case.name);
+        tracing::info!(case = %dir_name, job = %id, attempt, "baseline case submitted");
+        let registered = slurm::register(&self.jobs_dir(), &id, &dir_name);
+        let local = self.run_dir.join(&dir_name);
         Ok(Job {
             case,
             index,
@@ -396,8 +407,8 @@ impl SlurmRun<'_> {
 
     /// The case's result from what the job left, its folder copied back.
     fn result(&self, shared: &Shared, job: &Job, end: End) -> (CaseResult, Option<HardwareKey>) {
-        let node_dir = shared.cases.join(&job.case.name);
-        let local = self.run_dir.join(&job.case.name);
+        let node_dir = shared.cases.join(job.case.dir_name());
+        let local = self.run_dir.join(job.case.dir_name());
         if let Err(e) = copy_tree(&node_dir, &local) {
             tracing::warn!(case = %job.case.name, error = %e, "cannot copy the job's folder back");
         }
@@ -579,19 +590,48 @@ pub fn check_cluster(cfg: &Config) -> Vec<String> {
     if let Err(e) = slurm::installed("sbatch") {
         return vec![format!("executor \"slurm\": {e}")];
     }
-    let Some(partition) = &cfg.slurm.placement.partition else {
-        return Vec::new();
+    let wanted: Vec<(String, &str)> = if cfg.slurm.targets.is_empty() {
+        cfg.slurm
+            .placement
+            .partition
+            .iter()
+            .map(|p| ("slurm.partition".to_owned(), p.as_str()))
+            .collect()
+    } else {
+        cfg.slurm
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let p = t.placement.partition.as_deref()?;
+                Some((format!("slurm.target[{i}].partition"), p))
+            })
+            .collect()
     };
-    match slurm::partitions() {
-        Ok(known) if known.iter().any(|k| k.trim_end_matches('*') == partition) => Vec::new(),
-        Ok(known) => vec![format!(
-            "slurm.partition: the cluster has no partition `{partition}` (sinfo knows {})",
-            known
-                .iter()
-                .map(|k| format!("`{}`", k.trim_end_matches('*')))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )],
-        Err(e) => vec![format!("slurm.partition: cannot ask the cluster: {e}")],
+    if wanted.is_empty() {
+        return Vec::new();
     }
+    let known = match slurm::partitions() {
+        Ok(k) => k,
+        Err(e) => {
+            return vec![format!(
+                "slurm: cannot ask the cluster for its partitions: {e}"
+            )];
+        }
+    };
+    let known: Vec<&str> = known.iter().map(|k| k.trim_end_matches('*')).collect();
+    wanted
+        .into_iter()
+        .filter(|(_, p)| !known.contains(p))
+        .map(|(key, p)| {
+            format!(
+                "{key}: the cluster has no partition `{p}` (sinfo knows {})",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect()
 }

@@ -1,6 +1,8 @@
 //! The effective baseline cases: the config's cases with the overrides a fix
 //! recorded in the wrapper's overrides file (`baseline.overrides_file`,
-//! `{"format_version":1,"cases":{"<case>":{"model":"..","params":{..}}}}`).
+//! `{"format_version":1,"cases":{"<case>":{"model":"..","params":{..},
+//! "targets":{"<target>":{"params":{..}}}}}}`), each slurm case once per
+//! `[[slurm.target]]` (the hardware matrix).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,23 @@ pub struct EffectiveCase {
     pub canary: Option<crate::config::CanaryConfig>,
     /// Where the case runs (its own, else `[baseline] executor`).
     pub executor: crate::config::Executor,
+    /// The `[[slurm.target]]` this copy of the case runs on.
+    pub target: Option<String>,
+}
+
+impl EffectiveCase {
+    /// The case's folder name: `<case>`, or `<case>@<target>` in a matrix.
+    pub fn dir_name(&self) -> String {
+        dir_name(&self.name, self.target.as_deref())
+    }
+}
+
+/// `<case>`, or `<case>@<target>`: a case's folder and label in a matrix.
+pub fn dir_name(case: &str, target: Option<&str>) -> String {
+    match target {
+        Some(t) => format!("{case}@{t}"),
+        None => case.to_owned(),
+    }
 }
 
 /// What the overrides file changes for one case.
@@ -37,6 +56,17 @@ pub struct EffectiveCase {
 pub struct CaseOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, Value>,
+    /// Changes for one `[[slurm.target]]` only (over `params`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, TargetOverride>,
+}
+
+/// What the overrides file changes for a case on one target.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetOverride {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Value>,
 }
@@ -93,6 +123,18 @@ impl Overrides {
             .insert(key.to_owned(), value);
     }
 
+    /// Sets one parameter of a case on one target only.
+    pub fn set_target_param(&mut self, case: &str, target: &str, key: &str, value: Value) {
+        self.cases
+            .entry(case.to_owned())
+            .or_default()
+            .targets
+            .entry(target.to_owned())
+            .or_default()
+            .params
+            .insert(key.to_owned(), value);
+    }
+
     /// Sets the model of a case.
     pub fn set_model(&mut self, case: &str, model: &str) {
         self.cases.entry(case.to_owned()).or_default().model = Some(model.to_owned());
@@ -125,8 +167,31 @@ impl Overrides {
     }
 }
 
-/// The config's cases with `overrides` applied, in config order.
+/// The config's cases with `overrides` applied, in config order; a slurm
+/// case once per `[[slurm.target]]`, with that target's overrides.
 pub fn effective_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase> {
+    let mut out = Vec::new();
+    for case in configured_cases(cfg, overrides) {
+        if case.executor != crate::config::Executor::Slurm || cfg.slurm.targets.is_empty() {
+            out.push(case);
+            continue;
+        }
+        for t in &cfg.slurm.targets {
+            let mut c = case.clone();
+            if let Some(o) = overrides.get(&c.name).and_then(|o| o.targets.get(&t.name)) {
+                for (k, v) in &o.params {
+                    c.params.insert(k.clone(), v.clone());
+                }
+            }
+            c.target = Some(t.name.clone());
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The config's cases with the case-wide overrides applied.
+fn configured_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase> {
     for name in overrides.cases.keys() {
         if !cfg.baseline.cases.iter().any(|c| &c.name == name) {
             tracing::warn!(case = %name, "overrides file names a case the config does not have; ignored");
@@ -159,6 +224,7 @@ pub fn effective_cases(cfg: &Config, overrides: &Overrides) -> Vec<EffectiveCase
                 thresholds: c.thresholds.apply(cfg.baseline.thresholds),
                 canary: c.canary.clone(),
                 executor: c.executor.unwrap_or(cfg.baseline.executor),
+                target: None,
             }
         })
         .collect()

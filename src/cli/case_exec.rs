@@ -21,10 +21,20 @@ pub struct CaseExecArgs {
     /// The case's name.
     #[arg(long)]
     pub case: String,
+    /// The `[[slurm.target]]` this job runs the case for.
+    #[arg(long)]
+    pub target: Option<String>,
 }
 
 pub fn run(args: &CaseExecArgs, cfg: &Config) -> anyhow::Result<u8> {
     // a failed case is a result: the job ends COMPLETED once it is written
-    tether::baseline::exec_case(cfg, &args.tree, &args.run_dir, &args.run_id, &args.case)?;
+    tether::baseline::exec_case(
+        cfg,
+        &args.tree,
+        &args.run_dir,
+        &args.run_id,
+        &args.case,
+        args.target.as_deref(),
+    )?;
     Ok(exit::OK)
 }

@@ -480,6 +480,35 @@ pub struct SlurmConfig {
     /// The queue is polled first after `poll_min`, backing off to `poll_max`.
     pub poll_min: Duration,
     pub poll_max: Duration,
+    /// `[[slurm.target]]`: every slurm case runs once on each; empty: once,
+    /// on `placement`.
+    pub targets: Vec<SlurmTarget>,
+}
+
+/// One `[[slurm.target]]`: its placement is `[slurm]`'s with the target's
+/// own keys over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlurmTarget {
+    /// Names the target in case folders, results and reports.
+    pub name: String,
+    pub placement: SlurmPlacement,
+    /// `[slurm] extra_args` followed by the target's own.
+    pub extra_args: Vec<String>,
+}
+
+impl SlurmConfig {
+    /// The target named `name`.
+    pub fn target(&self, name: &str) -> Option<&SlurmTarget> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Where a job of `target` goes (`None`: `[slurm]`'s own placement).
+    pub fn placement_for(&self, target: Option<&str>) -> (&SlurmPlacement, &[String]) {
+        match target.and_then(|t| self.target(t)) {
+            Some(t) => (&t.placement, &t.extra_args),
+            None => (&self.placement, &self.extra_args),
+        }
+    }
 }
 
 /// A generation canary: a TorchScript module exported at the tree under test
@@ -582,6 +611,9 @@ pub struct UpdateConfig {
     /// `tether bisect`: extra runs of a failing step before it counts as bad
     /// (a pass on any of them makes it good: the failure was flaky).
     pub bisect_retries: u32,
+    /// `tether bisect` on the slurm executor: candidates tested at once in
+    /// each round (1: the serial binary search).
+    pub bisect_parallel: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -149,6 +149,21 @@ pub struct RawSlurm {
     pub max_pending: Option<PositiveDuration>,
     pub poll_min: Option<PositiveDuration>,
     pub poll_max: Option<PositiveDuration>,
+    /// `[[slurm.target]]`: the hardware matrix.
+    #[serde(default)]
+    pub target: Vec<RawSlurmTarget>,
+}
+
+/// One `[[slurm.target]]`: a kind of hardware every slurm case runs on.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlurmTarget {
+    pub name: Option<NonEmpty>,
+    pub partition: Option<NonEmpty>,
+    pub account: Option<NonEmpty>,
+    pub qos: Option<NonEmpty>,
+    pub gres: Option<String>,
+    pub extra_args: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -256,6 +271,7 @@ pub struct RawUpdate {
     pub commit_author: Option<Author>,
     pub allow_regressions: Option<bool>,
     pub bisect_retries: Option<Count<0>>,
+    pub bisect_parallel: Option<Count<1>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -112,7 +112,16 @@ impl StatusServer {
 
 fn route(url: &str, shared: &Shared, pages: Option<&Pages>) -> Answer {
     let path = url.split('?').next().unwrap_or("");
-    let snap = shared.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut snap = shared.lock().map(|s| s.clone()).unwrap_or_default();
+    if matches!(path, "/status" | "/metrics")
+        && let Some(site) = &snap.site
+    {
+        // live: the jobs of the cluster tether follows right now
+        match crate::slurm::followed_jobs(&crate::slurm::jobs_dir(&site.state_dir)) {
+            Ok(d) => snap.state.slurm_jobs = d,
+            Err(e) => tracing::debug!(error = %e, "cannot ask Slurm for the followed jobs"),
+        }
+    }
     if let Some(answer) = pages.and_then(|p| (p.0)(path, &snap)) {
         return answer;
     }

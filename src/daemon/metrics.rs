@@ -1,7 +1,8 @@
 //! `/metrics`: the service state in the Prometheus text format (0.0.4):
 //! per job the last run's time, duration and outcome and the run and failure
 //! counts; per upstream the commits behind; per baseline case the duration,
-//! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions.
+//! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions;
+//! the Slurm jobs tether follows, pending and running.
 //! The metrics are a rendering of the persisted state on each request, so a
 //! registry would add nothing.
 
@@ -56,6 +57,18 @@ pub fn render(state: &ServiceState) -> String {
         "counter",
         "Failed runs of each job.",
         jobs().map(|(l, j)| (l, j.failures.to_string())),
+    );
+    let slurm = &state.slurm_jobs;
+    family(
+        &mut o,
+        "tether_slurm_jobs",
+        "gauge",
+        "Slurm jobs tether follows now, by state.",
+        [
+            ("state=\"pending\"".to_owned(), slurm.pending.to_string()),
+            ("state=\"running\"".to_owned(), slurm.running.to_string()),
+        ]
+        .into_iter(),
     );
     let ups = || {
         state

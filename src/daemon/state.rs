@@ -31,6 +31,10 @@ pub struct ServiceState {
     /// When the running service started, and its pid.
     pub started: Option<jiff::Timestamp>,
     pub pid: Option<u32>,
+    /// The Slurm jobs tether follows now, pending and running: read live
+    /// from the job registry for `/status` and `/metrics` (never stored).
+    #[serde(skip_deserializing)]
+    pub slurm_jobs: crate::slurm::QueueDepth,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ fn failure(case: &str, sig: &str) -> Failure {
         detail: String::new(),
         log_dir: PathBuf::new(),
         integration_points: Vec::new(),
+        target: None,
     }
 }
 

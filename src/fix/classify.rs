@@ -105,6 +105,10 @@ impl FailureClass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     pub case: String,
+    /// The `[[slurm.target]]` the case failed on (a hardware matrix): a
+    /// fix found for it (a parameter reduction) is applied to it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The model the case ran.
     pub model: String,
     /// The parameters the case ran with (overrides applied).
@@ -199,6 +203,7 @@ pub fn classify(case: &CaseResult) -> Failure {
     };
     Failure {
         case: case.name.clone(),
+        target: case.target.clone(),
         model: case.model.clone(),
         params: case.params.clone(),
         signature: signature(&class, &message),

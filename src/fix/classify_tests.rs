@@ -268,6 +268,8 @@ fn case(status: CaseStatus, exit: Option<Exit>, stderr: &str) -> CaseResult {
         thresholds: Default::default(),
         canary: None,
         job_failure: None,
+        target: None,
+        hardware: None,
     }
 }
 

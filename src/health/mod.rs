@@ -3,11 +3,13 @@
 //! preflight, in the worker), the wrapper's Python, the upstreams, the
 //! service, the live wrapper's last baseline results with their trend, and
 //! each upstream's last update (apart: a rolled-back candidate leaves the
-//! live wrapper as it was), and judges them: healthy, degraded or failing,
+//! live wrapper as it was), the Slurm cluster when cases run there, and
+//! judges them: healthy, degraded or failing,
 //! each with its reasons. Read-only: it fetches nothing and changes nothing
 //! but its own scratch folder.
 
 mod baseline;
+mod cluster;
 mod installation;
 mod json_shape;
 mod python;
@@ -19,6 +21,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{CaseTrend, RunPoint};
+pub use cluster::{ClusterHealth, PartitionHealth};
 pub use installation::{Installation, WorkerLocation};
 pub use python::{ProtectedPackageChange, PythonInfo, TorchView};
 pub use system::{DiskUse, SystemInfo};
@@ -99,6 +102,9 @@ pub struct HealthReport {
     /// bisect candidates, `--staged` trees), left out of the trend.
     #[serde(default)]
     pub baseline_not_live: usize,
+    /// The Slurm cluster, when any case runs on the slurm executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterHealth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +216,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         service: Some(service),
         baseline,
         baseline_not_live,
+        cluster: cluster::read(cfg),
     };
     judge(&mut report);
     report
@@ -245,6 +252,7 @@ pub fn health_without_config(dir: &std::path::Path, opts: &HealthOptions) -> Hea
         service: None,
         baseline: Vec::new(),
         baseline_not_live: 0,
+        cluster: None,
     };
     judge(&mut report);
     report
@@ -253,6 +261,9 @@ pub fn health_without_config(dir: &std::path::Path, opts: &HealthOptions) -> Hea
 /// The verdict and its reasons.
 fn judge(r: &mut HealthReport) {
     let mut reasons: Vec<HealthReason> = Vec::new();
+    if let Some(c) = &r.cluster {
+        cluster_reasons(c, &mut reasons);
+    }
     if let Some(t) = &r.torch
         && !t.passed
     {
@@ -458,5 +469,37 @@ mod tests {
         let json = serde_json::to_value(&point).unwrap();
         assert_eq!(json["status"], "timed_out");
         assert_eq!(serde_json::from_value::<RunPoint>(json).unwrap(), point);
+    }
+}
+
+/// An unreachable controller or a target's partition that does not exist
+/// fails (no case could run); a partition that is down degrades.
+fn cluster_reasons(c: &ClusterHealth, reasons: &mut Vec<HealthReason>) {
+    if !c.reachable {
+        reasons.push(HealthReason::new(
+            HealthVerdict::Failing,
+            format!(
+                "the Slurm controller does not answer: {}",
+                c.error.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    for p in &c.partitions {
+        let whose = if p.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" (target {})", p.targets.join(", "))
+        };
+        if !p.exists {
+            reasons.push(HealthReason::new(
+                HealthVerdict::Failing,
+                format!("the cluster has no partition `{}`{whose}", p.name),
+            ));
+        } else if !p.up {
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
+                format!("Slurm partition `{}`{whose} is not up", p.name),
+            ));
+        }
     }
 }

@@ -304,5 +304,6 @@ fn write_context(
         detail,
         log_dir: context_dir.to_path_buf(),
         integration_points: Vec::new(),
+        target: None,
     })
 }

@@ -148,9 +148,13 @@ fn summary(run: &BaselineRun, comparisons: &[CaseComparison], dir: &Path) -> Str
         };
         out.push_str(&format!(
             "  {status:<10} {:<20} {:>8.1}s  vram {vram}",
-            case.name, case.duration_s
+            case.label(),
+            case.duration_s
         ));
-        if let Some(c) = comparisons.iter().find(|c| c.case == case.name) {
+        if let Some(c) = comparisons
+            .iter()
+            .find(|c| c.case == case.name && c.target == case.target)
+        {
             out.push_str(&format!("  {}", comparison_text(c)));
         }
         out.push('\n');

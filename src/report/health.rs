@@ -305,6 +305,10 @@ pub fn markdown(r: &HealthReport) -> String {
     }
     o.push('\n');
 
+    if let Some(c) = &r.cluster {
+        cluster(&mut o, c);
+    }
+
     let _ = writeln!(o, "## Baseline\n");
     if r.baseline_not_live > 0 {
         let _ = writeln!(
@@ -345,4 +349,43 @@ pub fn markdown(r: &HealthReport) -> String {
         o.push('\n');
     }
     o
+}
+
+/// The Slurm cluster: the controller, then each target's partition.
+fn cluster(o: &mut String, c: &crate::health::ClusterHealth) {
+    let _ = writeln!(o, "## Slurm cluster\n");
+    if !c.reachable {
+        let _ = writeln!(
+            o,
+            "- controller not reachable: {}\n",
+            c.error.as_deref().unwrap_or("")
+        );
+        return;
+    }
+    let _ = writeln!(o, "- controller reachable\n");
+    let _ = writeln!(
+        o,
+        "| partition | targets | state | pending | running |\n|---|---|---|---|---|"
+    );
+    for p in &c.partitions {
+        let state = match (p.exists, p.up) {
+            (false, _) => "**missing**",
+            (true, false) => "**down**",
+            (true, true) => "up",
+        };
+        let (pending, running) = p.queue.map_or(("?".into(), "?".into()), |q| {
+            (q.pending.to_string(), q.running.to_string())
+        });
+        let _ = writeln!(
+            o,
+            "| {} | {} | {state} | {pending} | {running} |",
+            p.name,
+            if p.targets.is_empty() {
+                "-".to_owned()
+            } else {
+                p.targets.join(", ")
+            }
+        );
+    }
+    o.push('\n');
 }

@@ -271,6 +271,42 @@ pub fn outcome_line(r: &UpdateReport) -> String {
     }
 }
 
+/// A matrix run's targets: the hardware each ran on and whether all its
+/// cases passed (an update is promoted only when every target passes).
+pub(crate) fn target_table(o: &mut String, run: &BaselineRun) {
+    let targets = run.targets();
+    if targets.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "| target | hardware | passed |\n|---|---|---|");
+    for t in targets {
+        let cases: Vec<_> = run
+            .cases
+            .iter()
+            .filter(|c| c.target.as_deref() == Some(t))
+            .collect();
+        let passed = cases.iter().filter(|c| c.passed()).count();
+        let mut hardware: Vec<&str> = cases
+            .iter()
+            .filter_map(|c| c.hardware.as_ref().map(|h| h.slug.as_str()))
+            .collect();
+        hardware.dedup();
+        let _ = writeln!(
+            o,
+            "| {t} | {} | {}{passed} of {}{} |",
+            if hardware.is_empty() {
+                "(not read)".to_owned()
+            } else {
+                hardware.join(", ")
+            },
+            if passed == cases.len() { "" } else { "**" },
+            cases.len(),
+            if passed == cases.len() { "" } else { "**" },
+        );
+    }
+    o.push('\n');
+}
+
 pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
     let _ = writeln!(o, "Run `{}`\n", run.run_id);
     let _ = writeln!(
@@ -285,7 +321,7 @@ pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {:.1}s | {} | {} |",
-            c.name,
+            c.label(),
             c.model,
             match c.status {
                 CaseStatus::Passed => "passed",
@@ -299,6 +335,7 @@ pub(crate) fn run_table(o: &mut String, run: &BaselineRun) {
         );
     }
     o.push('\n');
+    target_table(o, run);
     for c in run.cases.iter().filter(|c| !c.stray_writes.is_empty()) {
         let _ = writeln!(
             o,

@@ -17,7 +17,7 @@ mod registry;
 use std::path::Path;
 use std::process::Command;
 
-pub use registry::{JobRegistration, cancel_orphans, register};
+pub use registry::{JobRegistration, cancel_orphans, jobs_dir, register};
 
 /// A Slurm job id (`12345`, or `12345_3` for an array task).
 #[derive(
@@ -280,6 +280,83 @@ pub fn partitions() -> Result<Vec<String>, SlurmError> {
     Ok(names)
 }
 
+/// The partition jobs go to when none is asked for (`sinfo` marks it `*`).
+pub fn default_partition() -> Result<Option<String>, SlurmError> {
+    let out = client("sinfo", &["--noheader", "--format=%R|%P"])?;
+    Ok(out.lines().find_map(|l| {
+        let (name, p) = l.trim().split_once('|')?;
+        p.ends_with('*').then(|| name.trim().to_owned())
+    }))
+}
+
+/// Each partition and whether it is up (`sinfo`'s availability).
+pub fn partition_states() -> Result<Vec<(String, bool)>, SlurmError> {
+    let out = client("sinfo", &["--noheader", "--format=%R|%a"])?;
+    Ok(parse_partition_states(&out))
+}
+
+fn parse_partition_states(out: &str) -> Vec<(String, bool)> {
+    let mut seen: Vec<(String, bool)> = Vec::new();
+    for line in out.lines() {
+        let Some((name, avail)) = line.trim().split_once('|') else {
+            continue;
+        };
+        let name = name.trim().trim_end_matches('*').to_owned();
+        if !name.is_empty() && !seen.iter().any(|(n, _)| *n == name) {
+            seen.push((name, avail.trim() == "up"));
+        }
+    }
+    seen
+}
+
+/// Jobs waiting and running in a partition, every user's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueDepth {
+    pub pending: u32,
+    pub running: u32,
+}
+
+/// The jobs tether follows now (registered in `dir`, the state dir's
+/// `slurm-jobs`), pending and running: one `squeue` when there are any.
+pub fn followed_jobs(dir: &Path) -> Result<QueueDepth, SlurmError> {
+    let ids = registry::registered(dir);
+    let mut d = QueueDepth::default();
+    for job in squeue(&ids)? {
+        match job.state {
+            JobState::Pending => d.pending += 1,
+            JobState::Running => d.running += 1,
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+/// The queue of `partition` (one `squeue` for all users' jobs).
+pub fn queue_depth(partition: &str) -> Result<QueueDepth, SlurmError> {
+    let out = client(
+        "squeue",
+        &[
+            "--noheader",
+            "--states=PENDING,RUNNING",
+            "--format=%T",
+            &format!("--partition={partition}"),
+        ],
+    )?;
+    Ok(parse_queue(&out))
+}
+
+fn parse_queue(out: &str) -> QueueDepth {
+    let mut d = QueueDepth::default();
+    for line in out.lines() {
+        match JobState::parse(line.trim()) {
+            JobState::Pending => d.pending += 1,
+            JobState::Running => d.running += 1,
+            _ => {}
+        }
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +374,19 @@ mod tests {
         assert_eq!(jobs[3].state, JobState::Cancelled);
         assert_eq!(JobState::parse("OUT_OF_MEMORY"), JobState::OutOfMemory);
         assert_eq!(JobState::parse("NODE_FAIL"), JobState::NodeFail);
+    }
+
+    #[test]
+    fn sinfo_and_squeue_answers_become_partition_states_and_depths() {
+        let p = parse_partition_states("h100*|up\nh100*|up\nl40s|down\n");
+        assert_eq!(p, [("h100".to_owned(), true), ("l40s".to_owned(), false)]);
+        let d = parse_queue("PENDING\nRUNNING\nPENDING\nCOMPLETING\n");
+        assert_eq!(
+            d,
+            QueueDepth {
+                pending: 2,
+                running: 1
+            }
+        );
     }
 }

@@ -64,6 +64,24 @@ pub fn register(dir: &Path, job: &JobId, name: &str) -> JobRegistration {
     }
 }
 
+/// The registry's folder under the state dir.
+pub fn jobs_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("slurm-jobs")
+}
+
+/// The jobs registered in `dir` (by any tether, running or gone).
+pub fn registered(dir: &Path) -> Vec<JobId> {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| fs_err::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<Record>(&b).ok())
+        .map(|r| r.job)
+        .collect()
+}
+
 /// Cancels the jobs in `dir` whose tether is gone, and removes their
 /// records. Returns what was cancelled, in words.
 pub fn cancel_orphans(dir: &Path) -> Vec<String> {

@@ -395,6 +395,7 @@ fn demo_stack_tips_are_repaired_by_the_workflow_inputs_strategy() {
     );
     let failure = Failure {
         case: "i2v".into(),
+        target: None,
         model: "i2v".into(),
         params: json!({"workflow": "workflows/i2v.json"})
             .as_object()

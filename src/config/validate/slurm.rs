@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{Problems, resolve};
 use crate::config::defaults;
-use crate::config::model::{Config, Executor, SlurmConfig, SlurmPlacement};
-use crate::config::raw::RawSlurm;
+use crate::config::model::{Config, Executor, SlurmConfig, SlurmPlacement, SlurmTarget};
+use crate::config::raw::{RawSlurm, RawSlurmTarget};
 
 pub(super) fn slurm(raw: RawSlurm, base: &Path, p: &mut Problems) -> SlurmConfig {
     let poll_min = raw.poll_min.map_or(defaults::POLL_MIN, |d| d.0);
@@ -22,36 +22,107 @@ pub(super) fn slurm(raw: RawSlurm, base: &Path, p: &mut Problems) -> SlurmConfig
     }
     let gres = match raw.gres {
         None => Some(defaults::SLURM_GRES.to_owned()),
-        Some(g) if g.trim().is_empty() => None,
-        Some(g) => Some(g),
+        Some(g) => gres(g),
     };
-    for (i, a) in raw.extra_args.iter().flatten().enumerate() {
-        if !a.starts_with('-') {
-            p.add(
-                format!("slurm.extra_args[{i}]"),
-                format!(
-                    "`{a}` is not an option: write each sbatch option as one item, `--key=value`"
-                ),
-            );
+    check_args("slurm.extra_args", raw.extra_args.as_deref(), p);
+    let placement = SlurmPlacement {
+        partition: raw.partition.map(|v| v.0),
+        account: raw.account.map(|v| v.0),
+        qos: raw.qos.map(|v| v.0),
+        gres,
+    };
+    let extra_args = raw.extra_args.unwrap_or_default();
+    let mut targets: Vec<SlurmTarget> = Vec::new();
+    for (i, t) in raw.target.into_iter().enumerate() {
+        if let Some(t) = target(i, t, &placement, &extra_args, &targets, p) {
+            targets.push(t);
         }
     }
     SlurmConfig {
-        placement: SlurmPlacement {
-            partition: raw.partition.map(|v| v.0),
-            account: raw.account.map(|v| v.0),
-            qos: raw.qos.map(|v| v.0),
-            gres,
-        },
+        placement,
         cpus: raw.cpus.map(|n| n.0),
         memory: raw.memory.map(|v| v.0),
         time_limit: raw.time_limit.map(|d| d.0),
-        extra_args: raw.extra_args.unwrap_or_default(),
+        extra_args,
+        targets,
         tether_bin: raw.tether_bin.map(|b| resolve(base, &b.0)),
         shared_dir: raw.shared_dir.map(|d| resolve(base, &d.0)),
         max_pending: raw.max_pending.map_or(defaults::MAX_PENDING, |d| d.0),
         poll_min,
         poll_max,
     }
+}
+
+/// `gres = ""` asks for no generic resources.
+fn gres(g: String) -> Option<String> {
+    (!g.trim().is_empty()).then_some(g)
+}
+
+/// Each sbatch argument must be one option.
+fn check_args(key: &str, args: Option<&[String]>, p: &mut Problems) {
+    for (i, a) in args.into_iter().flatten().enumerate() {
+        if !a.starts_with('-') {
+            p.add(
+                format!("{key}[{i}]"),
+                format!(
+                    "`{a}` is not an option: write each sbatch option as one item, `--key=value`"
+                ),
+            );
+        }
+    }
+}
+
+/// One `[[slurm.target]]`, its keys over `[slurm]`'s.
+fn target(
+    i: usize,
+    raw: RawSlurmTarget,
+    base: &SlurmPlacement,
+    base_args: &[String],
+    earlier: &[SlurmTarget],
+    p: &mut Problems,
+) -> Option<SlurmTarget> {
+    let key = format!("slurm.target[{i}]");
+    check_args(&format!("{key}.extra_args"), raw.extra_args.as_deref(), p);
+    let Some(name) = raw.name.map(|n| n.0) else {
+        p.add(
+            format!("{key}.name"),
+            "missing: each target needs a name (\"h100\")",
+        );
+        return None;
+    };
+    // the name becomes part of folder names (`<case>@<target>`)
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        p.add(
+            format!("{key}.name"),
+            format!("`{name}`: use letters, digits, `-`, `_` and `.` only"),
+        );
+        return None;
+    }
+    if earlier.iter().any(|t| t.name == name) {
+        p.add(format!("{key}.name"), format!("`{name}` is named twice"));
+        return None;
+    }
+    let mut extra_args = base_args.to_vec();
+    extra_args.extend(raw.extra_args.unwrap_or_default());
+    Some(SlurmTarget {
+        name,
+        placement: SlurmPlacement {
+            partition: raw
+                .partition
+                .map(|v| v.0)
+                .or_else(|| base.partition.clone()),
+            account: raw.account.map(|v| v.0).or_else(|| base.account.clone()),
+            qos: raw.qos.map(|v| v.0).or_else(|| base.qos.clone()),
+            gres: match raw.gres {
+                Some(g) => gres(g),
+                None => base.gres.clone(),
+            },
+        },
+        extra_args,
+    })
 }
 
 /// A case on the slurm executor needs `slurm.shared_dir`.
@@ -127,5 +198,46 @@ mod tests {
         assert_eq!(poll.1, Some(12), "{p:?}");
         let p = problems("[baseline]\nexecutor = \"cluster\"\n");
         assert!(p[0].2.contains("`local`"), "{p:?}");
+    }
+
+    #[test]
+    fn targets_take_slurm_keys_unless_they_set_their_own() {
+        let cfg = Config::parse(
+            &format!(
+                "{UPSTREAM}[slurm]\nshared_dir = \"/s\"\naccount = \"video\"\nextra_args = [\"--nice=1\"]\n\
+                 [[slurm.target]]\nname = \"h100\"\npartition = \"h100\"\n\
+                 [[slurm.target]]\nname = \"l40s\"\npartition = \"l40s\"\ngres = \"gpu:l40s:1\"\nextra_args = [\"--exclusive\"]\n"
+            ),
+            Path::new("/base"),
+        )
+        .unwrap();
+        let names: Vec<&str> = cfg.slurm.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["h100", "l40s"]);
+        let (l40s, args) = cfg.slurm.placement_for(Some("l40s"));
+        assert_eq!(l40s.partition.as_deref(), Some("l40s"));
+        assert_eq!(l40s.account.as_deref(), Some("video"));
+        assert_eq!(l40s.gres.as_deref(), Some("gpu:l40s:1"));
+        assert_eq!(args, ["--nice=1", "--exclusive"]);
+        assert_eq!(
+            cfg.slurm.placement_for(Some("h100")).0.gres.as_deref(),
+            Some("gpu:1")
+        );
+    }
+
+    #[test]
+    fn a_target_without_a_name_or_named_twice_is_a_problem() {
+        let p = problems(
+            "[[slurm.target]]\npartition = \"a\"\n[[slurm.target]]\nname = \"a b\"\n[[slurm.target]]\nname = \"x\"\n[[slurm.target]]\nname = \"x\"\n",
+        );
+        let keys: Vec<&str> = p.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "slurm.target[0].name",
+                "slurm.target[1].name",
+                "slurm.target[3].name"
+            ],
+            "{p:?}"
+        );
     }
 }

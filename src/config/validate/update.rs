@@ -41,5 +41,6 @@ pub(super) fn update(raw: RawUpdate, p: &mut Problems) -> UpdateConfig {
         ),
         allow_regressions: raw.allow_regressions.unwrap_or(defaults::ALLOW_REGRESSIONS),
         bisect_retries: raw.bisect_retries.map_or(defaults::BISECT_RETRIES, |n| n.0),
+        bisect_parallel: raw.bisect_parallel.map_or(1, |n| n.0),
     }
 }

@@ -1,6 +1,8 @@
 //! The out-of-memory family: shorten the video along the frame grid, then
 //! lower the resolution, then switch the memory profile; each change goes to
-//! the overrides file and is reported as a reduction.
+//! the overrides file and is reported as a reduction. A case that ran out of
+//! memory on one `[[slurm.target]]` is reduced on that target alone (the
+//! overrides file's `targets.<name>`), and the reduction names the target.
 
 use serde_json::Value;
 
@@ -125,10 +127,19 @@ impl Strategy for Oom {
                 ),
             ));
         };
-        set_override(ctx.cfg, ctx.tree, &f.case, |o| {
-            o.set_param(&f.case, &r.key, r.to.clone())
+        set_override(ctx.cfg, ctx.tree, &f.case, |o| match &f.target {
+            // the other targets keep their parameters
+            Some(t) => o.set_target_param(&f.case, t, &r.key, r.to.clone()),
+            None => o.set_param(&f.case, &r.key, r.to.clone()),
         })?;
-        let reduced = format!("{}: {}", f.case, r.describe());
+        let reduced = match &f.target {
+            Some(t) => format!(
+                "{}: {} on target {t} only",
+                crate::baseline::dir_name(&f.case, Some(t)),
+                r.describe()
+            ),
+            None => format!("{}: {}", f.case, r.describe()),
+        };
         Ok(Some(AppliedFix {
             strategy: StrategyKind::Oom,
             summary: format!("out of memory: {reduced}"),

@@ -83,6 +83,7 @@ fn failure(d: &Dirs, class: FailureClass) -> Failure {
         class,
         log_dir: d.out.clone(),
         integration_points: Vec::new(),
+        target: None,
     }
 }
 

@@ -177,6 +177,7 @@ fn failure(class_type: &str, node: &str, input: &str, problem: WorkflowProblem) 
         detail: String::new(),
         log_dir: PathBuf::from("/nonexistent"),
         integration_points: Vec::new(),
+        target: None,
     }
 }
 

@@ -2,7 +2,9 @@
 //! baseline. Both ends are confirmed first (the good end passes, the bad end
 //! fails); then a binary search over the upstream's first-parent history,
 //! each step the chosen cases in a staged tree (never the live one), with
-//! steps that fail differently, or cannot be staged, skipped. Every step is
+//! steps that fail differently, or cannot be staged, skipped; on the slurm
+//! executor with `update.bisect_parallel = K`, K candidates a round, their
+//! suites run at once (`search::next_round`). Every step is
 //! journaled (`<state>/bisect/journal.json`), so an interrupted bisect
 //! resumes, and logged like a fix attempt (`debug_log.txt`, `bisect.jsonl`).
 
@@ -198,13 +200,44 @@ pub fn bisect_with(
     }
 
     let n = journal.candidates.len();
+    let k = parallel_probes(cfg, &journal.cases);
     loop {
         let verdicts: BTreeMap<usize, StepVerdict> = journal
             .steps
             .iter()
             .filter_map(|s| s.index.map(|i| (i, s.verdict)))
             .collect();
-        match search::next(n, &verdicts) {
+        let next = match search::next_round(n, &verdicts, k) {
+            search::Round::Probe(picks) if picks.len() > 1 => {
+                if crate::process::interrupted() {
+                    return Err(BisectError::Interrupted);
+                }
+                let probes = picks
+                    .iter()
+                    .map(|&i| {
+                        Ok((
+                            i,
+                            mirror.commit_info(mirror.resolve_rev(&journal.candidates[i])?)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, BisectError>>()?;
+                let round = journal
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.round)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                for step in runner.run_round(round, &probes, &hunt(&journal, retries))? {
+                    journal.steps.push(step.record);
+                }
+                save(&journal)?;
+                continue;
+            }
+            search::Round::Probe(picks) => Next::Probe(picks[0]),
+            search::Round::Done(done) => done,
+        };
+        match next {
             Next::Probe(i) => {
                 if crate::process::interrupted() {
                     return Err(BisectError::Interrupted);
@@ -254,6 +287,30 @@ pub fn bisect_with(
             }
         }
     }
+}
+
+/// Candidates a round tests at once: `update.bisect_parallel` when every
+/// hunted case runs on the slurm executor (each step's jobs go to the
+/// cluster), else 1 (local cases share this machine's GPU).
+fn parallel_probes(cfg: &Config, cases: &[String]) -> usize {
+    let k = cfg.update.bisect_parallel.max(1) as usize;
+    if k == 1 {
+        return 1;
+    }
+    let all_slurm = cfg
+        .baseline
+        .cases
+        .iter()
+        .filter(|c| cases.contains(&c.name))
+        .all(|c| c.executor.unwrap_or(cfg.baseline.executor) == crate::config::Executor::Slurm);
+    if !all_slurm {
+        tracing::warn!(
+            bisect_parallel = k,
+            "update.bisect_parallel needs every bisected case on the slurm executor; testing one commit at a time"
+        );
+        return 1;
+    }
+    k
 }
 
 /// A new journal: the ends resolved, the candidates listed.

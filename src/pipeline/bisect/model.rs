@@ -63,6 +63,10 @@ pub struct StepRecord {
     pub runs: u32,
     /// Where the step's baseline runs are.
     pub run_dir: PathBuf,
+    /// The round of a parallel bisect (`update.bisect_parallel` > 1) the
+    /// step was tested in, with the other steps of the round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
 }
 
 /// What an unfinished bisect has learnt so far.

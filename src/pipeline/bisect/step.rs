@@ -50,6 +50,84 @@ impl Reading {
     }
 }
 
+/// Whether a step is settled after its run `runs`: a pass settles it (as
+/// flaky when an earlier run failed); a failure is run again up to
+/// `retries` times, then the first failing run's reading stands.
+fn settle(
+    mut reading: Reading,
+    first: &mut Option<Reading>,
+    runs: u32,
+    retries: u32,
+) -> Option<Reading> {
+    if reading.verdict == StepVerdict::Good {
+        if let Some(f) = first {
+            reading.why = format!(
+                "passed on run {runs} after failing on run 1 ({} on run 1: {}): a flaky failure",
+                f.verdict.as_str(),
+                f.why
+            );
+        }
+        return Some(reading);
+    }
+    if first.is_none() {
+        *first = Some(reading);
+    }
+    if runs > retries || crate::process::interrupted() {
+        // every run failed: the first run's reading stands
+        return first.clone();
+    }
+    None
+}
+
+/// A staged tree of one run and the work folder to remove after it.
+struct StagedTree {
+    dir: PathBuf,
+    work: PathBuf,
+}
+
+/// A run's reading of its commit: good when the cases pass; bad when a
+/// hunted failure is among its failures; a skip for other failures and for
+/// the cluster's own (infrastructure).
+fn read(run: &crate::baseline::BaselineRun, hunt: &Hunt<'_>) -> Reading {
+    if run.passed() {
+        return Reading {
+            verdict: StepVerdict::Good,
+            why: "the cases pass".into(),
+            signatures: Vec::new(),
+            failing: Vec::new(),
+        };
+    }
+    let failures: Vec<crate::fix::Failure> = run
+        .failing()
+        .into_iter()
+        .map(crate::fix::classify)
+        .collect();
+    let signatures: Vec<String> = failures.iter().map(|f| f.signature.clone()).collect();
+    let failing: Vec<String> = failures.iter().map(|f| f.case.clone()).collect();
+    let first = failures
+        .first()
+        .map(|f| format!("{}: {}", f.case, f.message))
+        .unwrap_or_default();
+    // the cluster's failure says nothing about this commit
+    let infrastructure = failures.iter().any(|f| f.class.is_infrastructure());
+    let hunted = !infrastructure
+        && (hunt.signatures.is_empty() || signatures.iter().any(|s| hunt.signatures.contains(s)));
+    Reading {
+        verdict: if hunted {
+            StepVerdict::Bad
+        } else {
+            StepVerdict::Skip
+        },
+        why: if hunted {
+            first
+        } else {
+            format!("a different failure than the one hunted: {first}")
+        },
+        signatures,
+        failing,
+    }
+}
+
 /// The cases a step runs and the failures it hunts.
 pub struct Hunt<'a> {
     pub cases: &'a [String],
@@ -105,29 +183,151 @@ impl<'a> Runner<'a> {
         tracing::info!(step = self.n, role = role.as_str(), commit = %commit.short, "bisect step started");
         let mut runs = 0u32;
         let mut first: Option<Reading> = None;
-        let mut reading;
-        loop {
+        let reading = loop {
             runs += 1;
-            reading = self.once(commit, hunt, &step_dir, runs)?;
-            if reading.verdict == StepVerdict::Good {
-                if let Some(f) = &first {
-                    reading.why = format!(
-                        "passed on run {runs} after failing on run 1 ({} on run 1: {}): a flaky failure",
-                        f.verdict.as_str(),
-                        f.why
-                    );
+            let reading = self.once(commit, hunt, &step_dir, runs)?;
+            if let Some(done) = settle(reading, &mut first, runs, hunt.retries) {
+                break done;
+            }
+        };
+        self.finish(self.n, role, index, commit, step_dir, reading, runs, None)
+    }
+
+    /// One round of a parallel bisect: the candidates `probes` (index and
+    /// commit), each one step, their trees staged one after the other and
+    /// their suites run at once (each submits its own jobs); a flaky failure
+    /// is run again as in [`Runner::run`], the retries of a round together.
+    pub fn run_round(
+        &mut self,
+        round: u32,
+        probes: &[(usize, CommitInfo)],
+        hunt: &Hunt<'_>,
+    ) -> Result<Vec<StepOutcome>, BisectError> {
+        struct Probe<'p> {
+            n: u32,
+            index: usize,
+            commit: &'p CommitInfo,
+            step_dir: PathBuf,
+            runs: u32,
+            first: Option<Reading>,
+            done: Option<Reading>,
+        }
+        let mut all: Vec<Probe> = Vec::new();
+        for (index, commit) in probes {
+            self.n += 1;
+            self.at_most = self.at_most.max(self.n);
+            crate::progress::emit(|| crate::progress::Event::BisectStep {
+                step: self.n,
+                at_most: self.at_most,
+                role: StepRole::Step.as_str().to_owned(),
+                commit: commit.short.clone(),
+                subject: commit.subject.clone(),
+            });
+            tracing::info!(step = self.n, round, commit = %commit.short, "bisect step started");
+            all.push(Probe {
+                n: self.n,
+                index: *index,
+                commit,
+                step_dir: self
+                    .report_dir
+                    .join(format!("step-{:03}-{}", self.n, commit.short)),
+                runs: 0,
+                first: None,
+                done: None,
+            });
+        }
+        let bisect = self.bisect_id();
+        while all.iter().any(|p| p.done.is_none()) {
+            // stage every open probe's tree; a tree that cannot be staged is
+            // that run's reading
+            let mut trees: Vec<(usize, StagedTree)> = Vec::new();
+            let mut readings: Vec<(usize, Reading)> = Vec::new();
+            for (i, p) in all.iter_mut().enumerate().filter(|(_, p)| p.done.is_none()) {
+                p.runs += 1;
+                match self.stage_at(p.n, p.runs, p.commit)? {
+                    Ok(t) => trees.push((i, t)),
+                    Err(skip) => readings.push((i, skip)),
                 }
-                break;
             }
-            if first.is_none() {
-                first = Some(reading.clone());
+            let cfg = self.ctx.cfg;
+            let ran: Vec<(
+                usize,
+                Result<crate::baseline::BaselineRun, crate::baseline::BaselineError>,
+            )> = std::thread::scope(|scope| {
+                let handles: Vec<_> = trees
+                    .iter()
+                    .map(|(i, t)| {
+                        let run_id = format!("run-{}", all[*i].runs);
+                        let opts = crate::baseline::RunOptions {
+                            run_dir: all[*i].step_dir.join(&run_id),
+                            run_id,
+                            cases: Some(hunt.cases.to_vec()),
+                            cancel: None,
+                            preflight: false,
+                            ran_on: crate::baseline::RanOn::BisectStep {
+                                bisect: bisect.clone(),
+                            },
+                        };
+                        let dir = t.dir.clone();
+                        (
+                            *i,
+                            scope.spawn(move || crate::baseline::run_suite(cfg, &dir, &opts)),
+                        )
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(i, h)| {
+                        let r = h.join().unwrap_or_else(|_| {
+                            Err(crate::baseline::BaselineError::Slurm {
+                                message: "a bisect step's run panicked".into(),
+                            })
+                        });
+                        (i, r)
+                    })
+                    .collect()
+            });
+            for (_, t) in &trees {
+                let _ = fs_err::remove_dir_all(&t.work);
             }
-            if runs > hunt.retries || crate::process::interrupted() {
-                // every run failed: the first run's reading stands
-                reading = first.clone().expect("set above");
-                break;
+            for (i, r) in ran {
+                readings.push((i, read(&r?, hunt)));
+            }
+            for (i, reading) in readings {
+                let p = &mut all[i];
+                p.done = settle(reading, &mut p.first, p.runs, hunt.retries);
             }
         }
+        let mut out = Vec::new();
+        for p in all {
+            let reading = p.done.expect("every probe is settled");
+            out.push(self.finish(
+                p.n,
+                StepRole::Step,
+                Some(p.index),
+                p.commit,
+                p.step_dir,
+                reading,
+                p.runs,
+                Some(round),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// The step's record, logged and announced.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        n: u32,
+        role: StepRole,
+        index: Option<usize>,
+        commit: &CommitInfo,
+        step_dir: PathBuf,
+        reading: Reading,
+        runs: u32,
+        round: Option<u32>,
+    ) -> Result<StepOutcome, BisectError> {
         let record = StepRecord {
             at: crate::env::now(),
             role,
@@ -139,11 +339,12 @@ impl<'a> Runner<'a> {
             why: crate::redact::redact(&reading.why).into_owned(),
             runs,
             run_dir: step_dir,
+            round,
         };
         self.log(&record)?;
         tracing::info!(role = role.as_str(), commit = %commit.short, verdict = record.verdict.as_str(), runs, "bisect step");
         crate::progress::emit(|| crate::progress::Event::BisectStepFinished {
-            step: self.n,
+            step: n,
             commit: commit.short.clone(),
             verdict: record.verdict.as_str().to_lowercase(),
         });
@@ -162,30 +363,13 @@ impl<'a> Runner<'a> {
         step_dir: &Path,
         run: u32,
     ) -> Result<Reading, BisectError> {
-        let mut b = self.ctx.backup.clone();
-        b.id = format!("{}-{}-{run}", self.ctx.backup.id, self.n);
-        let work = self.ctx.work_dir(&b);
-        let oid = self.ctx.mirror.resolve_rev(&commit.id)?;
-        let staged = match self.ctx.stage(&b, oid) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = fs_err::remove_dir_all(&work);
-                return Ok(Reading::skip(format!(
-                    "cannot be staged: {}",
-                    crate::redact::error_chain(&e)
-                )));
-            }
+        let tree = match self.stage_at(self.n, run, commit)? {
+            Ok(t) => t,
+            Err(skip) => return Ok(skip),
         };
-        if let StageOutcome::Conflicts { files } = &staged.outcome {
-            let _ = fs_err::remove_dir_all(&work);
-            return Ok(Reading::skip(format!(
-                "the wrapper's local modifications conflict at this commit ({} file(s))",
-                files.len()
-            )));
-        }
         let run_id = format!("run-{run}");
         let result = self.ctx.run_cases(CaseRun {
-            tree: &staged.dir,
+            tree: &tree.dir,
             run_dir: step_dir.join(&run_id),
             run_id,
             cases: Some(hunt.cases.to_vec()),
@@ -194,46 +378,44 @@ impl<'a> Runner<'a> {
                 bisect: self.bisect_id(),
             },
         });
-        let _ = fs_err::remove_dir_all(&work);
-        let run = result?;
-        if run.passed() {
-            return Ok(Reading {
-                verdict: StepVerdict::Good,
-                why: "the cases pass".into(),
-                signatures: Vec::new(),
-                failing: Vec::new(),
-            });
+        let _ = fs_err::remove_dir_all(&tree.work);
+        Ok(read(&result?, hunt))
+    }
+
+    /// Stages the tree of step `n`'s run `run` at `commit` (in the main
+    /// thread: the mirror is not shared between threads); a commit that
+    /// cannot be staged is a skip.
+    fn stage_at(
+        &self,
+        n: u32,
+        run: u32,
+        commit: &CommitInfo,
+    ) -> Result<Result<StagedTree, Reading>, BisectError> {
+        let mut b = self.ctx.backup.clone();
+        b.id = format!("{}-{n}-{run}", self.ctx.backup.id);
+        let work = self.ctx.work_dir(&b);
+        let oid = self.ctx.mirror.resolve_rev(&commit.id)?;
+        let staged = match self.ctx.stage(&b, oid) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = fs_err::remove_dir_all(&work);
+                return Ok(Err(Reading::skip(format!(
+                    "cannot be staged: {}",
+                    crate::redact::error_chain(&e)
+                ))));
+            }
+        };
+        if let StageOutcome::Conflicts { files } = &staged.outcome {
+            let _ = fs_err::remove_dir_all(&work);
+            return Ok(Err(Reading::skip(format!(
+                "the wrapper's local modifications conflict at this commit ({} file(s))",
+                files.len()
+            ))));
         }
-        let failures: Vec<crate::fix::Failure> = run
-            .failing()
-            .into_iter()
-            .map(crate::fix::classify)
-            .collect();
-        let signatures: Vec<String> = failures.iter().map(|f| f.signature.clone()).collect();
-        let failing: Vec<String> = failures.iter().map(|f| f.case.clone()).collect();
-        let first = failures
-            .first()
-            .map(|f| format!("{}: {}", f.case, f.message))
-            .unwrap_or_default();
-        // the cluster's failure says nothing about this commit
-        let infrastructure = failures.iter().any(|f| f.class.is_infrastructure());
-        let hunted = !infrastructure
-            && (hunt.signatures.is_empty()
-                || signatures.iter().any(|s| hunt.signatures.contains(s)));
-        Ok(Reading {
-            verdict: if hunted {
-                StepVerdict::Bad
-            } else {
-                StepVerdict::Skip
-            },
-            why: if hunted {
-                first
-            } else {
-                format!("a different failure than the one hunted: {first}")
-            },
-            signatures,
-            failing,
-        })
+        Ok(Ok(StagedTree {
+            dir: staged.dir,
+            work,
+        }))
     }
 
     /// The bisect's id: its report folder is `bisect-<id>`.

@@ -101,6 +101,8 @@ fn case(dir: &Path, frames_file: PathBuf) -> CaseResult {
         thresholds: crate::config::Thresholds::default(),
         canary: None,
         job_failure: None,
+        target: None,
+        hardware: None,
     }
 }
 
@@ -141,6 +143,7 @@ fn update(dir: &Path, subject: &str) -> UpdateReport {
         cases: vec![c],
     });
     r.comparisons = vec![CaseComparison {
+        target: None,
         case: "t2v-small".into(),
         settings_hash: "0123456789abcdef".into(),
         hardware: "cpu".into(),
