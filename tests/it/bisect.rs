@@ -38,26 +38,26 @@ print(api.generate(steps=3))
 /// What each upstream commit (1-based, after the base commit) does to
 /// `api.py`.
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Plain,
     Break,
     Syntax,
 }
 
-struct World {
+pub(crate) struct World {
     _tmp: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     upstream: GitRepo,
     wrapper: GitRepo,
     /// The upstream's base commit (good) and then each commit in order.
     base: String,
-    commits: Vec<String>,
+    pub(crate) commits: Vec<String>,
 }
 
 impl World {
     /// An upstream with a base commit and `kinds.len()` more; a wrapper with
     /// it as a submodule at the base commit.
-    fn new(kinds: &[Kind], extra_config: &str) -> World {
+    pub(crate) fn new(kinds: &[Kind], extra_config: &str) -> World {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("project");
         let upstream = GitRepo::init(root.join("upstream"));
@@ -130,7 +130,7 @@ preflight = "never"
         Tether::new(&self.root)
     }
 
-    fn bisect(&self, args: &[&str]) -> (i32, Value) {
+    pub(crate) fn bisect(&self, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["bisect", "--json"];
         all.extend_from_slice(args);
         let out = self.tether().run(&all);
@@ -140,7 +140,7 @@ preflight = "never"
     }
 }
 
-fn kinds(n: usize, culprit: usize) -> Vec<Kind> {
+pub(crate) fn kinds(n: usize, culprit: usize) -> Vec<Kind> {
     (1..=n)
         .map(|i| {
             if i == culprit {
@@ -157,7 +157,7 @@ fn bound(n: usize) -> usize {
 }
 
 #[track_caller]
-fn assert_culprit(w: &World, v: &Value, culprit: usize) {
+pub(crate) fn assert_culprit(w: &World, v: &Value, culprit: usize) {
     assert_eq!(v["result"]["kind"], "first_bad", "{}", v["result"]);
     assert_eq!(
         v["result"]["commit"]["id"].as_str().unwrap(),

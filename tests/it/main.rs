@@ -28,6 +28,7 @@ mod progress;
 mod report_open;
 mod secrets;
 mod slurm;
+mod slurm_matrix;
 mod subtree;
 mod support;
 mod tidy;

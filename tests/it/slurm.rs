@@ -36,7 +36,7 @@ elif b == "eat":
 "#;
 
 /// Fails (never skips) when the cluster's clients are missing.
-fn require_slurm() {
+pub(crate) fn require_slurm() {
     let found = Command::new("sbatch").arg("--version").output().is_ok();
     assert!(
         found,
@@ -44,13 +44,13 @@ fn require_slurm() {
     );
 }
 
-struct Project {
+pub(crate) struct Project {
     _tmp: tempfile::TempDir,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 /// A project whose cases (name, behaviour) run on `executor`.
-fn project(executor: &str, cases: &[(&str, &str)], extra: &str) -> Project {
+pub(crate) fn project(executor: &str, cases: &[(&str, &str)], extra: &str) -> Project {
     let case_tables: String = cases
         .iter()
         .map(|(name, b)| {
@@ -89,12 +89,12 @@ poll_max = "1s"
 }
 
 impl Project {
-    fn tether(&self) -> Tether {
+    pub(crate) fn tether(&self) -> Tether {
         Tether::new(&self.dir)
     }
 
     /// The only run's `results.json`.
-    fn results(&self) -> Value {
+    pub(crate) fn results(&self) -> Value {
         let outputs = self.dir.join("outputs");
         let run = fs_err::read_dir(&outputs)
             .unwrap()
