@@ -67,8 +67,7 @@ pub fn render(state: &ServiceState) -> String {
         [
             ("state=\"pending\"".to_owned(), slurm.pending.to_string()),
             ("state=\"running\"".to_owned(), slurm.running.to_string()),
-        ]
-        .into_iter(),
+        ],
     );
     let ups = || {
         state

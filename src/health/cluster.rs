@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{HealthReason, HealthVerdict};
 use crate::config::{Config, Executor};
 use crate::slurm::{self, QueueDepth};
 
@@ -100,4 +101,36 @@ pub fn read(cfg: &Config) -> Option<ClusterHealth> {
         error: None,
         partitions,
     })
+}
+
+/// An unreachable controller or a target's partition that does not exist
+/// fails (no case could run); a partition that is down degrades.
+pub(super) fn reasons(c: &ClusterHealth, reasons: &mut Vec<HealthReason>) {
+    if !c.reachable {
+        reasons.push(HealthReason::new(
+            HealthVerdict::Failing,
+            format!(
+                "the Slurm controller does not answer: {}",
+                c.error.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    for p in &c.partitions {
+        let whose = if p.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" (target {})", p.targets.join(", "))
+        };
+        if !p.exists {
+            reasons.push(HealthReason::new(
+                HealthVerdict::Failing,
+                format!("the cluster has no partition `{}`{whose}", p.name),
+            ));
+        } else if !p.up {
+            reasons.push(HealthReason::new(
+                HealthVerdict::Degraded,
+                format!("Slurm partition `{}`{whose} is not up", p.name),
+            ));
+        }
+    }
 }

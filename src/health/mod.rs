@@ -262,7 +262,7 @@ pub fn health_without_config(dir: &std::path::Path, opts: &HealthOptions) -> Hea
 fn judge(r: &mut HealthReport) {
     let mut reasons: Vec<HealthReason> = Vec::new();
     if let Some(c) = &r.cluster {
-        cluster_reasons(c, &mut reasons);
+        cluster::reasons(c, &mut reasons);
     }
     if let Some(t) = &r.torch
         && !t.passed
@@ -469,37 +469,5 @@ mod tests {
         let json = serde_json::to_value(&point).unwrap();
         assert_eq!(json["status"], "timed_out");
         assert_eq!(serde_json::from_value::<RunPoint>(json).unwrap(), point);
-    }
-}
-
-/// An unreachable controller or a target's partition that does not exist
-/// fails (no case could run); a partition that is down degrades.
-fn cluster_reasons(c: &ClusterHealth, reasons: &mut Vec<HealthReason>) {
-    if !c.reachable {
-        reasons.push(HealthReason::new(
-            HealthVerdict::Failing,
-            format!(
-                "the Slurm controller does not answer: {}",
-                c.error.as_deref().unwrap_or("")
-            ),
-        ));
-    }
-    for p in &c.partitions {
-        let whose = if p.targets.is_empty() {
-            String::new()
-        } else {
-            format!(" (target {})", p.targets.join(", "))
-        };
-        if !p.exists {
-            reasons.push(HealthReason::new(
-                HealthVerdict::Failing,
-                format!("the cluster has no partition `{}`{whose}", p.name),
-            ));
-        } else if !p.up {
-            reasons.push(HealthReason::new(
-                HealthVerdict::Degraded,
-                format!("Slurm partition `{}`{whose} is not up", p.name),
-            ));
-        }
     }
 }

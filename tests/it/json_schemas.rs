@@ -38,7 +38,7 @@ fn schema(name: &str) -> Value {
 
 /// The problems `value` has against `schemas/<name>.schema.json` (draft
 /// 2020-12; the schema itself is checked against the meta-schema).
-fn problems(name: &str, value: &Value) -> Vec<String> {
+pub(crate) fn problems(name: &str, value: &Value) -> Vec<String> {
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(&schema(name))

@@ -113,8 +113,11 @@ fn health_reports_the_cluster_its_target_partitions_and_their_queues() {
     let out = p.tether().run(&["health", "--json", "--no-probe"]);
     let v: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
+    let problems = crate::json_schemas::problems("health", &v);
+    assert!(problems.is_empty(), "{problems:?}");
     let cluster = &v["cluster"];
     assert_eq!(cluster["reachable"], true, "{cluster:#}");
+    #[allow(clippy::type_complexity)]
     let parts: Vec<(String, Value, Value)> = cluster["partitions"]
         .as_array()
         .unwrap()

@@ -335,6 +335,35 @@ fn oom_writes_the_override() {
     assert!(reason.contains("already at its smallest"), "{reason}");
 }
 
+#[test]
+fn an_oom_on_one_target_reduces_that_target_only_and_says_so() {
+    let d = dirs();
+    let cfg = config(
+        &d,
+        "[baseline]\nexecutor = \"slurm\"\n[slurm]\nshared_dir = \"/s\"\n[[slurm.target]]\nname = \"h100\"\n[[slurm.target]]\nname = \"l40s\"\n",
+    );
+    let mut f = failure(&d, FailureClass::OutOfMemory);
+    f.target = Some("l40s".into());
+    f.params.insert("video_length".into(), json!(81));
+    let fix = Oom.apply(&ctx(&cfg, &d), &f).unwrap().unwrap();
+    assert_eq!(
+        fix.reduced.as_deref(),
+        Some("vace_short@l40s: video_length 81 -> 65 on target l40s only")
+    );
+    let o = crate::baseline::Overrides::load(&d.tree, &cfg).unwrap();
+    let cases = crate::baseline::effective_cases(&cfg, &o);
+    let length = |target: &str| {
+        cases
+            .iter()
+            .find(|c| c.name == "vace_short" && c.target.as_deref() == Some(target))
+            .map(|c| c.params["video_length"].clone())
+    };
+    // every case once per target; the reduction on l40s alone
+    assert_eq!(cases.len(), 4);
+    assert_eq!(length("l40s"), Some(json!(65)));
+    assert_eq!(length("h100"), Some(json!(5)));
+}
+
 /// A real venv with fake installed distributions pip can list.
 fn venv(root: &Path, installed: &[(&str, &str)]) -> PathBuf {
     let dir = root.join("venv");
