@@ -79,6 +79,20 @@ fn a_two_target_matrix_records_references_under_both_targets_hardware_keys() {
         .map(|r| r.split('/').next().unwrap().to_owned())
         .collect();
     assert_eq!(refs, ["cpu-slurm-h100", "cpu-slurm-l40s"], "{refs:?}");
+    // the report shows each target with the hardware it ran on
+    let report = fs_err::read_dir(p.dir.join("outputs"))
+        .unwrap()
+        .flatten()
+        .flat_map(|run| fs_err::read_dir(run.path()).unwrap().flatten())
+        .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+        .map(|f| fs_err::read_to_string(f.path()).unwrap())
+        .collect::<String>();
+    assert!(
+        report.contains("| h100 | cpu-slurm-h100 | 1 of 1 |")
+            && report.contains("| l40s | cpu-slurm-l40s | 1 of 1 |")
+            && report.contains("| mx_a@l40s |"),
+        "{report}"
+    );
     // a second run compares each target with its own reference
     let out = p.tether().run(&["baseline", "run", "--json"]);
     out.assert_code(0);

@@ -33,7 +33,9 @@ pub fn section(key: &str, run: &BaselineRun, comparisons: &[CaseComparison]) -> 
             case(
                 key,
                 c,
-                comparisons.iter().find(|x| x.case == c.name),
+                comparisons
+                    .iter()
+                    .find(|x| x.case == c.name && x.target == c.target),
                 &mut assets,
             )
         })
@@ -43,9 +45,9 @@ pub fn section(key: &str, run: &BaselineRun, comparisons: &[CaseComparison]) -> 
         table {
             tr { th { "case" } th { "model" } th { "status" } th { "duration" } th { "peak VRAM" } th { "verdict" } th { "error" } }
             @for c in &run.cases {
-                @let verdict = comparisons.iter().find(|x| x.case == c.name);
+                @let verdict = comparisons.iter().find(|x| x.case == c.name && x.target == c.target);
                 tr {
-                    td { (c.name) } td { (c.model) }
+                    td { (c.label()) } td { (c.model) }
                     td class=(status_class(c.status)) { (c.status.as_str()) }
                     td { (format!("{:.1}s", c.duration_s)) }
                     td { (c.peak_vram.bytes().map_or("unavailable".into(), super::gib)) }
@@ -80,7 +82,7 @@ fn case(
         Comparison::New { .. } => None,
     });
     html! {
-        h3 { "Case " code { (c.name) } }
+        h3 { "Case " code { (c.label()) } }
         @if let Some(Comparison::Compared { regressions, duration_ratio, vram_ratio, .. }) = cmp.map(|x| &x.comparison) {
             p {
                 "Against its reference: duration x" (format!("{duration_ratio:.2}"))
@@ -95,7 +97,7 @@ fn case(
             p { "No reference for this case on this hardware yet." }
         }
         @for (i, q) in c.quality.iter().enumerate() {
-            (output(&format!("{key}-{}-{i}", frames::slug(&c.name)), q, c.thresholds.min_mean_ssim, reference, assets))
+            (output(&format!("{key}-{}-{i}", frames::slug(&c.label())), q, c.thresholds.min_mean_ssim, reference, assets))
         }
         @if let Some(canary) = &c.canary {
             (canary_part(canary))
