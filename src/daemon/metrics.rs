@@ -182,3 +182,33 @@ fn label(v: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_followed_slurm_jobs_are_a_gauge_by_state() {
+        let state = ServiceState {
+            slurm_jobs: crate::slurm::QueueDepth {
+                pending: 2,
+                running: 1,
+            },
+            ..ServiceState::default()
+        };
+        let text = render(&state);
+        assert!(text.contains("# TYPE tether_slurm_jobs gauge"), "{text}");
+        assert!(
+            text.contains("tether_slurm_jobs{state=\"pending\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tether_slurm_jobs{state=\"running\"} 1\n"),
+            "{text}"
+        );
+        // live only: a state file never brings old counts back
+        let json = serde_json::to_string(&state).unwrap();
+        let back: ServiceState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.slurm_jobs, crate::slurm::QueueDepth::default());
+    }
+}
