@@ -9,6 +9,7 @@
 //! resumes, and logged like a fix attempt (`debug_log.txt`, `bisect.jsonl`).
 
 mod model;
+mod round;
 pub mod search;
 mod step;
 

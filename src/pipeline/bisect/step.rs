@@ -14,11 +14,11 @@ use crate::update::StageOutcome;
 use crate::upstream::CommitInfo;
 
 pub struct Runner<'a> {
-    ctx: StagedRun<'a>,
-    report_dir: PathBuf,
-    n: u32,
+    pub(super) ctx: StagedRun<'a>,
+    pub(super) report_dir: PathBuf,
+    pub(super) n: u32,
     /// The most steps the bisect takes without skips (both ends count).
-    at_most: u32,
+    pub(super) at_most: u32,
 }
 
 /// What a step found.
@@ -32,7 +32,7 @@ pub struct StepOutcome {
 
 /// One run's reading of a commit.
 #[derive(Clone)]
-struct Reading {
+pub(super) struct Reading {
     verdict: StepVerdict,
     why: String,
     signatures: Vec<String>,
@@ -53,7 +53,7 @@ impl Reading {
 /// Whether a step is settled after its run `runs`: a pass settles it (as
 /// flaky when an earlier run failed); a failure is run again up to
 /// `retries` times, then the first failing run's reading stands.
-fn settle(
+pub(super) fn settle(
     mut reading: Reading,
     first: &mut Option<Reading>,
     runs: u32,
@@ -80,15 +80,15 @@ fn settle(
 }
 
 /// A staged tree of one run and the work folder to remove after it.
-struct StagedTree {
-    dir: PathBuf,
-    work: PathBuf,
+pub(super) struct StagedTree {
+    pub(super) dir: PathBuf,
+    pub(super) work: PathBuf,
 }
 
 /// A run's reading of its commit: good when the cases pass; bad when a
 /// hunted failure is among its failures; a skip for other failures and for
 /// the cluster's own (infrastructure).
-fn read(run: &crate::baseline::BaselineRun, hunt: &Hunt<'_>) -> Reading {
+pub(super) fn read(run: &crate::baseline::BaselineRun, hunt: &Hunt<'_>) -> Reading {
     if run.passed() {
         return Reading {
             verdict: StepVerdict::Good,
@@ -193,131 +193,9 @@ impl<'a> Runner<'a> {
         self.finish(self.n, role, index, commit, step_dir, reading, runs, None)
     }
 
-    /// One round of a parallel bisect: the candidates `probes` (index and
-    /// commit), each one step, their trees staged one after the other and
-    /// their suites run at once (each submits its own jobs); a flaky failure
-    /// is run again as in [`Runner::run`], the retries of a round together.
-    pub fn run_round(
-        &mut self,
-        round: u32,
-        probes: &[(usize, CommitInfo)],
-        hunt: &Hunt<'_>,
-    ) -> Result<Vec<StepOutcome>, BisectError> {
-        struct Probe<'p> {
-            n: u32,
-            index: usize,
-            commit: &'p CommitInfo,
-            step_dir: PathBuf,
-            runs: u32,
-            first: Option<Reading>,
-            done: Option<Reading>,
-        }
-        let mut all: Vec<Probe> = Vec::new();
-        for (index, commit) in probes {
-            self.n += 1;
-            self.at_most = self.at_most.max(self.n);
-            crate::progress::emit(|| crate::progress::Event::BisectStep {
-                step: self.n,
-                at_most: self.at_most,
-                role: StepRole::Step.as_str().to_owned(),
-                commit: commit.short.clone(),
-                subject: commit.subject.clone(),
-            });
-            tracing::info!(step = self.n, round, commit = %commit.short, "bisect step started");
-            all.push(Probe {
-                n: self.n,
-                index: *index,
-                commit,
-                step_dir: self
-                    .report_dir
-                    .join(format!("step-{:03}-{}", self.n, commit.short)),
-                runs: 0,
-                first: None,
-                done: None,
-            });
-        }
-        let bisect = self.bisect_id();
-        while all.iter().any(|p| p.done.is_none()) {
-            // stage every open probe's tree; a tree that cannot be staged is
-            // that run's reading
-            let mut trees: Vec<(usize, StagedTree)> = Vec::new();
-            let mut readings: Vec<(usize, Reading)> = Vec::new();
-            for (i, p) in all.iter_mut().enumerate().filter(|(_, p)| p.done.is_none()) {
-                p.runs += 1;
-                match self.stage_at(p.n, p.runs, p.commit)? {
-                    Ok(t) => trees.push((i, t)),
-                    Err(skip) => readings.push((i, skip)),
-                }
-            }
-            let cfg = self.ctx.cfg;
-            let ran: Vec<(
-                usize,
-                Result<crate::baseline::BaselineRun, crate::baseline::BaselineError>,
-            )> = std::thread::scope(|scope| {
-                let handles: Vec<_> = trees
-                    .iter()
-                    .map(|(i, t)| {
-                        let run_id = format!("run-{}", all[*i].runs);
-                        let opts = crate::baseline::RunOptions {
-                            run_dir: all[*i].step_dir.join(&run_id),
-                            run_id,
-                            cases: Some(hunt.cases.to_vec()),
-                            cancel: None,
-                            preflight: false,
-                            ran_on: crate::baseline::RanOn::BisectStep {
-                                bisect: bisect.clone(),
-                            },
-                        };
-                        let dir = t.dir.clone();
-                        (
-                            *i,
-                            scope.spawn(move || crate::baseline::run_suite(cfg, &dir, &opts)),
-                        )
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|(i, h)| {
-                        let r = h.join().unwrap_or_else(|_| {
-                            Err(crate::baseline::BaselineError::Slurm {
-                                message: "a bisect step's run panicked".into(),
-                            })
-                        });
-                        (i, r)
-                    })
-                    .collect()
-            });
-            for (_, t) in &trees {
-                let _ = fs_err::remove_dir_all(&t.work);
-            }
-            for (i, r) in ran {
-                readings.push((i, read(&r?, hunt)));
-            }
-            for (i, reading) in readings {
-                let p = &mut all[i];
-                p.done = settle(reading, &mut p.first, p.runs, hunt.retries);
-            }
-        }
-        let mut out = Vec::new();
-        for p in all {
-            let reading = p.done.expect("every probe is settled");
-            out.push(self.finish(
-                p.n,
-                StepRole::Step,
-                Some(p.index),
-                p.commit,
-                p.step_dir,
-                reading,
-                p.runs,
-                Some(round),
-            )?);
-        }
-        Ok(out)
-    }
-
     /// The step's record, logged and announced.
     #[allow(clippy::too_many_arguments)]
-    fn finish(
+    pub(super) fn finish(
         &mut self,
         n: u32,
         role: StepRole,
@@ -385,7 +263,7 @@ impl<'a> Runner<'a> {
     /// Stages the tree of step `n`'s run `run` at `commit` (in the main
     /// thread: the mirror is not shared between threads); a commit that
     /// cannot be staged is a skip.
-    fn stage_at(
+    pub(super) fn stage_at(
         &self,
         n: u32,
         run: u32,
@@ -419,7 +297,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The bisect's id: its report folder is `bisect-<id>`.
-    fn bisect_id(&self) -> String {
+    pub(super) fn bisect_id(&self) -> String {
         let name = self
             .report_dir
             .file_name()
