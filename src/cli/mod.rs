@@ -246,6 +246,11 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
             .is_some_and(tether::upstream::UpstreamError::is_config_error)
             || e.downcast_ref::<tether::pipeline::TransactionError>()
                 .is_some_and(tether::pipeline::TransactionError::is_config_error)
+            // transparent: the chain never shows the upstream error itself
+            || matches!(
+                e.downcast_ref::<tether::analysis::AnalysisError>(),
+                Some(tether::analysis::AnalysisError::Upstream(u)) if u.is_config_error()
+            )
     }) {
         return exit::USAGE;
     }

@@ -110,8 +110,10 @@ fn every_json_command_prints_what_its_schema_describes() {
     // each failure is one error document on stdout, exit code unchanged
     let e = check(&["check", "--json", "--upstream", "nope"], 2, "error");
     assert_eq!(e["error"]["kind"], "usage", "{e:#}");
-    let e = check(&["analyze", "--json", "--to", "deadbeef"], 1, "error");
+    // an unknown --to is a usage error, as for update
+    let e = check(&["analyze", "--json", "--to", "deadbeef"], 2, "error");
     assert_eq!(e["error"]["upstream"], "sample", "{e:#}");
+    assert_eq!(e["error"]["kind"], "usage", "{e:#}");
     let e = check(&["update", "--json", "--upstream", "nope"], 2, "error");
     assert_eq!(e["error"]["kind"], "usage", "{e:#}");
     check(
