@@ -1,7 +1,8 @@
 //! `/metrics`: the service state in the Prometheus text format (0.0.4):
 //! per job the last run's time, duration and outcome and the run and failure
 //! counts; per upstream the commits behind; per baseline case the duration,
-//! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions.
+//! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions;
+//! baseline runs and GPU minutes spent per job; holds per upstream.
 //! The metrics are a rendering of the persisted state on each request, so a
 //! registry would add nothing.
 
@@ -57,6 +58,20 @@ pub fn render(state: &ServiceState) -> String {
         "Failed runs of each job.",
         jobs().map(|(l, j)| (l, j.failures.to_string())),
     );
+    family(
+        &mut o,
+        "tether_job_baseline_runs_total",
+        "counter",
+        "Baseline runs spent by each job (staged updates, fix attempts, bisect steps, held-back re-tests, live baselines).",
+        jobs().map(|(l, j)| (l, j.baseline_runs.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_job_gpu_minutes_total",
+        "counter",
+        "Wall time of those baseline runs in minutes (the sum of case durations: GPU time).",
+        jobs().map(|(l, j)| (l, j.gpu_minutes.to_string())),
+    );
     let ups = || {
         state
             .upstreams
@@ -76,6 +91,31 @@ pub fn render(state: &ServiceState) -> String {
         "gauge",
         "New upstream commits not yet old enough to adopt.",
         ups().map(|(l, s)| (l, s.pending_soak.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_back",
+        "gauge",
+        "1 while the upstream is held back at its newest good commit.",
+        ups().map(|(l, s)| (l, u8::from(s.held.is_some()).to_string())),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_since_timestamp_seconds",
+        "gauge",
+        "When the upstream was held back.",
+        ups().filter_map(|(l, s)| {
+            s.held
+                .as_ref()
+                .map(|h| (l, h.since.as_second().to_string()))
+        }),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_retests_total",
+        "counter",
+        "New targets of a held-back upstream tested once and found failing the same way (bisects saved).",
+        ups().filter_map(|(l, s)| s.held.as_ref().map(|h| (l, h.retests.to_string()))),
     );
     let cases = || {
         state

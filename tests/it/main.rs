@@ -19,6 +19,7 @@ mod full_disk;
 mod gpu;
 mod group;
 mod health;
+mod held;
 mod html_browser;
 mod paused;
 mod pinned;
