@@ -210,3 +210,47 @@ fn label(v: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::state::{HoldStatus, JobState, UpstreamStatus};
+    use super::*;
+    use crate::config::JobKind;
+
+    #[test]
+    fn gpu_minutes_per_job_and_holds_per_upstream_are_exported() {
+        let mut state = ServiceState::default();
+        state.jobs.insert(
+            JobKind::Update,
+            JobState {
+                baseline_runs: 7,
+                gpu_minutes: 12.5,
+                ..JobState::default()
+            },
+        );
+        state.upstreams.insert(
+            "wan".into(),
+            UpstreamStatus {
+                held: Some(HoldStatus {
+                    at: "abc1234".into(),
+                    culprit: "def5678 refactor".into(),
+                    since: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+                    last_retest: None,
+                    last_retest_target: None,
+                    retests: 4,
+                }),
+                ..UpstreamStatus::default()
+            },
+        );
+        let text = render(&state);
+        for line in [
+            "tether_job_baseline_runs_total{job=\"update\"} 7",
+            "tether_job_gpu_minutes_total{job=\"update\"} 12.5",
+            "tether_upstream_held_back{upstream=\"wan\"} 1",
+            "tether_upstream_held_since_timestamp_seconds{upstream=\"wan\"} 1700000000",
+            "tether_upstream_held_retests_total{upstream=\"wan\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+    }
+}

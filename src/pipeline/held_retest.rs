@@ -42,7 +42,8 @@ pub(super) fn retest(
     up: &UpstreamConfig,
     opts: &UpdateOptions,
 ) -> Result<Retest, TransactionError> {
-    if !cfg.update.remember_held || opts.to.is_some() {
+    // a dry run leaves the hold's record as it is
+    if !cfg.update.remember_held || opts.to.is_some() || opts.dry_run {
         return full(None);
     }
     let state = StateDir::new(&cfg.project.state_dir);
