@@ -99,6 +99,7 @@ pub const ON_UNFIXABLE: OnUnfixable = OnUnfixable::Rollback;
 pub const COMMIT_AUTHOR: (&str, &str) = ("tether", "tether@localhost");
 pub const ALLOW_REGRESSIONS: bool = false;
 pub const BISECT_RETRIES: u32 = 0;
+pub const REMEMBER_HELD: bool = true;
 
 // [fix]
 pub const LENGTH_PARAM: &str = "video_length";

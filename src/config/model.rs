@@ -582,6 +582,9 @@ pub struct UpdateConfig {
     /// `tether bisect`: extra runs of a failing step before it counts as bad
     /// (a pass on any of them makes it good: the failure was flaky).
     pub bisect_retries: u32,
+    /// While an upstream is held back: test a new target once on the hunted
+    /// cases and keep the hold without a bisect when it fails the same way.
+    pub remember_held: bool,
 }
 
 #[derive(Debug, Clone)]

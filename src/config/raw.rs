@@ -256,6 +256,7 @@ pub struct RawUpdate {
     pub commit_author: Option<Author>,
     pub allow_regressions: Option<bool>,
     pub bisect_retries: Option<Count<0>>,
+    pub remember_held: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -25,6 +25,9 @@ pub enum EventKind {
     HealthDegraded,
     /// An unfixable update was bisected and the newest good commit adopted.
     HeldBack,
+    /// A held-back upstream's new target was tested once and fails the same
+    /// way as its culprit: the hold stays (sent once per new target).
+    StillHeld,
     /// An update paused on conflicts and waits for `tether update
     /// --continue` or `--abort`.
     Paused,

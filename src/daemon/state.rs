@@ -46,6 +46,14 @@ pub struct JobState {
     pub next_run: Option<jiff::Timestamp>,
     pub runs: u64,
     pub failures: u64,
+    /// Baseline runs the job has spent (staged updates, fix attempts,
+    /// bisect steps, held-back re-tests, live baselines).
+    pub baseline_runs: u64,
+    /// Their wall time in minutes (the sum of case durations: GPU time).
+    pub gpu_minutes: f64,
+    /// The same for the job's last run.
+    pub last_baseline_runs: u64,
+    pub last_gpu_minutes: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +92,36 @@ pub struct UpstreamStatus {
     /// The last update's outcome, in words.
     pub last_verdict: Option<String>,
     pub checked_at: Option<jiff::Timestamp>,
+    /// Held back at its newest good commit (after an unfixable update).
+    pub held: Option<HoldStatus>,
+}
+
+/// A held-back upstream as the service shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldStatus {
+    /// The commit the wrapper is held at.
+    pub at: String,
+    /// The first bad commit: `short subject`.
+    pub culprit: String,
+    pub since: jiff::Timestamp,
+    /// The last re-test of a newer target: when and at which commit.
+    pub last_retest: Option<jiff::Timestamp>,
+    pub last_retest_target: Option<String>,
+    /// Re-tests that found the same failure (bisects saved).
+    pub retests: u32,
+}
+
+impl HoldStatus {
+    pub fn of(h: &crate::upstream::HeldBack) -> HoldStatus {
+        HoldStatus {
+            at: h.at.short.clone(),
+            culprit: format!("{} {}", h.first_bad.short, h.first_bad.subject),
+            since: h.since,
+            last_retest: h.last_retest.as_ref().map(|r| r.at),
+            last_retest_target: h.last_retest.as_ref().map(|r| r.target.short.clone()),
+            retests: h.retests,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ mod conflicts;
 mod error;
 mod group;
 mod group_adopt;
+mod held_retest;
 mod paused;
 mod staged_run;
 mod transaction;
@@ -22,5 +23,6 @@ pub use paused::{abort, continue_update};
 pub use staged_run::{CaseRun, StagedRun};
 pub use transaction::{LAST_GOOD, recover_if_idle, update, write_report};
 pub use update_report::{
-    GroupBisect, GroupCulprit, MemberReport, PausedFile, UpdateOptions, UpdateOutcome, UpdateReport,
+    BaselineSpent, GroupBisect, GroupCulprit, MemberReport, PausedFile, UpdateOptions,
+    UpdateOutcome, UpdateReport,
 };

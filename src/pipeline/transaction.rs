@@ -53,7 +53,19 @@ pub fn update(
     if opts.to.as_deref() == Some(LAST_GOOD) {
         return super::adopt::adopt_last_good(cfg, up, opts, None);
     }
-    let report = update_locked(cfg, up, opts)?;
+    let (note, spent) = match super::held_retest::retest(cfg, up, opts)? {
+        super::held_retest::Retest::Same(report) => return Ok(*report),
+        super::held_retest::Retest::Full { note, spent } => (note, spent),
+    };
+    let mut report = update_locked(cfg, up, opts)?;
+    report.spent.add(spent);
+    if let Some(note) = note {
+        // the re-test's reason for the full update goes first
+        report.notes.insert(0, note);
+        if let Some(dir) = &report.report_dir {
+            write_report(dir, &report)?;
+        }
+    }
     let unfixable = matches!(report.outcome, UpdateOutcome::RolledBack { .. })
         && report.conflicts.is_empty()
         && report.final_run.as_ref().is_some_and(|r| !r.passed())
@@ -115,13 +127,17 @@ pub fn update_locked(
     };
     if let Some(h) = &check.held_back
         && opts.to.is_none()
-        && h.target.id == target.to_string()
+        && h.tested_target().id == target.to_string()
     {
         report.held_back = Some(h.clone());
         report.outcome = UpdateOutcome::UpToDate {
             reason: format!(
                 "`{}` is held back at {}: the target {} still contains the first bad commit {} ({}); waiting for the upstream to move",
-                up.name, h.at.short, h.target.short, h.first_bad.short, h.first_bad.subject
+                up.name,
+                h.at.short,
+                h.tested_target().short,
+                h.first_bad.short,
+                h.first_bad.subject
             ),
         };
         return Ok(finish(report));
@@ -229,7 +245,7 @@ pub(super) fn settle(
             )?);
         }
         UpdateOutcome::Promoted => crate::failpoint::hit("promote.promoted"),
-        UpdateOutcome::UpToDate { .. } => {}
+        UpdateOutcome::UpToDate { .. } | UpdateOutcome::StillHeld { .. } => {}
         UpdateOutcome::Paused { reason, .. } => {
             // the staged tree stays; so does the journal, as a resting state
             journal.advance(&state, JournalState::Paused, Some(reason.clone()))?;
@@ -334,6 +350,7 @@ pub(super) fn test_fix_promote(
         report_dir,
         runs: 0,
         committed: Vec::new(),
+        spent: Default::default(),
     };
     let initial = bench.run_baseline()?;
     journal.advance(state, JournalState::Tested, None)?;
@@ -366,6 +383,7 @@ pub(super) fn test_fix_promote(
         report.notes.extend(outcome.skipped.iter().cloned());
         last = outcome.last_run;
     }
+    report.spent.add(bench.spent);
     let passed = last.passed();
     let failing: Vec<String> = last.failing().iter().map(|c| c.name.clone()).collect();
     report.comparisons = baseline::compare(cfg, &last)?;
@@ -424,6 +442,7 @@ struct StagedBench<'a> {
     runs: u32,
     /// For each applied fix: whether it made a commit.
     committed: Vec<bool>,
+    spent: super::update_report::BaselineSpent,
 }
 
 impl Bench for StagedBench<'_> {
@@ -446,6 +465,7 @@ impl Bench for StagedBench<'_> {
                 update: self.ctx.backup.id.clone(),
             },
         })?;
+        self.spent.add_run(&run);
         Ok(run)
     }
 

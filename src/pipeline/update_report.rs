@@ -33,6 +33,14 @@ pub enum UpdateOutcome {
     DryRun,
     /// The update could not be made to pass; everything was restored.
     RolledBack { reason: String },
+    /// The upstream is held back and the new target, tested once on the
+    /// hunted cases, fails the same way as the culprit: the hold stays, no
+    /// bisect or fix loop ran (`update.remember_held`).
+    StillHeld {
+        reason: String,
+        /// The new target's failures (equal to the remembered ones).
+        failures: Vec<crate::upstream::FailureSignature>,
+    },
     /// Staging left conflicts that neither the fix loop nor anybody
     /// resolved: the update waits in the staged tree (markers in it) for
     /// `tether update --continue` or `--abort`; the live wrapper is as it
@@ -111,6 +119,9 @@ pub struct UpdateReport {
     /// Baseline cases that now run reduced (e.g. fewer frames after an OOM).
     pub reduced: Vec<String>,
     pub gpu_minutes: f64,
+    /// Baseline runs this update spent, and their wall time (the sum of
+    /// case durations): staged runs, fix attempts, bisect steps, re-tests.
+    pub spent: BaselineSpent,
     pub promotion: Option<PromotionPlan>,
     pub rollback: Option<RollbackReport>,
     pub notes: Vec<String>,
@@ -153,6 +164,7 @@ impl UpdateReport {
             stop_reason: None,
             reduced: Vec::new(),
             gpu_minutes: 0.0,
+            spent: BaselineSpent::default(),
             promotion: None,
             rollback: None,
             notes: Vec::new(),
@@ -216,4 +228,35 @@ pub struct GroupCulprit {
     pub first_bad: Option<CommitInfo>,
     /// The inner bisect, in words (candidates, steps, baseline runs).
     pub inner: Option<String>,
+}
+
+/// Baseline runs spent, and their wall time in seconds (the sum of the
+/// cases' durations: GPU time on a GPU box).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BaselineSpent {
+    pub runs: u32,
+    pub seconds: f64,
+}
+
+impl BaselineSpent {
+    pub fn add(&mut self, other: BaselineSpent) {
+        self.runs += other.runs;
+        self.seconds += other.seconds;
+    }
+
+    /// One baseline run.
+    pub fn add_run(&mut self, run: &BaselineRun) {
+        self.runs += 1;
+        self.seconds += run.cases.iter().map(|c| c.duration_s).sum::<f64>();
+    }
+
+    /// Every step of a bisect, retries included.
+    pub fn add_bisect(&mut self, b: &super::bisect::BisectReport) {
+        self.runs += b.baseline_runs;
+        self.seconds += b.baseline_s;
+    }
+
+    pub fn minutes(&self) -> f64 {
+        self.seconds / 60.0
+    }
 }

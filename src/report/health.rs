@@ -226,19 +226,34 @@ pub fn markdown(r: &HealthReport) -> String {
             u.local_modifications.map_or("-".into(), |n| n.to_string())
         );
     }
-    for u in &r.upstreams {
-        if let Some(h) = &u.held_back {
-            let _ = writeln!(
-                o,
-                "- `{}` is HELD BACK at {} since {}: the first bad commit is {} ({}); report {}",
-                u.name,
-                h.at.short,
-                date(h.since),
-                h.first_bad.short,
-                h.first_bad.subject,
-                h.bisect_report
-            );
-        }
+    let holds: Vec<_> = r
+        .upstreams
+        .iter()
+        .filter_map(|u| u.held_back.as_ref().map(|h| (u, h)))
+        .collect();
+    if !holds.is_empty() {
+        let _ = writeln!(o, "\n### Holds\n");
+    }
+    for (u, h) in holds {
+        let retest = match &h.last_retest {
+            Some(t) => format!(
+                "last re-test {} at {} (same failure; {} re-test(s), each a bisect saved)",
+                date(t.at),
+                t.target.short,
+                h.retests
+            ),
+            None => "not re-tested yet".into(),
+        };
+        let _ = writeln!(
+            o,
+            "- `{}` is HELD BACK at {} since {}: the first bad commit is {} ({}); {retest}; report {}",
+            u.name,
+            h.at.short,
+            date(h.since),
+            h.first_bad.short,
+            h.first_bad.subject,
+            h.bisect_report
+        );
     }
     for u in &r.upstreams {
         if let Some(l) = &u.last_update {
@@ -279,16 +294,18 @@ pub fn markdown(r: &HealthReport) -> String {
     if !sv.state.jobs.is_empty() {
         let _ = writeln!(
             o,
-            "\n| job | schedule | last run | outcome | next run |\n|---|---|---|---|---|"
+            "\n| job | schedule | last run | outcome | next run | baseline runs | GPU minutes |\n|---|---|---|---|---|---|---|"
         );
         for (job, j) in &sv.state.jobs {
             let _ = writeln!(
                 o,
-                "| {job} | `{}` | {} | {} | {} |",
+                "| {job} | `{}` | {} | {} | {} | {} | {:.1} |",
                 j.schedule,
                 j.last_run.map_or("never".into(), date),
                 j.last_outcome.map_or("-", |x| x.as_str()),
-                j.next_run.map_or("-".into(), date)
+                j.next_run.map_or("-".into(), date),
+                j.baseline_runs,
+                j.gpu_minutes
             );
         }
         o.push('\n');

@@ -20,6 +20,7 @@ mod full_disk;
 mod gpu;
 mod group;
 mod health;
+mod held;
 mod html_browser;
 mod json_schemas;
 mod paused;

@@ -41,5 +41,6 @@ pub(super) fn update(raw: RawUpdate, p: &mut Problems) -> UpdateConfig {
         ),
         allow_regressions: raw.allow_regressions.unwrap_or(defaults::ALLOW_REGRESSIONS),
         bisect_retries: raw.bisect_retries.map_or(defaults::BISECT_RETRIES, |n| n.0),
+        remember_held: raw.remember_held.unwrap_or(defaults::REMEMBER_HELD),
     }
 }

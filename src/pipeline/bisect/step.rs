@@ -34,6 +34,8 @@ pub struct StepOutcome {
 #[derive(Clone)]
 struct Reading {
     verdict: StepVerdict,
+    /// Baseline wall time of the run (the sum of case durations).
+    seconds: f64,
     why: String,
     signatures: Vec<String>,
     failing: Vec<String>,
@@ -43,6 +45,7 @@ impl Reading {
     fn skip(why: String) -> Reading {
         Reading {
             verdict: StepVerdict::Skip,
+            seconds: 0.0,
             why,
             signatures: Vec::new(),
             failing: Vec::new(),
@@ -106,9 +109,11 @@ impl<'a> Runner<'a> {
         let mut runs = 0u32;
         let mut first: Option<Reading> = None;
         let mut reading;
+        let mut seconds = 0.0;
         loop {
             runs += 1;
             reading = self.once(commit, hunt, &step_dir, runs)?;
+            seconds += reading.seconds;
             if reading.verdict == StepVerdict::Good {
                 if let Some(f) = &first {
                     reading.why = format!(
@@ -138,6 +143,7 @@ impl<'a> Runner<'a> {
             verdict: reading.verdict,
             why: crate::redact::redact(&reading.why).into_owned(),
             runs,
+            baseline_s: seconds,
             run_dir: step_dir,
         };
         self.log(&record)?;
@@ -196,9 +202,11 @@ impl<'a> Runner<'a> {
         });
         let _ = fs_err::remove_dir_all(&work);
         let run = result?;
+        let seconds: f64 = run.cases.iter().map(|c| c.duration_s).sum();
         if run.passed() {
             return Ok(Reading {
                 verdict: StepVerdict::Good,
+                seconds,
                 why: "the cases pass".into(),
                 signatures: Vec::new(),
                 failing: Vec::new(),
@@ -221,6 +229,7 @@ impl<'a> Runner<'a> {
             && (hunt.signatures.is_empty()
                 || signatures.iter().any(|s| hunt.signatures.contains(s)));
         Ok(Reading {
+            seconds,
             verdict: if hunted {
                 StepVerdict::Bad
             } else {
