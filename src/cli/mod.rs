@@ -7,6 +7,7 @@ mod bisect;
 mod check;
 mod config_cmd;
 mod demo;
+mod gate;
 mod gpu;
 mod health;
 pub mod json_error;
@@ -70,6 +71,12 @@ pub enum Command {
     /// Find the HTML reports: `report open [RUN] [--browser]`.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// List the updates the approval gate (`update.promote`) parked.
+    Pending(gate::PendingArgs),
+    /// Promote a parked update, exactly as it was tested.
+    Approve(gate::DecideArgs),
+    /// Drop a parked update and hold its upstream until the upstream moves.
+    Reject(gate::DecideArgs),
 }
 
 impl Command {
@@ -89,7 +96,9 @@ impl Command {
             Command::Bisect(c) => c.json,
             Command::Gpu(gpu::GpuCommand::Probe(c)) => c.json,
             Command::Health(c) => c.json,
-            Command::Demo(_) | Command::Watch(_) => false,
+            Command::Pending(c) => c.json,
+            Command::Approve(c) | Command::Reject(c) => c.json,
+            Command::Demo(_) | Command::Watch(_) | Command::Report(_) => false,
         }
     }
 }
@@ -115,6 +124,10 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::Health(c) => health::run(c, args.config.as_deref()),
         Command::Watch(c) => watch::run(c, args.config.as_deref(), args.verbose),
         Command::Report(c) => report::run(c, args.config.as_deref()),
+        // pending reads only; approve and reject take the lock and recover
+        Command::Pending(c) => gate::pending(c, &load_config(args.config.as_deref())?),
+        Command::Approve(c) => gate::approve(c, &load_config(args.config.as_deref())?),
+        Command::Reject(c) => gate::reject(c, &load_config(args.config.as_deref())?),
     }
 }
 
@@ -198,9 +211,22 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         matches!(
             e.downcast_ref::<tether::pipeline::TransactionError>(),
             Some(tether::pipeline::TransactionError::NoPausedUpdate(_))
+        ) || matches!(
+            e.downcast_ref::<tether::pipeline::TransactionError>(),
+            Some(tether::pipeline::TransactionError::Gate(g)) if g.is_usage()
         )
     }) {
         return exit::USAGE;
+    }
+    if err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<tether::pipeline::TransactionError>(),
+            Some(tether::pipeline::TransactionError::Gate(
+                tether::pipeline::GateError::Moved { .. }
+            ))
+        )
+    }) {
+        return exit::APPROVAL_REFUSED;
     }
     if err.chain().any(|e| {
         matches!(

@@ -26,6 +26,7 @@ pub struct Config {
     pub gpu: GpuConfig,
     pub schedule: ScheduleConfig,
     pub service: ServiceConfig,
+    pub escalation: EscalationConfig,
 }
 
 impl Config {
@@ -538,6 +539,42 @@ pub struct UpdateConfig {
     /// `tether bisect`: extra runs of a failing step before it counts as bad
     /// (a pass on any of them makes it good: the failure was flaky).
     pub bisect_retries: u32,
+    /// Which updates wait for `tether approve` instead of being promoted.
+    pub promote: PromotePolicy,
+    /// A parked update not approved within this time is discarded.
+    pub parked_expiry: Duration,
+}
+
+/// `update.promote`: which tested updates are promoted by themselves and
+/// which are parked for `tether approve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromotePolicy {
+    /// Every update whose baseline passes is promoted (as before).
+    Auto,
+    /// An update is parked when the analysis says breaking, a protected
+    /// package changes, or the fix loop had to commit a fix.
+    ApproveBreaking,
+    /// Every update is parked.
+    ApproveAll,
+}
+
+/// `[escalation]`: the triggers that ask a person to act (0 or `false`
+/// turns one off) and how often an unacknowledged one is sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationConfig {
+    /// Consecutive failed update cycles of one upstream.
+    pub consecutive_failures: u32,
+    /// The same failure signature seen across this many days.
+    pub same_failure_days: u32,
+    /// An upstream held back for longer than this many days.
+    pub held_back_days: u32,
+    /// A failed GPU preflight or an NVML error.
+    pub gpu_errors: bool,
+    /// An update that changes a protected package.
+    pub protected_changes: bool,
+    /// An escalation nobody acknowledged is sent again after this long.
+    pub remind_every: Duration,
 }
 
 #[derive(Debug, Clone)]

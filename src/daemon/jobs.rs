@@ -223,6 +223,19 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 s.last_verdict = Some(format!("up to date: {reason}"));
             }
             UpdateOutcome::DryRun => {}
+            UpdateOutcome::Parked { reasons, .. } => {
+                let id = report.id.as_deref().unwrap_or("?");
+                s.last_verdict = Some(format!("parked {to} for approval: {}", reasons.join("; ")));
+                result.events.push(Event::new(
+                    EventKind::Parked,
+                    run_id,
+                    Some(&name),
+                    &format!(
+                        "{to} passed the baseline and waits for approval ({}); run `tether approve {id}` or `tether reject {id}`",
+                        reasons.join("; ")
+                    ),
+                ));
+            }
             UpdateOutcome::Paused { reason, .. } => {
                 s.last_verdict = Some(format!("paused {to}: {reason}"));
                 result.events.push(Event::new(

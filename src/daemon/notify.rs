@@ -28,6 +28,9 @@ pub enum EventKind {
     /// An update paused on conflicts and waits for `tether update
     /// --continue` or `--abort`.
     Paused,
+    /// An update passed its baseline and waits for `tether approve` (the
+    /// approval gate, `update.promote`).
+    Parked,
     ServiceStopping,
 }
 

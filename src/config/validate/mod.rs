@@ -65,6 +65,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         gpu: gpu::gpu(raw.gpu, base),
         schedule: schedule::schedule(raw.schedule),
         service: service::service(raw.service),
+        escalation: service::escalation(raw.escalation),
     };
     if p.0.is_empty() { Ok(config) } else { Err(p.0) }
 }
