@@ -40,3 +40,33 @@ pub fn reject(args: &DecideArgs, cfg: &Config) -> anyhow::Result<u8> {
     super::print_report(&[&report], args.json)?;
     Ok(exit::OK)
 }
+
+#[derive(Debug, clap::Args)]
+pub struct AckArgs {
+    /// The escalation's id, as `tether health` and the webhook show it.
+    pub id: String,
+}
+
+/// `tether ack <id>`: silences an escalation until its evidence changes.
+pub fn ack(args: &AckArgs, cfg: &Config) -> anyhow::Result<u8> {
+    let by = format!(
+        "{}@{}",
+        tether::env::var(tether::env::USER)
+            .or_else(|| tether::env::var(tether::env::LOGNAME))
+            .unwrap_or_else(|| "unknown".into()),
+        tether::state::hostname()
+    );
+    match tether::daemon::escalation::ack(cfg, &args.id, &by) {
+        Ok(a) => {
+            println!(
+                "acknowledged escalation {} as {}; it stays silent until its evidence changes",
+                a.id, a.by
+            );
+            Ok(exit::OK)
+        }
+        Err(e @ tether::daemon::escalation::AckError::Unknown { .. }) => {
+            Err(super::UsageError(e.to_string()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -77,6 +77,8 @@ pub enum Command {
     Approve(gate::DecideArgs),
     /// Drop a parked update and hold its upstream until the upstream moves.
     Reject(gate::DecideArgs),
+    /// Silence an escalation until its evidence changes.
+    Ack(gate::AckArgs),
 }
 
 impl Command {
@@ -98,7 +100,7 @@ impl Command {
             Command::Health(c) => c.json,
             Command::Pending(c) => c.json,
             Command::Approve(c) | Command::Reject(c) => c.json,
-            Command::Demo(_) | Command::Watch(_) | Command::Report(_) => false,
+            Command::Demo(_) | Command::Watch(_) | Command::Report(_) | Command::Ack(_) => false,
         }
     }
 }
@@ -128,6 +130,7 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::Pending(c) => gate::pending(c, &load_config(args.config.as_deref())?),
         Command::Approve(c) => gate::approve(c, &load_config(args.config.as_deref())?),
         Command::Reject(c) => gate::reject(c, &load_config(args.config.as_deref())?),
+        Command::Ack(c) => gate::ack(c, &load_config(args.config.as_deref())?),
     }
 }
 

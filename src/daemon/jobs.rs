@@ -119,6 +119,12 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
             Err(e) => {
+                result.events.extend(super::escalation::observe(
+                    cfg,
+                    state,
+                    &name,
+                    super::escalation::Observed::from_error(&name, &e),
+                ));
                 let message = crate::redact::error_chain(&e);
                 let s = state.upstreams.entry(name.clone()).or_default();
                 s.last_verdict = Some(format!("failed: {message}"));
@@ -135,6 +141,12 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
         };
+        result.events.extend(super::escalation::observe(
+            cfg,
+            state,
+            &name,
+            super::escalation::Observed::from_report(&name, &report),
+        ));
         state.fix_attempts_total += report.attempts.len() as u64;
         // a candidate that was not promoted says nothing about the live wrapper
         if let (Some(run), UpdateOutcome::Promoted) = (&report.final_run, &report.outcome) {
@@ -249,6 +261,16 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             }
         }
     }
+    state.parked = crate::update::list_parked(&StateDir::new(&cfg.project.state_dir))
+        .into_iter()
+        .map(|p| super::state::ParkedBrief {
+            id: p.id().to_owned(),
+            upstream: p.journal.upstream.clone(),
+            to: p.journal.to.clone(),
+            parked_since: p.parked_at,
+            expires: p.expires,
+        })
+        .collect();
     if errors.is_empty() {
         Ok(result)
     } else {

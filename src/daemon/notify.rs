@@ -31,6 +31,9 @@ pub enum EventKind {
     /// An update passed its baseline and waits for `tether approve` (the
     /// approval gate, `update.promote`).
     Parked,
+    /// A person is asked to act (`[escalation]`); the payload carries
+    /// `escalation`: id, trigger, severity and evidence.
+    Escalation,
     ServiceStopping,
 }
 
@@ -43,6 +46,8 @@ pub struct Event {
     pub upstream: Option<String>,
     pub message: String,
     pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<super::escalation::EscalationPayload>,
 }
 
 impl Event {
@@ -54,6 +59,7 @@ impl Event {
             upstream: upstream.map(str::to_owned),
             message: crate::redact::redact(message).into_owned(),
             host: crate::state::hostname(),
+            escalation: None,
         }
     }
 }
