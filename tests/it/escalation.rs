@@ -44,7 +44,7 @@ fn an_escalation_is_sent_once_again_when_its_evidence_changes_and_never_while_ac
     let hook = Receiver::start();
     let s = sample(
         &format!(
-            "{FAILING}\n[update]\nmax_attempts = 0\n\n[schedule]\nupdate = \"* * * * * *\"\n\n[service]\nlisten = \"127.0.0.1:{port}\"\nwebhook = \"http://127.0.0.1:{}/hook\"\n\n[escalation]\nconsecutive_failures = 2\n",
+            "{FAILING}\n[update]\nmax_attempts = 0\n\n[schedule]\nupdate = \"* * * * * *\"\n\n[service]\nlisten = \"127.0.0.1:{port}\"\nwebhook = \"http://127.0.0.1:{}/hook\"\n\n[escalation]\nconsecutive_failures = 2\nprotected_changes = false\n",
             hook.port
         ),
         &[("case.py", BOOM)],
