@@ -69,6 +69,12 @@ pub const TETHER_PROGRESS_FILE: &str = "TETHER_PROGRESS_FILE";
 /// Set (to anything) to turn colour off in the terminal logs.
 pub const NO_COLOR: &str = "NO_COLOR";
 
+/// The user `tether approve` and `tether reject` record as deciding
+/// (with the host name); `LOGNAME` when unset.
+pub const USER: &str = "USER";
+/// The user name when `USER` is unset.
+pub const LOGNAME: &str = "LOGNAME";
+
 /// The host name when `/proc/sys/kernel/hostname` cannot be read.
 pub const HOSTNAME: &str = "HOSTNAME";
 

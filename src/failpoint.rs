@@ -39,6 +39,8 @@ pub const ALL: &[&str] = &[
     "update.continue.committed",
     "update.continue.tested",
     "update.abort.started",
+    "gate.parked.saved",
+    "gate.approve.journaled",
 ];
 
 /// Marks the failpoint `name`: with the `failpoints` feature and

@@ -133,6 +133,12 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
             Err(e) => {
+                result.events.extend(super::escalation::observe(
+                    cfg,
+                    state,
+                    &name,
+                    super::escalation::Observed::from_error(&name, &e),
+                ));
                 let message = crate::redact::error_chain(&e);
                 let s = state.upstreams.entry(name.clone()).or_default();
                 s.last_verdict = Some(format!("failed: {message}"));
@@ -149,6 +155,12 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
         };
+        result.events.extend(super::escalation::observe(
+            cfg,
+            state,
+            &name,
+            super::escalation::Observed::from_report(&name, &report),
+        ));
         state.fix_attempts_total += report.attempts.len() as u64;
         spend(state, JobKind::Update, report.spent);
         record_holds(cfg, state, &name, &report);
@@ -252,6 +264,19 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 ));
             }
             UpdateOutcome::DryRun => {}
+            UpdateOutcome::Parked { reasons, .. } => {
+                let id = report.id.as_deref().unwrap_or("?");
+                s.last_verdict = Some(format!("parked {to} for approval: {}", reasons.join("; ")));
+                result.events.push(Event::new(
+                    EventKind::Parked,
+                    run_id,
+                    Some(&name),
+                    &format!(
+                        "{to} passed the baseline and waits for approval ({}); run `tether approve {id}` or `tether reject {id}`",
+                        reasons.join("; ")
+                    ),
+                ));
+            }
             UpdateOutcome::Paused { reason, .. } => {
                 s.last_verdict = Some(format!("paused {to}: {reason}"));
                 result.events.push(Event::new(
@@ -265,6 +290,16 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             }
         }
     }
+    state.parked = crate::update::list_parked(&StateDir::new(&cfg.project.state_dir))
+        .into_iter()
+        .map(|p| super::state::ParkedBrief {
+            id: p.id().to_owned(),
+            upstream: p.journal.upstream.clone(),
+            to: p.journal.to.clone(),
+            parked_since: p.parked_at,
+            expires: p.expires,
+        })
+        .collect();
     if errors.is_empty() {
         Ok(result)
     } else {

@@ -2,7 +2,8 @@
 //! per job the last run's time, duration and outcome and the run and failure
 //! counts; per upstream the commits behind; per baseline case the duration,
 //! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions;
-//! baseline runs and GPU minutes spent per job; holds per upstream.
+//! baseline runs and GPU minutes spent per job; holds per upstream;
+//! consecutive failed update cycles, raised escalations, parked updates.
 //! The metrics are a rendering of the persisted state on each request, so a
 //! registry would add nothing.
 
@@ -112,10 +113,45 @@ pub fn render(state: &ServiceState) -> String {
     );
     family(
         &mut o,
+        "tether_upstream_consecutive_failures",
+        "gauge",
+        "Update cycles of the upstream that failed in a row.",
+        ups().map(|(l, s)| (l, s.consecutive_failures.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_escalation_active",
+        "gauge",
+        "1 for each raised escalation (acked: silenced by `tether ack`).",
+        state.escalations.values().map(|x| {
+            (
+                format!(
+                    "id=\"{}\",trigger=\"{}\",severity=\"{}\",acked=\"{}\"",
+                    label(&x.id),
+                    x.trigger.as_str(),
+                    match x.severity {
+                        super::escalation::Severity::Warning => "warning",
+                        super::escalation::Severity::Critical => "critical",
+                    },
+                    x.acked_by.is_some()
+                ),
+                "1".to_owned(),
+            )
+        }),
+    );
+    family(
+        &mut o,
         "tether_upstream_held_retests_total",
         "counter",
         "New targets of a held-back upstream tested once and found failing the same way (bisects saved).",
         ups().filter_map(|(l, s)| s.held.as_ref().map(|h| (l, h.retests.to_string()))),
+    );
+    family(
+        &mut o,
+        "tether_parked_updates",
+        "gauge",
+        "Updates parked for approval (`tether pending`).",
+        [(String::new(), state.parked.len().to_string())],
     );
     let cases = || {
         state

@@ -1,7 +1,8 @@
 //! The service's persisted state (`<state>/service/state.json`, versioned,
 //! written atomically after every job): last and next run of each job, the
 //! last view of each upstream, recent failures, counters and the last
-//! baseline figures. `/status`, `/metrics` and `tether health` read it.
+//! baseline figures, raised escalations and the parked updates. `/status`,
+//! `/metrics` and `tether health` read it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ pub struct ServiceState {
     pub promotions_total: u64,
     pub rollbacks_total: u64,
     pub regressions_total: u64,
+    /// Raised escalations by id (`daemon::escalation`).
+    pub escalations: BTreeMap<String, super::escalation::Escalation>,
+    /// The updates parked for approval, as of the last update job.
+    pub parked: Vec<ParkedBrief>,
     /// When the running service started, and its pid.
     pub started: Option<jiff::Timestamp>,
     pub pid: Option<u32>,
@@ -94,6 +99,13 @@ pub struct UpstreamStatus {
     pub checked_at: Option<jiff::Timestamp>,
     /// Held back at its newest good commit (after an unfixable update).
     pub held: Option<HoldStatus>,
+    /// Update cycles that failed in a row (escalation).
+    pub consecutive_failures: u32,
+    /// The last failed cycle's failure signature, and since when it repeats.
+    pub failure_signature: Option<String>,
+    pub signature_since: Option<jiff::Timestamp>,
+    /// Since when the upstream is held back at a last good commit.
+    pub held_since: Option<jiff::Timestamp>,
 }
 
 /// A held-back upstream as the service shows it.
@@ -122,6 +134,16 @@ impl HoldStatus {
             retests: h.retests,
         }
     }
+}
+
+/// A parked update as `/status` shows it (`tether pending` has the rest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParkedBrief {
+    pub id: String,
+    pub upstream: String,
+    pub to: String,
+    pub parked_since: jiff::Timestamp,
+    pub expires: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

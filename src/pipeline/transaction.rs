@@ -1,6 +1,7 @@
 //! `tether update` end to end: lock, crash recovery, target under the track
 //! rule and soak, analysis, backup, staging, the baseline on the staged tree,
-//! the fix-and-retest loop, then promotion or rollback — every step journaled
+//! the fix-and-retest loop, then promotion, parking for approval
+//! (`update.promote`) or rollback — every step journaled
 //! so that a crash at any point is recovered by the next tether command.
 
 use std::path::Path;
@@ -92,6 +93,11 @@ pub fn update_locked(
     {
         return Err(super::paused::paused_error(&j));
     }
+    // an upstream with a parked update waits for its approval or rejection
+    if let Some(reason) = super::gate::blocks(cfg, &up.name)? {
+        report.outcome = UpdateOutcome::UpToDate { reason };
+        return Ok(finish(report));
+    }
 
     // the target: --to, else the newest soaked commit under the track rule
     let check = upstream::check(cfg, up, &CheckOptions { fetch: true })?;
@@ -142,6 +148,25 @@ pub fn update_locked(
         };
         return Ok(finish(report));
     }
+    if let Some(r) = crate::update::rejection(&state, &up.name) {
+        if r.target != target.to_string() {
+            // the upstream moved on from what was rejected: the hold ends
+            crate::update::clear_rejection(&state, &up.name)?;
+        } else if opts.to.is_none() {
+            report.outcome = UpdateOutcome::UpToDate {
+                reason: format!(
+                    "`{}` is held at {:.7}: update {} to {:.7} was {} at {}; waiting for the upstream to move",
+                    up.name,
+                    r.held_at,
+                    r.id,
+                    r.target,
+                    format_args!("rejected by {}", r.by),
+                    r.at
+                ),
+            };
+            return Ok(finish(report));
+        }
+    }
     if target.to_string() == check.current.id {
         report.outcome = UpdateOutcome::UpToDate {
             reason: format!("`{}` is already at {:.7}", up.name, target.to_string()),
@@ -165,6 +190,7 @@ pub fn update_locked(
     report.analysis_dir = Some(analysed.dir.clone());
     report.analysis_verdict = Some(a.verdict());
     report.breaking_points = a.count(analysis::python::PointSeverity::Breaking);
+    report.protected_changes = super::gate::protected_changes(a);
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));
@@ -246,6 +272,24 @@ pub(super) fn settle(
         }
         UpdateOutcome::Promoted => crate::failpoint::hit("promote.promoted"),
         UpdateOutcome::UpToDate { .. } | UpdateOutcome::StillHeld { .. } => {}
+        UpdateOutcome::Parked { reasons, .. } => {
+            // the staged tree and the backup stay; the journal moves into
+            // the parked file
+            let parked = crate::update::park(
+                &state,
+                journal,
+                reasons.clone(),
+                super::gate::summary(&report),
+                cfg.update.parked_expiry,
+            )?;
+            report.outcome = UpdateOutcome::Parked {
+                reasons: reasons.clone(),
+                expires: parked.expires,
+            };
+            let report = finish(report);
+            write_report(report_dir, &report)?;
+            return Ok(report);
+        }
         UpdateOutcome::Paused { reason, .. } => {
             // the staged tree stays; so does the journal, as a resting state
             journal.advance(&state, JournalState::Paused, Some(reason.clone()))?;
@@ -427,6 +471,13 @@ pub(super) fn test_fix_promote(
         let ups: Vec<&UpstreamConfig> = ctx.members().iter().map(|m| m.up).collect();
         report.promotion = Some(plan_promotion(&ups, journal)?);
         return Ok(UpdateOutcome::DryRun);
+    }
+    let reasons = super::gate::holds(cfg, report);
+    if !reasons.is_empty() {
+        return Ok(UpdateOutcome::Parked {
+            reasons,
+            expires: crate::env::now(),
+        });
     }
     let promotion = promote(&ctx.members(), journal, state)?;
     report.notes.extend(promotion.notes.iter().cloned());

@@ -50,6 +50,25 @@ pub enum UpdateOutcome {
         staged_dir: PathBuf,
         files: Vec<PausedFile>,
     },
+    /// The baseline passed, but the approval gate (`update.promote`) holds
+    /// the update: staged and tested, it waits for `tether approve <id>`
+    /// (which promotes exactly what was tested) or `tether reject <id>`;
+    /// the live wrapper is as it was.
+    Parked {
+        /// Why the policy held it.
+        reasons: Vec<String>,
+        expires: jiff::Timestamp,
+    },
+}
+
+/// Who approved a parked update, and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub user: String,
+    pub host: String,
+    pub at: jiff::Timestamp,
+    /// When the update was parked (tested).
+    pub parked_at: jiff::Timestamp,
 }
 
 /// A file a paused update waits on.
@@ -94,6 +113,12 @@ pub struct UpdateReport {
     pub analysis_dir: Option<PathBuf>,
     pub analysis_verdict: Option<AnalysisVerdict>,
     pub breaking_points: usize,
+    /// `name: old -> new` of each protected package the update changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected_changes: Vec<String>,
+    /// A parked update promoted by `tether approve`: who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     pub staged_commit: Option<String>,
     pub conflicts: Vec<String>,
     /// How the vendored copy's 3-way merge went: files merged cleanly by
@@ -150,6 +175,8 @@ impl UpdateReport {
             analysis_dir: None,
             analysis_verdict: None,
             breaking_points: 0,
+            protected_changes: Vec::new(),
+            approval: None,
             staged_commit: None,
             conflicts: Vec::new(),
             merge: None,

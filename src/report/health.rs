@@ -322,6 +322,45 @@ pub fn markdown(r: &HealthReport) -> String {
     }
     o.push('\n');
 
+    let a = &r.attention;
+    if !a.escalations.is_empty() || !a.parked.is_empty() {
+        let _ = writeln!(o, "## Waiting for a person\n");
+        for x in &a.escalations {
+            let _ = writeln!(
+                o,
+                "- escalation `{}` ({:?}): {}{}",
+                x.id,
+                x.severity,
+                x.summary,
+                match &x.acked_by {
+                    Some(by) => format!(" — acknowledged by {by}"),
+                    None => format!(" — `tether ack {}`", x.id),
+                }
+            );
+            if let Some(c) = &x.evidence.culprit {
+                let _ = writeln!(o, "  - culprit: {c}");
+            }
+            if let Some(f) = &x.evidence.failure {
+                let _ = writeln!(o, "  - failure: {f}");
+            }
+            let _ = writeln!(o, "  - reproduce: `{}`", x.evidence.reproduce);
+        }
+        for p in &a.parked {
+            let _ = writeln!(
+                o,
+                "- parked update `{}` of `{}` to {:.7}, since {}, expires {} — `tether approve {}` or `tether reject {}`",
+                p.id,
+                p.upstream,
+                p.to,
+                date(p.parked_since),
+                date(p.expires),
+                p.id,
+                p.id
+            );
+        }
+        o.push('\n');
+    }
+
     let _ = writeln!(o, "## Baseline\n");
     if r.baseline_not_live > 0 {
         let _ = writeln!(

@@ -289,6 +289,12 @@ pub fn outcome_line(r: &UpdateReport) -> String {
         UpdateOutcome::RolledBack { reason } => format!("rolled back — {reason}"),
         UpdateOutcome::Paused { reason, .. } => format!("paused — {reason}"),
         UpdateOutcome::StillHeld { reason, .. } => format!("held back — {reason}"),
+        UpdateOutcome::Parked { reasons, expires } => format!(
+            "parked for approval — {}; the baseline passed on {}; `tether approve {id}` promotes it, `tether reject {id}` drops it (expires {expires})",
+            reasons.join("; "),
+            r.to.as_ref().map(|t| t.short.as_str()).unwrap_or("?"),
+            id = r.id.as_deref().unwrap_or("?")
+        ),
     }
 }
 

@@ -97,6 +97,7 @@ fn every_json_command_prints_what_its_schema_describes() {
 
     check(&["config", "check", "--json"], 0, "config-check");
     check(&["check", "--json"], 0, "check");
+    check(&["pending", "--json"], 0, "pending");
     check(&["analyze", "--json"], 3, "analyze");
     check(&["baseline", "record", "--json"], 0, "baseline-record");
     check(&["baseline", "run", "--json"], 0, "baseline");
@@ -122,6 +123,7 @@ fn every_json_command_prints_what_its_schema_describes() {
         "error",
     );
     check(&["bisect", "--json", "--good", "nope"], 1, "error");
+    check(&["approve", "--json", "nope"], 2, "error");
     let e = check(
         &["health", "--json", "--config", "missing.toml"],
         2,
