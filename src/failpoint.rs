@@ -41,6 +41,7 @@ pub const ALL: &[&str] = &[
     "update.abort.started",
     "gate.parked.saved",
     "gate.approve.journaled",
+    "process.spawn.unblocked",
 ];
 
 /// Marks the failpoint `name`: with the `failpoints` feature and

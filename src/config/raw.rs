@@ -39,6 +39,7 @@ pub struct RawConfig {
     pub service: RawService,
     #[serde(default)]
     pub slurm: RawSlurm,
+    #[serde(default)]
     pub escalation: RawEscalation,
 }
 
