@@ -73,6 +73,11 @@ pub const NO_COLOR: &str = "NO_COLOR";
 /// a GPU it names the hardware key (`cpu-slurm-<partition>`), so CPU-only
 /// partitions keep their own references.
 pub const SLURM_JOB_PARTITION: &str = "SLURM_JOB_PARTITION";
+/// The user `tether approve` and `tether reject` record as deciding
+/// (with the host name); `LOGNAME` when unset.
+pub const USER: &str = "USER";
+/// The user name when `USER` is unset.
+pub const LOGNAME: &str = "LOGNAME";
 
 /// The host name when `/proc/sys/kernel/hostname` cannot be read.
 pub const HOSTNAME: &str = "HOSTNAME";

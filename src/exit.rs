@@ -51,3 +51,10 @@ pub const UPDATE_AVAILABLE: u8 = 17;
 /// `report open`: there is no HTML report (none at all, none for the run
 /// named, or no such run).
 pub const NO_REPORT: u8 = 18;
+/// `update`: the baseline passed but the approval gate (`update.promote`)
+/// parked the update: it waits for `tether approve <id>` or `tether reject
+/// <id>`; the live wrapper is as it was.
+pub const PARKED: u8 = 19;
+/// `approve`: refused because the live wrapper moved since the parked
+/// update was tested; nothing was promoted and the update stays parked.
+pub const APPROVAL_REFUSED: u8 = 20;

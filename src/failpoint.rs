@@ -39,6 +39,9 @@ pub const ALL: &[&str] = &[
     "update.continue.committed",
     "update.continue.tested",
     "update.abort.started",
+    "gate.parked.saved",
+    "gate.approve.journaled",
+    "process.spawn.unblocked",
 ];
 
 /// Marks the failpoint `name`: with the `failpoints` feature and

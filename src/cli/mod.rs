@@ -8,6 +8,7 @@ mod case_exec;
 mod check;
 mod config_cmd;
 mod demo;
+mod gate;
 mod gpu;
 mod health;
 pub mod json_error;
@@ -75,6 +76,14 @@ pub enum Command {
     /// slurm executor's job on a node).
     #[command(hide = true)]
     CaseExec(case_exec::CaseExecArgs),
+    /// List the updates the approval gate (`update.promote`) parked.
+    Pending(gate::PendingArgs),
+    /// Promote a parked update, exactly as it was tested.
+    Approve(gate::DecideArgs),
+    /// Drop a parked update and hold its upstream until the upstream moves.
+    Reject(gate::DecideArgs),
+    /// Silence an escalation until its evidence changes.
+    Ack(gate::AckArgs),
 }
 
 impl Command {
@@ -94,9 +103,13 @@ impl Command {
             Command::Bisect(c) => c.json,
             Command::Gpu(gpu::GpuCommand::Probe(c)) => c.json,
             Command::Health(c) => c.json,
-            Command::Demo(_) | Command::Watch(_) | Command::Report(_) | Command::CaseExec(_) => {
-                false
-            }
+            Command::Pending(c) => c.json,
+            Command::Approve(c) | Command::Reject(c) => c.json,
+            Command::Demo(_)
+            | Command::Watch(_)
+            | Command::Report(_)
+            | Command::Ack(_)
+            | Command::CaseExec(_) => false,
         }
     }
 }
@@ -126,6 +139,11 @@ fn dispatch(args: Args) -> anyhow::Result<u8> {
         Command::CaseExec(c) => {
             case_exec::run(c, &Config::load(&config_path(args.config.as_deref()))?)
         }
+        // pending reads only; approve and reject take the lock and recover
+        Command::Pending(c) => gate::pending(c, &load_config(args.config.as_deref())?),
+        Command::Approve(c) => gate::approve(c, &load_config(args.config.as_deref())?),
+        Command::Reject(c) => gate::reject(c, &load_config(args.config.as_deref())?),
+        Command::Ack(c) => gate::ack(c, &load_config(args.config.as_deref())?),
     }
 }
 
@@ -212,9 +230,22 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
         matches!(
             e.downcast_ref::<tether::pipeline::TransactionError>(),
             Some(tether::pipeline::TransactionError::NoPausedUpdate(_))
+        ) || matches!(
+            e.downcast_ref::<tether::pipeline::TransactionError>(),
+            Some(tether::pipeline::TransactionError::Gate(g)) if g.is_usage()
         )
     }) {
         return exit::USAGE;
+    }
+    if err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<tether::pipeline::TransactionError>(),
+            Some(tether::pipeline::TransactionError::Gate(
+                tether::pipeline::GateError::Moved { .. }
+            ))
+        )
+    }) {
+        return exit::APPROVAL_REFUSED;
     }
     if err.chain().any(|e| {
         matches!(
@@ -246,6 +277,11 @@ pub fn error_exit_code(err: &anyhow::Error) -> u8 {
             .is_some_and(tether::upstream::UpstreamError::is_config_error)
             || e.downcast_ref::<tether::pipeline::TransactionError>()
                 .is_some_and(tether::pipeline::TransactionError::is_config_error)
+            // transparent: the chain never shows the upstream error itself
+            || matches!(
+                e.downcast_ref::<tether::analysis::AnalysisError>(),
+                Some(tether::analysis::AnalysisError::Upstream(u)) if u.is_config_error()
+            )
     }) {
         return exit::USAGE;
     }

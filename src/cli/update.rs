@@ -43,6 +43,7 @@ fn code_of(report: &tether::pipeline::UpdateReport) -> u8 {
     match report.outcome {
         UpdateOutcome::RolledBack { .. } => exit::ROLLED_BACK,
         UpdateOutcome::Paused { .. } => exit::PAUSED,
+        UpdateOutcome::Parked { .. } => exit::PARKED,
         _ => exit::OK,
     }
 }

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use super::model::{EndpointLimits, OnUnfixable, Preflight, StrategyKind, Thresholds};
+use super::model::{
+    EndpointLimits, EscalationConfig, OnUnfixable, Preflight, PromotePolicy, StrategyKind,
+    Thresholds,
+};
 use crate::protocol::DeviceChoice;
 
 // [project]
@@ -99,6 +102,19 @@ pub const ON_UNFIXABLE: OnUnfixable = OnUnfixable::Rollback;
 pub const COMMIT_AUTHOR: (&str, &str) = ("tether", "tether@localhost");
 pub const ALLOW_REGRESSIONS: bool = false;
 pub const BISECT_RETRIES: u32 = 0;
+pub const REMEMBER_HELD: bool = true;
+pub const PROMOTE: PromotePolicy = PromotePolicy::Auto;
+pub const PARKED_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+// [escalation]: the maintenance guide's triggers
+pub const ESCALATION: EscalationConfig = EscalationConfig {
+    consecutive_failures: 10,
+    same_failure_days: 3,
+    held_back_days: 14,
+    gpu_errors: true,
+    protected_changes: true,
+    remind_every: Duration::from_secs(24 * 3600),
+};
 
 // [fix]
 pub const LENGTH_PARAM: &str = "video_length";

@@ -29,6 +29,7 @@ pub struct Config {
     pub service: ServiceConfig,
     /// `[slurm]`: how cases with the slurm executor become jobs.
     pub slurm: SlurmConfig,
+    pub escalation: EscalationConfig,
 }
 
 impl Config {
@@ -614,6 +615,45 @@ pub struct UpdateConfig {
     /// `tether bisect` on the slurm executor: candidates tested at once in
     /// each round (1: the serial binary search).
     pub bisect_parallel: u32,
+    /// While an upstream is held back: test a new target once on the hunted
+    /// cases and keep the hold without a bisect when it fails the same way.
+    pub remember_held: bool,
+    /// Which updates wait for `tether approve` instead of being promoted.
+    pub promote: PromotePolicy,
+    /// A parked update not approved within this time is discarded.
+    pub parked_expiry: Duration,
+}
+
+/// `update.promote`: which tested updates are promoted by themselves and
+/// which are parked for `tether approve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromotePolicy {
+    /// Every update whose baseline passes is promoted (as before).
+    Auto,
+    /// An update is parked when the analysis says breaking, a protected
+    /// package changes, or the fix loop had to commit a fix.
+    ApproveBreaking,
+    /// Every update is parked.
+    ApproveAll,
+}
+
+/// `[escalation]`: the triggers that ask a person to act (0 or `false`
+/// turns one off) and how often an unacknowledged one is sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationConfig {
+    /// Consecutive failed update cycles of one upstream.
+    pub consecutive_failures: u32,
+    /// The same failure signature seen across this many days.
+    pub same_failure_days: u32,
+    /// An upstream held back for longer than this many days.
+    pub held_back_days: u32,
+    /// A failed GPU preflight or an NVML error.
+    pub gpu_errors: bool,
+    /// An update that changes a protected package.
+    pub protected_changes: bool,
+    /// An escalation nobody acknowledged is sent again after this long.
+    pub remind_every: Duration,
 }
 
 #[derive(Debug, Clone)]

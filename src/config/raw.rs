@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::defaults::{MIN_LOG_BYTES, MIN_REPORT_BYTES};
-use super::model::{BaseMode, Layout, OnUnfixable, Preflight, StrategyKind, Track, WrapperSource};
+use super::model::{
+    BaseMode, Layout, OnUnfixable, Preflight, PromotePolicy, StrategyKind, Track, WrapperSource,
+};
 use super::value::*;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -37,6 +39,8 @@ pub struct RawConfig {
     pub service: RawService,
     #[serde(default)]
     pub slurm: RawSlurm,
+    #[serde(default)]
+    pub escalation: RawEscalation,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -272,6 +276,9 @@ pub struct RawUpdate {
     pub allow_regressions: Option<bool>,
     pub bisect_retries: Option<Count<0>>,
     pub bisect_parallel: Option<Count<1>>,
+    pub remember_held: Option<bool>,
+    pub promote: Option<PromotePolicy>,
+    pub parked_expiry: Option<PositiveDuration>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -324,4 +331,16 @@ pub struct RawService {
     pub keep_outputs_days: Option<Count<1>>,
     pub keep_logs_days: Option<Count<1>>,
     pub debug_log_max_lines: Option<Count<10>>,
+}
+
+/// `[escalation]`: when the service asks a person to act.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub consecutive_failures: Option<Count<0>>,
+    pub same_failure_days: Option<Count<0>>,
+    pub held_back_days: Option<Count<0>>,
+    pub gpu_errors: Option<bool>,
+    pub protected_changes: Option<bool>,
+    pub remind_every: Option<PositiveDuration>,
 }

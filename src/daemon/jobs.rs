@@ -6,13 +6,15 @@
 
 use crate::baseline::{self, ReferenceVerdict, RunOptions};
 use crate::config::{Config, JobKind};
-use crate::pipeline::{self as update, TransactionError, UpdateOptions, UpdateOutcome};
+use crate::pipeline::{
+    self as update, BaselineSpent, TransactionError, UpdateOptions, UpdateOutcome,
+};
 use crate::state::StateDir;
 use crate::state::{LockError, StateLock};
 use crate::upstream::{self, CheckOptions};
 
 use super::notify::{Event, EventKind};
-use super::state::{CaseSummary, ServiceState};
+use super::state::{CaseSummary, HoldStatus, ServiceState};
 
 /// What a job did.
 #[derive(Debug, Default)]
@@ -30,12 +32,24 @@ pub fn run(
     run_id: &str,
     state: &mut ServiceState,
 ) -> Result<JobResult, String> {
+    let j = state.jobs.entry(job).or_default();
+    j.last_baseline_runs = 0;
+    j.last_gpu_minutes = 0.0;
     match job {
         JobKind::Check => locked(cfg, job, |r| check(cfg, state, r)),
         JobKind::Update => update(cfg, run_id, state),
         JobKind::Baseline => locked(cfg, job, |r| run_baseline(cfg, run_id, state, r)),
         JobKind::Housekeeping => locked(cfg, job, |_| super::housekeeping::run(cfg).map(|_| ())),
     }
+}
+
+/// Adds baseline runs spent by `job` to its totals and its last run's.
+fn spend(state: &mut ServiceState, job: JobKind, spent: BaselineSpent) {
+    let j = state.jobs.entry(job).or_default();
+    j.baseline_runs += u64::from(spent.runs);
+    j.gpu_minutes += spent.minutes();
+    j.last_baseline_runs += u64::from(spent.runs);
+    j.last_gpu_minutes += spent.minutes();
 }
 
 /// Runs `f` holding the state lock; a lock held by someone else skips.
@@ -119,6 +133,12 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
             Err(e) => {
+                result.events.extend(super::escalation::observe(
+                    cfg,
+                    state,
+                    &name,
+                    super::escalation::Observed::from_error(&name, &e),
+                ));
                 let message = crate::redact::error_chain(&e);
                 let s = state.upstreams.entry(name.clone()).or_default();
                 s.last_verdict = Some(format!("failed: {message}"));
@@ -135,7 +155,15 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
                 continue;
             }
         };
+        result.events.extend(super::escalation::observe(
+            cfg,
+            state,
+            &name,
+            super::escalation::Observed::from_report(&name, &report),
+        ));
         state.fix_attempts_total += report.attempts.len() as u64;
+        spend(state, JobKind::Update, report.spent);
+        record_holds(cfg, state, &name, &report);
         // a candidate that was not promoted says nothing about the live wrapper
         if let (Some(run), UpdateOutcome::Promoted) = (&report.final_run, &report.outcome) {
             state.last_baseline = summarise(run, &report.comparisons);
@@ -222,7 +250,33 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             UpdateOutcome::UpToDate { reason } => {
                 s.last_verdict = Some(format!("up to date: {reason}"));
             }
+            UpdateOutcome::StillHeld { reason, .. } => {
+                // one event per new target: the next cycle waits on this one
+                s.last_verdict = Some(format!("held back: {reason}"));
+                result.events.push(Event::new(
+                    EventKind::StillHeld,
+                    run_id,
+                    Some(&name),
+                    &format!(
+                        "{to}: {reason}; re-tested once on the hunted cases, no bisect ({:.1} GPU minutes)",
+                        report.spent.minutes()
+                    ),
+                ));
+            }
             UpdateOutcome::DryRun => {}
+            UpdateOutcome::Parked { reasons, .. } => {
+                let id = report.id.as_deref().unwrap_or("?");
+                s.last_verdict = Some(format!("parked {to} for approval: {}", reasons.join("; ")));
+                result.events.push(Event::new(
+                    EventKind::Parked,
+                    run_id,
+                    Some(&name),
+                    &format!(
+                        "{to} passed the baseline and waits for approval ({}); run `tether approve {id}` or `tether reject {id}`",
+                        reasons.join("; ")
+                    ),
+                ));
+            }
             UpdateOutcome::Paused { reason, .. } => {
                 s.last_verdict = Some(format!("paused {to}: {reason}"));
                 result.events.push(Event::new(
@@ -236,10 +290,39 @@ fn update(cfg: &Config, run_id: &str, state: &mut ServiceState) -> Result<JobRes
             }
         }
     }
+    state.parked = crate::update::list_parked(&StateDir::new(&cfg.project.state_dir))
+        .into_iter()
+        .map(|p| super::state::ParkedBrief {
+            id: p.id().to_owned(),
+            upstream: p.journal.upstream.clone(),
+            to: p.journal.to.clone(),
+            parked_since: p.parked_at,
+            expires: p.expires,
+        })
+        .collect();
     if errors.is_empty() {
         Ok(result)
     } else {
         Err(errors.join("; "))
+    }
+}
+
+/// Copies the held-back records of the upstreams an update touched into the
+/// service state (`/status`, `/metrics`, `health`).
+fn record_holds(
+    cfg: &Config,
+    state: &mut ServiceState,
+    name: &str,
+    report: &crate::pipeline::UpdateReport,
+) {
+    let dir = StateDir::new(&cfg.project.state_dir);
+    let mut names: Vec<String> = report.members.iter().map(|m| m.upstream.clone()).collect();
+    if names.is_empty() {
+        names.push(name.to_owned());
+    }
+    for n in names {
+        let held = upstream::held::load(&dir, &n).map(|h| HoldStatus::of(&h));
+        state.upstreams.entry(n).or_default().held = held;
     }
 }
 
@@ -289,6 +372,9 @@ fn run_baseline(
         },
     )
     .map_err(|e| crate::redact::error_chain(&e))?;
+    let mut spent = BaselineSpent::default();
+    spent.add_run(&run);
+    spend(state, JobKind::Baseline, spent);
     let comparisons = baseline::compare(cfg, &run).map_err(|e| crate::redact::error_chain(&e))?;
     state.last_baseline = summarise(&run, &comparisons);
     let regressed: Vec<&str> = comparisons

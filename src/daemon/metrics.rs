@@ -2,7 +2,9 @@
 //! per job the last run's time, duration and outcome and the run and failure
 //! counts; per upstream the commits behind; per baseline case the duration,
 //! peak VRAM and mean SSIM; fix attempts, promotions, rollbacks, regressions;
-//! the Slurm jobs tether follows, pending and running.
+//! the Slurm jobs tether follows, pending and running;
+//! baseline runs and GPU minutes spent per job; holds per upstream;
+//! consecutive failed update cycles, raised escalations, parked updates.
 //! The metrics are a rendering of the persisted state on each request, so a
 //! registry would add nothing.
 
@@ -69,6 +71,20 @@ pub fn render(state: &ServiceState) -> String {
             ("state=\"running\"".to_owned(), slurm.running.to_string()),
         ],
     );
+    family(
+        &mut o,
+        "tether_job_baseline_runs_total",
+        "counter",
+        "Baseline runs spent by each job (staged updates, fix attempts, bisect steps, held-back re-tests, live baselines).",
+        jobs().map(|(l, j)| (l, j.baseline_runs.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_job_gpu_minutes_total",
+        "counter",
+        "Wall time of those baseline runs in minutes (the sum of case durations: GPU time).",
+        jobs().map(|(l, j)| (l, j.gpu_minutes.to_string())),
+    );
     let ups = || {
         state
             .upstreams
@@ -88,6 +104,66 @@ pub fn render(state: &ServiceState) -> String {
         "gauge",
         "New upstream commits not yet old enough to adopt.",
         ups().map(|(l, s)| (l, s.pending_soak.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_back",
+        "gauge",
+        "1 while the upstream is held back at its newest good commit.",
+        ups().map(|(l, s)| (l, u8::from(s.held.is_some()).to_string())),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_since_timestamp_seconds",
+        "gauge",
+        "When the upstream was held back.",
+        ups().filter_map(|(l, s)| {
+            s.held
+                .as_ref()
+                .map(|h| (l, h.since.as_second().to_string()))
+        }),
+    );
+    family(
+        &mut o,
+        "tether_upstream_consecutive_failures",
+        "gauge",
+        "Update cycles of the upstream that failed in a row.",
+        ups().map(|(l, s)| (l, s.consecutive_failures.to_string())),
+    );
+    family(
+        &mut o,
+        "tether_escalation_active",
+        "gauge",
+        "1 for each raised escalation (acked: silenced by `tether ack`).",
+        state.escalations.values().map(|x| {
+            (
+                format!(
+                    "id=\"{}\",trigger=\"{}\",severity=\"{}\",acked=\"{}\"",
+                    label(&x.id),
+                    x.trigger.as_str(),
+                    match x.severity {
+                        super::escalation::Severity::Warning => "warning",
+                        super::escalation::Severity::Critical => "critical",
+                    },
+                    x.acked_by.is_some()
+                ),
+                "1".to_owned(),
+            )
+        }),
+    );
+    family(
+        &mut o,
+        "tether_upstream_held_retests_total",
+        "counter",
+        "New targets of a held-back upstream tested once and found failing the same way (bisects saved).",
+        ups().filter_map(|(l, s)| s.held.as_ref().map(|h| (l, h.retests.to_string()))),
+    );
+    family(
+        &mut o,
+        "tether_parked_updates",
+        "gauge",
+        "Updates parked for approval (`tether pending`).",
+        [(String::new(), state.parked.len().to_string())],
     );
     let cases = || {
         state
@@ -185,7 +261,9 @@ fn label(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::state::{HoldStatus, JobState, UpstreamStatus};
     use super::*;
+    use crate::config::JobKind;
 
     #[test]
     fn the_followed_slurm_jobs_are_a_gauge_by_state() {
@@ -210,5 +288,42 @@ mod tests {
         let json = serde_json::to_string(&state).unwrap();
         let back: ServiceState = serde_json::from_str(&json).unwrap();
         assert_eq!(back.slurm_jobs, crate::slurm::QueueDepth::default());
+    }
+
+    #[test]
+    fn gpu_minutes_per_job_and_holds_per_upstream_are_exported() {
+        let mut state = ServiceState::default();
+        state.jobs.insert(
+            JobKind::Update,
+            JobState {
+                baseline_runs: 7,
+                gpu_minutes: 12.5,
+                ..JobState::default()
+            },
+        );
+        state.upstreams.insert(
+            "wan".into(),
+            UpstreamStatus {
+                held: Some(HoldStatus {
+                    at: "abc1234".into(),
+                    culprit: "def5678 refactor".into(),
+                    since: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+                    last_retest: None,
+                    last_retest_target: None,
+                    retests: 4,
+                }),
+                ..UpstreamStatus::default()
+            },
+        );
+        let text = render(&state);
+        for line in [
+            "tether_job_baseline_runs_total{job=\"update\"} 7",
+            "tether_job_gpu_minutes_total{job=\"update\"} 12.5",
+            "tether_upstream_held_back{upstream=\"wan\"} 1",
+            "tether_upstream_held_since_timestamp_seconds{upstream=\"wan\"} 1700000000",
+            "tether_upstream_held_retests_total{upstream=\"wan\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Owns `tether watch`, the monitoring service: the scheduler loop
 //! (`service`), cron schedules in a time zone with catch-up (`schedule`), the
-//! jobs it runs (`jobs`, `housekeeping`), its persisted state (`state`), the
+//! jobs it runs (`jobs`, `housekeeping`), escalations (`escalation`), its persisted state (`state`), the
 //! status endpoint (`http` its routes, `serve` its connections, `metrics`;
 //! the dashboard's pages are handed in from above, see `crate::dashboard`)
 //! and webhook notifications (`notify`).
@@ -13,6 +13,7 @@
 //! status endpoint: a single-threaded tokio runtime on a thread of its own,
 //! so that many idle clients cost descriptors, not threads (see `serve`).
 
+pub mod escalation;
 pub mod housekeeping;
 pub mod http;
 pub mod jobs;

@@ -25,9 +25,18 @@ pub enum EventKind {
     HealthDegraded,
     /// An unfixable update was bisected and the newest good commit adopted.
     HeldBack,
+    /// A held-back upstream's new target was tested once and fails the same
+    /// way as its culprit: the hold stays (sent once per new target).
+    StillHeld,
     /// An update paused on conflicts and waits for `tether update
     /// --continue` or `--abort`.
     Paused,
+    /// An update passed its baseline and waits for `tether approve` (the
+    /// approval gate, `update.promote`).
+    Parked,
+    /// A person is asked to act (`[escalation]`); the payload carries
+    /// `escalation`: id, trigger, severity and evidence.
+    Escalation,
     ServiceStopping,
 }
 
@@ -40,6 +49,8 @@ pub struct Event {
     pub upstream: Option<String>,
     pub message: String,
     pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<super::escalation::EscalationPayload>,
 }
 
 impl Event {
@@ -51,6 +62,7 @@ impl Event {
             upstream: upstream.map(str::to_owned),
             message: crate::redact::redact(message).into_owned(),
             host: crate::state::hostname(),
+            escalation: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The service's persisted state (`<state>/service/state.json`, versioned,
 //! written atomically after every job): last and next run of each job, the
 //! last view of each upstream, recent failures, counters and the last
-//! baseline figures. `/status`, `/metrics` and `tether health` read it.
+//! baseline figures, raised escalations and the parked updates. `/status`,
+//! `/metrics` and `tether health` read it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ pub struct ServiceState {
     pub promotions_total: u64,
     pub rollbacks_total: u64,
     pub regressions_total: u64,
+    /// Raised escalations by id (`daemon::escalation`).
+    pub escalations: BTreeMap<String, super::escalation::Escalation>,
+    /// The updates parked for approval, as of the last update job.
+    pub parked: Vec<ParkedBrief>,
     /// When the running service started, and its pid.
     pub started: Option<jiff::Timestamp>,
     pub pid: Option<u32>,
@@ -50,6 +55,14 @@ pub struct JobState {
     pub next_run: Option<jiff::Timestamp>,
     pub runs: u64,
     pub failures: u64,
+    /// Baseline runs the job has spent (staged updates, fix attempts,
+    /// bisect steps, held-back re-tests, live baselines).
+    pub baseline_runs: u64,
+    /// Their wall time in minutes (the sum of case durations: GPU time).
+    pub gpu_minutes: f64,
+    /// The same for the job's last run.
+    pub last_baseline_runs: u64,
+    pub last_gpu_minutes: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +101,53 @@ pub struct UpstreamStatus {
     /// The last update's outcome, in words.
     pub last_verdict: Option<String>,
     pub checked_at: Option<jiff::Timestamp>,
+    /// Held back at its newest good commit (after an unfixable update).
+    pub held: Option<HoldStatus>,
+    /// Update cycles that failed in a row (escalation).
+    pub consecutive_failures: u32,
+    /// The last failed cycle's failure signature, and since when it repeats.
+    pub failure_signature: Option<String>,
+    pub signature_since: Option<jiff::Timestamp>,
+    /// Since when the upstream is held back at a last good commit.
+    pub held_since: Option<jiff::Timestamp>,
+}
+
+/// A held-back upstream as the service shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldStatus {
+    /// The commit the wrapper is held at.
+    pub at: String,
+    /// The first bad commit: `short subject`.
+    pub culprit: String,
+    pub since: jiff::Timestamp,
+    /// The last re-test of a newer target: when and at which commit.
+    pub last_retest: Option<jiff::Timestamp>,
+    pub last_retest_target: Option<String>,
+    /// Re-tests that found the same failure (bisects saved).
+    pub retests: u32,
+}
+
+impl HoldStatus {
+    pub fn of(h: &crate::upstream::HeldBack) -> HoldStatus {
+        HoldStatus {
+            at: h.at.short.clone(),
+            culprit: format!("{} {}", h.first_bad.short, h.first_bad.subject),
+            since: h.since,
+            last_retest: h.last_retest.as_ref().map(|r| r.at),
+            last_retest_target: h.last_retest.as_ref().map(|r| r.target.short.clone()),
+            retests: h.retests,
+        }
+    }
+}
+
+/// A parked update as `/status` shows it (`tether pending` has the rest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParkedBrief {
+    pub id: String,
+    pub upstream: String,
+    pub to: String,
+    pub parked_since: jiff::Timestamp,
+    pub expires: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

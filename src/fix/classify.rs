@@ -478,25 +478,11 @@ fn model_name(s: &str) -> String {
     }
 }
 
-/// `class: message` with hex addresses, paths (all but their file name) and
-/// numbers replaced by placeholders.
+/// `class: message` with the message normalised ([`super::signature::normalise`]:
+/// times, ids, hex addresses, paths but their file names, sizes and numbers
+/// replaced by placeholders).
 pub fn signature(class: &FailureClass, message: &str) -> String {
-    static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").unwrap());
-    static PATH: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"[^\s'"(),:]*[/\\][^\s'"(),:]*"#).unwrap());
-    static SIZE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\s*(?:[KMGTP]i?B|bytes)\b").unwrap());
-    static NUM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\b").unwrap());
-    static SPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").unwrap());
-    let s = HEX.replace_all(message, "<hex>");
-    let s = PATH.replace_all(&s, |c: &regex::Captures<'_>| {
-        let base = c[0].rsplit(['/', '\\']).next().unwrap_or("");
-        format!("<path>/{base}")
-    });
-    let s = SIZE.replace_all(&s, "<size>");
-    let s = NUM.replace_all(&s, "<n>");
-    let s = SPACE.replace_all(s.trim(), " ");
-    format!("{}: {s}", class.name())
+    format!("{}: {}", class.name(), super::signature::normalise(message))
 }
 
 /// The last lines of the log that mention the failure (up to 40 lines of the

@@ -13,6 +13,7 @@ mod error;
 pub mod log;
 pub mod media;
 pub mod pysrc;
+pub mod signature;
 pub mod stop;
 pub mod strategies;
 

@@ -3,8 +3,9 @@
 //! preflight, in the worker), the wrapper's Python, the upstreams, the
 //! service, the live wrapper's last baseline results with their trend, and
 //! each upstream's last update (apart: a rolled-back candidate leaves the
-//! live wrapper as it was), the Slurm cluster when cases run there, and
-//! judges them: healthy, degraded or failing,
+//! live wrapper as it was), the Slurm cluster when cases run there, what
+//! waits for a person (escalations, parked updates), and judges them:
+//! healthy, degraded or failing,
 //! each with its reasons. Read-only: it fetches nothing and changes nothing
 //! but its own scratch folder.
 
@@ -105,6 +106,47 @@ pub struct HealthReport {
     /// The Slurm cluster, when any case runs on the slurm executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterHealth>,
+    /// What waits for a person: raised escalations and parked updates.
+    #[serde(default)]
+    pub attention: Attention,
+}
+
+/// What waits for a person: escalations the service raised (acked ones
+/// included, marked) and updates parked for approval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    pub escalations: Vec<crate::daemon::escalation::Escalation>,
+    pub parked: Vec<crate::daemon::state::ParkedBrief>,
+}
+
+fn attention(cfg: &Config, state: &ServiceState) -> Attention {
+    let now = crate::env::now();
+    Attention {
+        escalations: state
+            .escalations
+            .values()
+            .map(|x| {
+                let mut x = x.clone();
+                if !crate::daemon::escalation::is_acked(cfg, &x) {
+                    x.acked_by = None;
+                } else if x.acked_by.is_none() {
+                    x.acked_by = Some("tether ack".into());
+                }
+                x
+            })
+            .collect(),
+        parked: crate::update::list_parked(&crate::state::StateDir::new(&cfg.project.state_dir))
+            .into_iter()
+            .filter(|p| !p.is_expired(now))
+            .map(|p| crate::daemon::state::ParkedBrief {
+                id: p.id().to_owned(),
+                upstream: p.journal.upstream.clone(),
+                to: p.journal.to.clone(),
+                parked_since: p.parked_at,
+                expires: p.expires,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +236,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
             }
         })
         .collect();
+    let attention = attention(cfg, &state);
     let service = ServiceHealth {
         running: holder(&crate::daemon::service_lock_path(cfg)),
         lock_holder,
@@ -217,6 +260,7 @@ pub fn health(cfg: &Config, opts: &HealthOptions) -> HealthReport {
         baseline,
         baseline_not_live,
         cluster: cluster::read(cfg),
+        attention,
     };
     judge(&mut report);
     report
@@ -253,6 +297,7 @@ pub fn health_without_config(dir: &std::path::Path, opts: &HealthOptions) -> Hea
         baseline: Vec::new(),
         baseline_not_live: 0,
         cluster: None,
+        attention: Attention::default(),
     };
     judge(&mut report);
     report
@@ -375,6 +420,33 @@ fn judge(r: &mut HealthReport) {
                 ));
             }
         }
+    }
+    for x in r
+        .attention
+        .escalations
+        .iter()
+        .filter(|x| x.acked_by.is_none())
+    {
+        let verdict = match x.severity {
+            crate::daemon::escalation::Severity::Warning => HealthVerdict::Degraded,
+            crate::daemon::escalation::Severity::Critical => HealthVerdict::Failing,
+        };
+        reasons.push(HealthReason::new(
+            verdict,
+            format!(
+                "escalation {}: {}; `tether ack {}` silences it",
+                x.id, x.summary, x.id
+            ),
+        ));
+    }
+    for p in &r.attention.parked {
+        reasons.push(HealthReason::new(
+            HealthVerdict::Degraded,
+            format!(
+                "update {} of `{}` is parked for approval until {}; `tether pending` shows it",
+                p.id, p.upstream, p.expires
+            ),
+        ));
     }
     reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
     r.verdict = reasons

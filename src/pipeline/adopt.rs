@@ -63,14 +63,12 @@ pub fn adopt_last_good(
             let mut to = opts.clone();
             to.to = Some(lg.id.clone());
             let mut r = update_locked(cfg, up, &to)?;
+            r.spent.add_bisect(&b);
+            if let Some(f) = &failed {
+                r.spent.add(f.spent);
+            }
             if matches!(r.outcome, UpdateOutcome::Promoted) {
-                let held = HeldBack {
-                    at: lg.clone(),
-                    first_bad: fb.clone(),
-                    target: b.bad.clone(),
-                    since: crate::env::now(),
-                    bisect_report: b.report_dir.display().to_string(),
-                };
+                let held = held_record(&lg, &fb, &b, failed.as_ref());
                 if let Err(e) = upstream::held::save(&state, &up.name, &held) {
                     tracing::warn!(error = %e, "cannot record the held-back state");
                 }
@@ -108,6 +106,16 @@ pub fn adopt_last_good(
                 (None, _) => "the target passes when bisected: nothing was adopted".into(),
             };
             r.notes.push(why.clone());
+            r.spent.add_bisect(&b);
+            // the culprit comes right after the current commit: the upstream
+            // is held where it is, and the culprit remembered
+            if let (Some(lg), Some(fb)) = (b.last_good(), b.first_bad()) {
+                let held = held_record(lg, fb, &b, Some(&r));
+                if let Err(e) = upstream::held::save(&state, &up.name, &held) {
+                    tracing::warn!(error = %e, "cannot record the held-back state");
+                }
+                r.held_back = Some(held);
+            }
             if matches!(r.outcome, UpdateOutcome::UpToDate { .. }) {
                 r.outcome = UpdateOutcome::RolledBack { reason: why };
             }
@@ -115,6 +123,36 @@ pub fn adopt_last_good(
             rewrite(&r)?;
             Ok(r)
         }
+    }
+}
+
+/// The held-back record of a bisect that found `fb` (after `lg`): with the
+/// failed target's failure signatures and the files `fb` changed, so that
+/// a newer target is re-tested once instead of bisected again.
+pub(super) fn held_record(
+    lg: &upstream::CommitInfo,
+    fb: &upstream::CommitInfo,
+    b: &bisect::BisectReport,
+    failed: Option<&UpdateReport>,
+) -> HeldBack {
+    HeldBack {
+        at: lg.clone(),
+        first_bad: fb.clone(),
+        target: b.bad.clone(),
+        since: crate::env::now(),
+        bisect_report: b.report_dir.display().to_string(),
+        failures: failed
+            .and_then(|f| f.final_run.as_ref())
+            .map(|run| crate::fix::signature::of_cases(&run.cases))
+            .unwrap_or_default(),
+        culprit_files: match &b.result {
+            bisect::BisectResult::FirstBad { files, .. } => {
+                files.iter().map(|f| f.path.clone()).collect()
+            }
+            _ => Vec::new(),
+        },
+        last_retest: None,
+        retests: 0,
     }
 }
 

@@ -61,6 +61,8 @@ pub enum TransactionError {
         "the paused update {id} is of upstream `{upstream}`, which the config no longer has; run `tether update --abort`"
     )]
     PausedUpstreamGone { id: String, upstream: String },
+    #[error(transparent)]
+    Gate(#[from] super::gate::GateError),
     #[error("group `{group}`: {detail}")]
     Group { group: String, detail: String },
 }

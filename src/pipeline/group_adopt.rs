@@ -21,7 +21,7 @@ use super::update_report::{
 use crate::config::{Config, GroupConfig, UpstreamConfig};
 use crate::state::StateDir;
 use crate::update::{Backup, Member, StageMember, UpdatePaths, new_id, stage_group};
-use crate::upstream::{self, HeldBack, Mirror};
+use crate::upstream::{self, Mirror};
 
 /// A moving member of the failed update.
 struct Mover<'a> {
@@ -122,6 +122,10 @@ pub(super) fn adopt_last_good(
         return rewrite(r);
     }
     let mut r = update_group_locked(cfg, group, opts, &overrides)?;
+    r.spent.add(failed.spent);
+    for b in &bisects {
+        r.spent.add_bisect(b);
+    }
     gb.adopted = r
         .members
         .iter()
@@ -147,13 +151,7 @@ pub(super) fn adopt_last_good(
     if matches!(r.outcome, UpdateOutcome::Promoted) {
         for (i, lg, fb, b) in &found {
             let b = &bisects[*b];
-            let held = HeldBack {
-                at: lg.clone(),
-                first_bad: fb.clone(),
-                target: b.bad.clone(),
-                since: crate::env::now(),
-                bisect_report: b.report_dir.display().to_string(),
-            };
+            let held = super::adopt::held_record(lg, fb, b, Some(&failed));
             if let Err(e) = upstream::held::save(&state, &movers[*i].up.name, &held) {
                 tracing::warn!(error = %e, "cannot record the held-back state");
             }

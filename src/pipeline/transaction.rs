@@ -1,6 +1,7 @@
 //! `tether update` end to end: lock, crash recovery, target under the track
 //! rule and soak, analysis, backup, staging, the baseline on the staged tree,
-//! the fix-and-retest loop, then promotion or rollback — every step journaled
+//! the fix-and-retest loop, then promotion, parking for approval
+//! (`update.promote`) or rollback — every step journaled
 //! so that a crash at any point is recovered by the next tether command.
 
 use std::path::Path;
@@ -53,7 +54,19 @@ pub fn update(
     if opts.to.as_deref() == Some(LAST_GOOD) {
         return super::adopt::adopt_last_good(cfg, up, opts, None);
     }
-    let report = update_locked(cfg, up, opts)?;
+    let (note, spent) = match super::held_retest::retest(cfg, up, opts)? {
+        super::held_retest::Retest::Same(report) => return Ok(*report),
+        super::held_retest::Retest::Full { note, spent } => (note, spent),
+    };
+    let mut report = update_locked(cfg, up, opts)?;
+    report.spent.add(spent);
+    if let Some(note) = note {
+        // the re-test's reason for the full update goes first
+        report.notes.insert(0, note);
+        if let Some(dir) = &report.report_dir {
+            write_report(dir, &report)?;
+        }
+    }
     let unfixable = matches!(report.outcome, UpdateOutcome::RolledBack { .. })
         && report.conflicts.is_empty()
         && report.final_run.as_ref().is_some_and(|r| !r.passed())
@@ -79,6 +92,11 @@ pub fn update_locked(
         && j.state == JournalState::Paused
     {
         return Err(super::paused::paused_error(&j));
+    }
+    // an upstream with a parked update waits for its approval or rejection
+    if let Some(reason) = super::gate::blocks(cfg, &up.name)? {
+        report.outcome = UpdateOutcome::UpToDate { reason };
+        return Ok(finish(report));
     }
 
     // the target: --to, else the newest soaked commit under the track rule
@@ -115,16 +133,39 @@ pub fn update_locked(
     };
     if let Some(h) = &check.held_back
         && opts.to.is_none()
-        && h.target.id == target.to_string()
+        && h.tested_target().id == target.to_string()
     {
         report.held_back = Some(h.clone());
         report.outcome = UpdateOutcome::UpToDate {
             reason: format!(
                 "`{}` is held back at {}: the target {} still contains the first bad commit {} ({}); waiting for the upstream to move",
-                up.name, h.at.short, h.target.short, h.first_bad.short, h.first_bad.subject
+                up.name,
+                h.at.short,
+                h.tested_target().short,
+                h.first_bad.short,
+                h.first_bad.subject
             ),
         };
         return Ok(finish(report));
+    }
+    if let Some(r) = crate::update::rejection(&state, &up.name) {
+        if r.target != target.to_string() {
+            // the upstream moved on from what was rejected: the hold ends
+            crate::update::clear_rejection(&state, &up.name)?;
+        } else if opts.to.is_none() {
+            report.outcome = UpdateOutcome::UpToDate {
+                reason: format!(
+                    "`{}` is held at {:.7}: update {} to {:.7} was {} at {}; waiting for the upstream to move",
+                    up.name,
+                    r.held_at,
+                    r.id,
+                    r.target,
+                    format_args!("rejected by {}", r.by),
+                    r.at
+                ),
+            };
+            return Ok(finish(report));
+        }
     }
     if target.to_string() == check.current.id {
         report.outcome = UpdateOutcome::UpToDate {
@@ -149,6 +190,7 @@ pub fn update_locked(
     report.analysis_dir = Some(analysed.dir.clone());
     report.analysis_verdict = Some(a.verdict());
     report.breaking_points = a.count(analysis::python::PointSeverity::Breaking);
+    report.protected_changes = super::gate::protected_changes(a);
 
     let id = new_id(&state, &up.name);
     let report_dir = cfg.project.outputs_dir.join(format!("update-{id}"));
@@ -229,7 +271,25 @@ pub(super) fn settle(
             )?);
         }
         UpdateOutcome::Promoted => crate::failpoint::hit("promote.promoted"),
-        UpdateOutcome::UpToDate { .. } => {}
+        UpdateOutcome::UpToDate { .. } | UpdateOutcome::StillHeld { .. } => {}
+        UpdateOutcome::Parked { reasons, .. } => {
+            // the staged tree and the backup stay; the journal moves into
+            // the parked file
+            let parked = crate::update::park(
+                &state,
+                journal,
+                reasons.clone(),
+                super::gate::summary(&report),
+                cfg.update.parked_expiry,
+            )?;
+            report.outcome = UpdateOutcome::Parked {
+                reasons: reasons.clone(),
+                expires: parked.expires,
+            };
+            let report = finish(report);
+            write_report(report_dir, &report)?;
+            return Ok(report);
+        }
         UpdateOutcome::Paused { reason, .. } => {
             // the staged tree stays; so does the journal, as a resting state
             journal.advance(&state, JournalState::Paused, Some(reason.clone()))?;
@@ -334,6 +394,7 @@ pub(super) fn test_fix_promote(
         report_dir,
         runs: 0,
         committed: Vec::new(),
+        spent: Default::default(),
     };
     let initial = bench.run_baseline()?;
     journal.advance(state, JournalState::Tested, None)?;
@@ -366,6 +427,7 @@ pub(super) fn test_fix_promote(
         report.notes.extend(outcome.skipped.iter().cloned());
         last = outcome.last_run;
     }
+    report.spent.add(bench.spent);
     let passed = last.passed();
     let failing: Vec<String> = last.failing().iter().map(|c| c.name.clone()).collect();
     report.comparisons = baseline::compare(cfg, &last)?;
@@ -410,6 +472,13 @@ pub(super) fn test_fix_promote(
         report.promotion = Some(plan_promotion(&ups, journal)?);
         return Ok(UpdateOutcome::DryRun);
     }
+    let reasons = super::gate::holds(cfg, report);
+    if !reasons.is_empty() {
+        return Ok(UpdateOutcome::Parked {
+            reasons,
+            expires: crate::env::now(),
+        });
+    }
     let promotion = promote(&ctx.members(), journal, state)?;
     report.notes.extend(promotion.notes.iter().cloned());
     report.promotion = Some(promotion.plan);
@@ -424,6 +493,7 @@ struct StagedBench<'a> {
     runs: u32,
     /// For each applied fix: whether it made a commit.
     committed: Vec<bool>,
+    spent: super::update_report::BaselineSpent,
 }
 
 impl Bench for StagedBench<'_> {
@@ -446,6 +516,7 @@ impl Bench for StagedBench<'_> {
                 update: self.ctx.backup.id.clone(),
             },
         })?;
+        self.spent.add_run(&run);
         Ok(run)
     }
 

@@ -33,6 +33,14 @@ pub enum UpdateOutcome {
     DryRun,
     /// The update could not be made to pass; everything was restored.
     RolledBack { reason: String },
+    /// The upstream is held back and the new target, tested once on the
+    /// hunted cases, fails the same way as the culprit: the hold stays, no
+    /// bisect or fix loop ran (`update.remember_held`).
+    StillHeld {
+        reason: String,
+        /// The new target's failures (equal to the remembered ones).
+        failures: Vec<crate::upstream::FailureSignature>,
+    },
     /// Staging left conflicts that neither the fix loop nor anybody
     /// resolved: the update waits in the staged tree (markers in it) for
     /// `tether update --continue` or `--abort`; the live wrapper is as it
@@ -42,6 +50,25 @@ pub enum UpdateOutcome {
         staged_dir: PathBuf,
         files: Vec<PausedFile>,
     },
+    /// The baseline passed, but the approval gate (`update.promote`) holds
+    /// the update: staged and tested, it waits for `tether approve <id>`
+    /// (which promotes exactly what was tested) or `tether reject <id>`;
+    /// the live wrapper is as it was.
+    Parked {
+        /// Why the policy held it.
+        reasons: Vec<String>,
+        expires: jiff::Timestamp,
+    },
+}
+
+/// Who approved a parked update, and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub user: String,
+    pub host: String,
+    pub at: jiff::Timestamp,
+    /// When the update was parked (tested).
+    pub parked_at: jiff::Timestamp,
 }
 
 /// A file a paused update waits on.
@@ -86,6 +113,12 @@ pub struct UpdateReport {
     pub analysis_dir: Option<PathBuf>,
     pub analysis_verdict: Option<AnalysisVerdict>,
     pub breaking_points: usize,
+    /// `name: old -> new` of each protected package the update changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected_changes: Vec<String>,
+    /// A parked update promoted by `tether approve`: who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     pub staged_commit: Option<String>,
     pub conflicts: Vec<String>,
     /// How the vendored copy's 3-way merge went: files merged cleanly by
@@ -111,6 +144,9 @@ pub struct UpdateReport {
     /// Baseline cases that now run reduced (e.g. fewer frames after an OOM).
     pub reduced: Vec<String>,
     pub gpu_minutes: f64,
+    /// Baseline runs this update spent, and their wall time (the sum of
+    /// case durations): staged runs, fix attempts, bisect steps, re-tests.
+    pub spent: BaselineSpent,
     pub promotion: Option<PromotionPlan>,
     pub rollback: Option<RollbackReport>,
     pub notes: Vec<String>,
@@ -139,6 +175,8 @@ impl UpdateReport {
             analysis_dir: None,
             analysis_verdict: None,
             breaking_points: 0,
+            protected_changes: Vec::new(),
+            approval: None,
             staged_commit: None,
             conflicts: Vec::new(),
             merge: None,
@@ -153,6 +191,7 @@ impl UpdateReport {
             stop_reason: None,
             reduced: Vec::new(),
             gpu_minutes: 0.0,
+            spent: BaselineSpent::default(),
             promotion: None,
             rollback: None,
             notes: Vec::new(),
@@ -216,4 +255,35 @@ pub struct GroupCulprit {
     pub first_bad: Option<CommitInfo>,
     /// The inner bisect, in words (candidates, steps, baseline runs).
     pub inner: Option<String>,
+}
+
+/// Baseline runs spent, and their wall time in seconds (the sum of the
+/// cases' durations: GPU time on a GPU box).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BaselineSpent {
+    pub runs: u32,
+    pub seconds: f64,
+}
+
+impl BaselineSpent {
+    pub fn add(&mut self, other: BaselineSpent) {
+        self.runs += other.runs;
+        self.seconds += other.seconds;
+    }
+
+    /// One baseline run.
+    pub fn add_run(&mut self, run: &BaselineRun) {
+        self.runs += 1;
+        self.seconds += run.cases.iter().map(|c| c.duration_s).sum::<f64>();
+    }
+
+    /// Every step of a bisect, retries included.
+    pub fn add_bisect(&mut self, b: &super::bisect::BisectReport) {
+        self.runs += b.baseline_runs;
+        self.seconds += b.baseline_s;
+    }
+
+    pub fn minutes(&self) -> f64 {
+        self.seconds / 60.0
+    }
 }

@@ -4,8 +4,17 @@
 //! installed, the first signal stops the running child (SIGTERM to its group,
 //! grace, SIGKILL) and makes [`interrupted`] true; a signal while no child
 //! runs, or a second signal, exits at once with 128 + the signal number.
+//!
+//! The signals are blocked in every thread and taken by `sigwait` on a
+//! thread of their own, except in the short window in which a thread spawns
+//! a child (the child must start with them unblocked). A signal the kernel
+//! delivers to that thread then would meet the default action and kill
+//! tether on the spot, so each has a real handler too (`signal-hook`'s flag):
+//! it only notes the signal, which is sent again to the process once the
+//! window closes, and the waiting thread takes it as usual.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
@@ -16,13 +25,40 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SERVICE: AtomicBool = AtomicBool::new(false);
 static RELOAD: AtomicBool = AtomicBool::new(false);
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
+/// Per signal of [`signals`], set by its handler: the signal reached a
+/// thread in its unblocked window instead of the waiting thread.
+static CAUGHT: OnceLock<Vec<(Signal, Arc<AtomicBool>)>> = OnceLock::new();
+
+const HANDLED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 pub(super) fn signals() -> SigSet {
     let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+    for s in HANDLED {
         set.add(s);
     }
     set
+}
+
+/// Real handlers that only note a signal (see the module comment).
+fn note_stray_signals() -> std::io::Result<()> {
+    let mut caught = Vec::with_capacity(HANDLED.len());
+    for sig in HANDLED {
+        let flag = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(sig as i32, Arc::clone(&flag))?;
+        caught.push((sig, flag));
+    }
+    let _ = CAUGHT.set(caught);
+    Ok(())
+}
+
+/// Sends the signals noted in an unblocked window to the process again, now
+/// that every thread blocks them: the waiting thread takes them.
+fn pass_on_stray_signals() {
+    for (sig, flag) in CAUGHT.get().into_iter().flatten() {
+        if flag.swap(false, Ordering::SeqCst) {
+            let _ = nix::sys::signal::kill(nix::unistd::getpid(), *sig);
+        }
+    }
 }
 
 /// Installs the handler: blocks SIGINT, SIGTERM and SIGHUP in the calling
@@ -31,6 +67,7 @@ pub(super) fn signals() -> SigSet {
 pub fn install_interrupt_handler() -> std::io::Result<()> {
     let set = signals();
     set.thread_block().map_err(std::io::Error::from)?;
+    note_stray_signals()?;
     INSTALLED.store(true, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("tether-signals".into())
@@ -108,9 +145,12 @@ pub(super) fn with_signals_unblocked<T>(spawn: impl FnOnce() -> T) -> T {
         return spawn();
     }
     let old = signals().thread_swap_mask(SigmaskHow::SIG_UNBLOCK);
+    // a test holds the window open here (`sleep(ms)`) to signal tether in it
+    crate::failpoint::hit("process.spawn.unblocked");
     let out = spawn();
     if let Ok(old) = old {
         let _ = old.thread_set_mask();
     }
+    pass_on_stray_signals();
     out
 }

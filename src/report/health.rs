@@ -226,19 +226,34 @@ pub fn markdown(r: &HealthReport) -> String {
             u.local_modifications.map_or("-".into(), |n| n.to_string())
         );
     }
-    for u in &r.upstreams {
-        if let Some(h) = &u.held_back {
-            let _ = writeln!(
-                o,
-                "- `{}` is HELD BACK at {} since {}: the first bad commit is {} ({}); report {}",
-                u.name,
-                h.at.short,
-                date(h.since),
-                h.first_bad.short,
-                h.first_bad.subject,
-                h.bisect_report
-            );
-        }
+    let holds: Vec<_> = r
+        .upstreams
+        .iter()
+        .filter_map(|u| u.held_back.as_ref().map(|h| (u, h)))
+        .collect();
+    if !holds.is_empty() {
+        let _ = writeln!(o, "\n### Holds\n");
+    }
+    for (u, h) in holds {
+        let retest = match &h.last_retest {
+            Some(t) => format!(
+                "last re-test {} at {} (same failure; {} re-test(s), each a bisect saved)",
+                date(t.at),
+                t.target.short,
+                h.retests
+            ),
+            None => "not re-tested yet".into(),
+        };
+        let _ = writeln!(
+            o,
+            "- `{}` is HELD BACK at {} since {}: the first bad commit is {} ({}); {retest}; report {}",
+            u.name,
+            h.at.short,
+            date(h.since),
+            h.first_bad.short,
+            h.first_bad.subject,
+            h.bisect_report
+        );
     }
     for u in &r.upstreams {
         if let Some(l) = &u.last_update {
@@ -279,16 +294,18 @@ pub fn markdown(r: &HealthReport) -> String {
     if !sv.state.jobs.is_empty() {
         let _ = writeln!(
             o,
-            "\n| job | schedule | last run | outcome | next run |\n|---|---|---|---|---|"
+            "\n| job | schedule | last run | outcome | next run | baseline runs | GPU minutes |\n|---|---|---|---|---|---|---|"
         );
         for (job, j) in &sv.state.jobs {
             let _ = writeln!(
                 o,
-                "| {job} | `{}` | {} | {} | {} |",
+                "| {job} | `{}` | {} | {} | {} | {} | {:.1} |",
                 j.schedule,
                 j.last_run.map_or("never".into(), date),
                 j.last_outcome.map_or("-", |x| x.as_str()),
-                j.next_run.map_or("-".into(), date)
+                j.next_run.map_or("-".into(), date),
+                j.baseline_runs,
+                j.gpu_minutes
             );
         }
         o.push('\n');
@@ -307,6 +324,44 @@ pub fn markdown(r: &HealthReport) -> String {
 
     if let Some(c) = &r.cluster {
         cluster(&mut o, c);
+    }
+    let a = &r.attention;
+    if !a.escalations.is_empty() || !a.parked.is_empty() {
+        let _ = writeln!(o, "## Waiting for a person\n");
+        for x in &a.escalations {
+            let _ = writeln!(
+                o,
+                "- escalation `{}` ({:?}): {}{}",
+                x.id,
+                x.severity,
+                x.summary,
+                match &x.acked_by {
+                    Some(by) => format!(" — acknowledged by {by}"),
+                    None => format!(" — `tether ack {}`", x.id),
+                }
+            );
+            if let Some(c) = &x.evidence.culprit {
+                let _ = writeln!(o, "  - culprit: {c}");
+            }
+            if let Some(f) = &x.evidence.failure {
+                let _ = writeln!(o, "  - failure: {f}");
+            }
+            let _ = writeln!(o, "  - reproduce: `{}`", x.evidence.reproduce);
+        }
+        for p in &a.parked {
+            let _ = writeln!(
+                o,
+                "- parked update `{}` of `{}` to {:.7}, since {}, expires {} — `tether approve {}` or `tether reject {}`",
+                p.id,
+                p.upstream,
+                p.to,
+                date(p.parked_since),
+                date(p.expires),
+                p.id,
+                p.id
+            );
+        }
+        o.push('\n');
     }
 
     let _ = writeln!(o, "## Baseline\n");

@@ -16,6 +16,7 @@ pub mod health;
 pub mod html;
 pub mod locate;
 pub mod markdown;
+mod pending;
 pub mod stack_deps;
 pub mod update;
 mod update_members;

@@ -69,6 +69,26 @@ pub fn markdown(r: &UpdateReport) -> String {
             h.first_bad.author,
             h.first_bad.subject
         );
+        if let UpdateOutcome::StillHeld { failures, .. } = &r.outcome {
+            let _ = writeln!(
+                o,
+                "The new target `{}` was tested once on the hunted cases and fails the same way (no bisect, no fix loop; {} re-test(s) so far):\n",
+                h.tested_target().short,
+                h.retests
+            );
+            for f in failures {
+                let _ = writeln!(o, "- `{}`", f.to_string().replace('`', "'"));
+            }
+            o.push('\n');
+        }
+    }
+    if r.spent.runs > 0 {
+        let _ = writeln!(
+            o,
+            "Baseline runs spent: {} ({:.1} GPU minutes).\n",
+            r.spent.runs,
+            r.spent.minutes()
+        );
     }
     if let Some(b) = &r.bisect {
         let _ = writeln!(
@@ -268,6 +288,13 @@ pub fn outcome_line(r: &UpdateReport) -> String {
         }
         UpdateOutcome::RolledBack { reason } => format!("rolled back — {reason}"),
         UpdateOutcome::Paused { reason, .. } => format!("paused — {reason}"),
+        UpdateOutcome::StillHeld { reason, .. } => format!("held back — {reason}"),
+        UpdateOutcome::Parked { reasons, expires } => format!(
+            "parked for approval — {}; the baseline passed on {}; `tether approve {id}` promotes it, `tether reject {id}` drops it (expires {expires})",
+            reasons.join("; "),
+            r.to.as_ref().map(|t| t.short.as_str()).unwrap_or("?"),
+            id = r.id.as_deref().unwrap_or("?")
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Owns the update journal: where an update stands (analyzed, staged,
-//! tested, fixing, paused on conflicts, aborting, promoting, promoted,
+//! tested, fixing, paused on conflicts, parked for approval, aborting,
+//! promoting, promoted,
 //! rolled back), saved atomically at
 //! `<state>/update/journal.json` after every step so a crash at any point
 //! can be resumed or rolled back, and moved to
@@ -31,6 +32,11 @@ pub enum JournalState {
     /// markers and waits for `tether update --continue` or `--abort`. A
     /// resting state, not a crash: recovery leaves it alone.
     Paused,
+    /// Tested and held by the approval gate (`update.promote`): the staged
+    /// tree and the backup wait for `tether approve` or `tether reject`.
+    /// The journal itself lives in the parked file
+    /// (`<state>/update/parked/<id>.json`), not in `journal.json`.
+    Parked,
     /// `tether update --abort` is rolling the paused update back; recovery
     /// finishes the rollback.
     Aborting,
@@ -55,6 +61,7 @@ impl JournalState {
             JournalState::Tested => "tested",
             JournalState::Fixing => "fixing",
             JournalState::Paused => "paused",
+            JournalState::Parked => "parked",
             JournalState::Aborting => "aborting",
             JournalState::Promoting => "promoting",
             JournalState::Promoted => "promoted",

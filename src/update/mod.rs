@@ -1,7 +1,7 @@
 //! Owns the staging primitives that `pipeline` composes into `tether
 //! update`'s transaction, `bisect` and `adopt-last-good`: the journal, the
 //! backup of the live wrapper, the staged tree, promotion, rollback and
-//! crash recovery. The live wrapper is only ever changed by
+//! crash recovery, and the parked updates of the approval gate. The live wrapper is only ever changed by
 //! [`promote`]; everything else reads it or works in the state dir.
 
 mod backup;
@@ -10,6 +10,7 @@ mod git_ops;
 mod journal;
 mod member;
 mod moves;
+mod parked;
 mod promote;
 mod record;
 mod recover;
@@ -21,6 +22,10 @@ pub use error::UpdateError;
 pub use journal::{Journal, JournalState, Transition, UpdatePaths, new_id, staged_branch};
 pub use member::{Member, MemberBackup, MemberMove};
 pub use moves::{Direction, Entry, HeadState, PathMove, TreeMove, TreeRole};
+pub use parked::{
+    ParkedSummary, ParkedUpdate, Rejection, clear_rejection, list_parked, load_parked, park,
+    rejection, remove_parked, save_rejection,
+};
 pub use promote::{CheckoutMove, Promotion, PromotionPlan, plan_promotion, promote};
 pub use record::PromotionRecord;
 pub use recover::{Recovery, RecoveryAction, recover};

@@ -64,8 +64,14 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
     if found == JournalState::Paused {
         return Ok(None);
     }
+    // a crash while parking, or before an approval moved anything: the
+    // update stays parked
+    if super::parked::parked_journal(&state, &journal)? {
+        return Ok(None);
+    }
     if found.is_final() {
         journal.archive(&state)?;
+        super::parked::remove_parked(&state, &journal.id)?;
         return Ok(Some(Recovery {
             message: format!("{what} had finished ({found}); filed its journal"),
             id,
@@ -127,6 +133,7 @@ pub fn recover(cfg: &Config) -> Result<Option<Recovery>, UpdateError> {
         Some("finished by recovery".into()),
     )?;
     journal.archive(&state)?;
+    super::parked::remove_parked(&state, &journal.id)?;
     Ok(Some(Recovery {
         message: format!(
             "{what} was interrupted while promoting; the wrapper had already moved to {to}, so \
@@ -151,6 +158,8 @@ fn rolled_back(
     let found = journal.state;
     let report = rollback(cfg, &mut journal, state, reason)?;
     journal.archive(state)?;
+    // an approved update that was interrupted is over either way
+    super::parked::remove_parked(state, &journal.id)?;
     let message = if report.differences.is_empty() {
         format!("{message}; the live wrapper is as it was")
     } else {

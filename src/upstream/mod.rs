@@ -28,7 +28,7 @@ pub use check::{CheckOptions, CheckReport, HistoryState, PendingCommit, check};
 pub use commit::CommitInfo;
 pub use error::{FetchFailure, UpstreamError};
 pub use group_check::{GroupCheck, check_group};
-pub use held::HeldBack;
+pub use held::{FailureSignature, HeldBack};
 pub use layout::{
     Change, CurrentCommit, LocalMods, ModifiedFile, current_commit, current_commit_local,
     current_commit_of_history,

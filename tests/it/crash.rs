@@ -271,6 +271,10 @@ fn update_points(layout: &str) -> Vec<(&'static str, End)> {
             f if f.starts_with("rollback.") || f.starts_with("recover.") => continue,
             // reached only by `update --continue` / `--abort` (tests/it/paused.rs)
             f if f.starts_with("update.continue.") || f.starts_with("update.abort.") => continue,
+            // reached only with an approval gate (tests/it/gate.rs)
+            f if f.starts_with("gate.") => continue,
+            // held open by a sleep, not killed (tests/it/watch.rs)
+            f if f.starts_with("process.") => continue,
             f if f.starts_with("promote.upstream.") && !has_checkout => continue,
             // the wrapper's branch (its fix commit) is the commit point
             "promote.wrapper.head-moved" | "promote.promoted" => End::Promoted,

@@ -114,6 +114,10 @@ pub(crate) fn served() -> (Sample, u16, String, Watch) {
             target: commit('c'),
             since: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
             bisect_report: "outputs/bisect-x".into(),
+            failures: Vec::new(),
+            culprit_files: Vec::new(),
+            last_retest: None,
+            retests: 0,
         },
     )
     .unwrap();

@@ -97,6 +97,7 @@ fn every_json_command_prints_what_its_schema_describes() {
 
     check(&["config", "check", "--json"], 0, "config-check");
     check(&["check", "--json"], 0, "check");
+    check(&["pending", "--json"], 0, "pending");
     check(&["analyze", "--json"], 3, "analyze");
     check(&["baseline", "record", "--json"], 0, "baseline-record");
     check(&["baseline", "run", "--json"], 0, "baseline");
@@ -110,8 +111,10 @@ fn every_json_command_prints_what_its_schema_describes() {
     // each failure is one error document on stdout, exit code unchanged
     let e = check(&["check", "--json", "--upstream", "nope"], 2, "error");
     assert_eq!(e["error"]["kind"], "usage", "{e:#}");
-    let e = check(&["analyze", "--json", "--to", "deadbeef"], 1, "error");
+    // an unknown --to is a usage error, as for update
+    let e = check(&["analyze", "--json", "--to", "deadbeef"], 2, "error");
     assert_eq!(e["error"]["upstream"], "sample", "{e:#}");
+    assert_eq!(e["error"]["kind"], "usage", "{e:#}");
     let e = check(&["update", "--json", "--upstream", "nope"], 2, "error");
     assert_eq!(e["error"]["kind"], "usage", "{e:#}");
     check(
@@ -120,6 +123,7 @@ fn every_json_command_prints_what_its_schema_describes() {
         "error",
     );
     check(&["bisect", "--json", "--good", "nope"], 1, "error");
+    check(&["approve", "--json", "nope"], 2, "error");
     let e = check(
         &["health", "--json", "--config", "missing.toml"],
         2,

@@ -696,3 +696,44 @@ fn a_state_dir_deleted_while_running_is_recreated_and_the_service_goes_on() {
         w.log()
     );
 }
+
+/// SIGTERM in the short window in which tether spawns a child with the
+/// signals unblocked (held open by a failpoint's sleep): the service still
+/// stops in order, where the default action used to kill it on the spot.
+#[test]
+fn sigterm_while_a_child_is_being_spawned_stops_the_service_in_order() {
+    let s = sample(
+        "\n[baseline]\ncommand = \"{python} ok.py\"\ntimeout = \"60s\"\nquality = false\n\n[[baseline.case]]\nname = \"quick\"\nmodel = \"m\"\n\n[gpu]\npreflight = \"never\"\n\n[schedule]\nbaseline = \"* * * * * *\"\n\n[service]\nlisten = \"off\"\n",
+        &[],
+    );
+    let stderr = s.root.join("watch.stderr");
+    let child = tether(&s.root)
+        .cmd()
+        .arg("watch")
+        .env("FAILPOINTS", "process.spawn.unblocked=sleep(4000)")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs_err::File::create(&stderr).unwrap().into_file())
+        .spawn()
+        .expect("tether watch starts");
+    let mut w = Watch { child, stderr };
+    let started = Instant::now();
+    while !w.log().contains("cycle started") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no cycle started:\n{}",
+            w.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // inside the 4 s window of the cycle's first child (the hardware probe)
+    std::thread::sleep(Duration::from_millis(1000));
+    let code = w.stop(Duration::from_secs(30));
+    assert_eq!(
+        code,
+        0,
+        "killed by the signal instead of stopping:\n{}",
+        w.log()
+    );
+    assert!(w.log().contains("service stopping"), "{}", w.log());
+}

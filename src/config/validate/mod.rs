@@ -67,6 +67,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, Vec<Problem>> {
         schedule: schedule::schedule(raw.schedule),
         service: service::service(raw.service),
         slurm: slurm::slurm(raw.slurm, base, &mut p),
+        escalation: service::escalation(raw.escalation),
     };
     slurm::needs_shared_dir(&config, &mut p);
     if p.0.is_empty() { Ok(config) } else { Err(p.0) }

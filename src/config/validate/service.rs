@@ -1,9 +1,9 @@
-//! `[service]`: the status endpoint, the webhook and housekeeping, with
-//! their defaults.
+//! `[service]`: the status endpoint, the webhook and housekeeping, and
+//! `[escalation]`'s triggers, with their defaults.
 
 use crate::config::defaults;
-use crate::config::model::{EndpointLimits, ServiceConfig};
-use crate::config::raw::RawService;
+use crate::config::model::{EndpointLimits, EscalationConfig, ServiceConfig};
+use crate::config::raw::{RawEscalation, RawService};
 
 pub(super) fn service(raw: RawService) -> ServiceConfig {
     let d = defaults::ENDPOINT;
@@ -35,5 +35,19 @@ pub(super) fn service(raw: RawService) -> ServiceConfig {
         debug_log_max_lines: raw
             .debug_log_max_lines
             .map_or(defaults::DEBUG_LOG_MAX_LINES, |n| n.0),
+    }
+}
+
+pub(super) fn escalation(raw: RawEscalation) -> EscalationConfig {
+    let d = defaults::ESCALATION;
+    EscalationConfig {
+        consecutive_failures: raw
+            .consecutive_failures
+            .map_or(d.consecutive_failures, |n| n.0),
+        same_failure_days: raw.same_failure_days.map_or(d.same_failure_days, |n| n.0),
+        held_back_days: raw.held_back_days.map_or(d.held_back_days, |n| n.0),
+        gpu_errors: raw.gpu_errors.unwrap_or(d.gpu_errors),
+        protected_changes: raw.protected_changes.unwrap_or(d.protected_changes),
+        remind_every: raw.remind_every.map_or(d.remind_every, |t| t.0),
     }
 }

@@ -42,5 +42,8 @@ pub(super) fn update(raw: RawUpdate, p: &mut Problems) -> UpdateConfig {
         allow_regressions: raw.allow_regressions.unwrap_or(defaults::ALLOW_REGRESSIONS),
         bisect_retries: raw.bisect_retries.map_or(defaults::BISECT_RETRIES, |n| n.0),
         bisect_parallel: raw.bisect_parallel.map_or(1, |n| n.0),
+        remember_held: raw.remember_held.unwrap_or(defaults::REMEMBER_HELD),
+        promote: raw.promote.unwrap_or(defaults::PROMOTE),
+        parked_expiry: raw.parked_expiry.map_or(defaults::PARKED_EXPIRY, |t| t.0),
     }
 }

@@ -468,6 +468,7 @@ fn finish(
         result,
         steps: journal.steps.clone(),
         baseline_runs: journal.steps.iter().map(|s| s.runs).sum(),
+        baseline_s: journal.steps.iter().map(|s| s.baseline_s).sum(),
         resumed,
         report_dir: journal.report_dir.clone(),
     };

@@ -61,6 +61,9 @@ pub struct StepRecord {
     pub why: String,
     /// Baseline runs this step took (more than one when a failure was retried).
     pub runs: u32,
+    /// Their wall time in seconds (the sum of case durations).
+    #[serde(default)]
+    pub baseline_s: f64,
     /// Where the step's baseline runs are.
     pub run_dir: PathBuf,
     /// The round of a parallel bisect (`update.bisect_parallel` > 1) the
@@ -133,6 +136,8 @@ pub struct BisectReport {
     pub steps: Vec<StepRecord>,
     /// Baseline runs spent, retries included.
     pub baseline_runs: u32,
+    /// Their wall time in seconds (the sum of case durations).
+    pub baseline_s: f64,
     /// Whether this run resumed an interrupted bisect.
     pub resumed: bool,
     pub report_dir: PathBuf,

@@ -27,6 +27,8 @@ impl Runner<'_> {
             commit: &'p CommitInfo,
             step_dir: PathBuf,
             runs: u32,
+            /// Baseline wall time of its runs (GPU time).
+            seconds: f64,
             first: Option<Reading>,
             done: Option<Reading>,
         }
@@ -50,6 +52,7 @@ impl Runner<'_> {
                     .report_dir
                     .join(format!("step-{:03}-{}", self.n, commit.short)),
                 runs: 0,
+                seconds: 0.0,
                 first: None,
                 done: None,
             });
@@ -113,6 +116,7 @@ impl Runner<'_> {
             }
             for (i, reading) in readings {
                 let p = &mut all[i];
+                p.seconds += reading.seconds;
                 p.done = settle(reading, &mut p.first, p.runs, hunt.retries);
             }
         }
@@ -128,6 +132,7 @@ impl Runner<'_> {
                 reading,
                 p.runs,
                 Some(round),
+                p.seconds,
             )?);
         }
         Ok(out)

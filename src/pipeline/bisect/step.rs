@@ -34,6 +34,8 @@ pub struct StepOutcome {
 #[derive(Clone)]
 pub(super) struct Reading {
     verdict: StepVerdict,
+    /// Baseline wall time of the run (the sum of case durations).
+    pub(super) seconds: f64,
     why: String,
     signatures: Vec<String>,
     failing: Vec<String>,
@@ -43,6 +45,7 @@ impl Reading {
     fn skip(why: String) -> Reading {
         Reading {
             verdict: StepVerdict::Skip,
+            seconds: 0.0,
             why,
             signatures: Vec::new(),
             failing: Vec::new(),
@@ -89,9 +92,11 @@ pub(super) struct StagedTree {
 /// hunted failure is among its failures; a skip for other failures and for
 /// the cluster's own (infrastructure).
 pub(super) fn read(run: &crate::baseline::BaselineRun, hunt: &Hunt<'_>) -> Reading {
+    let seconds: f64 = run.cases.iter().map(|c| c.duration_s).sum();
     if run.passed() {
         return Reading {
             verdict: StepVerdict::Good,
+            seconds,
             why: "the cases pass".into(),
             signatures: Vec::new(),
             failing: Vec::new(),
@@ -113,6 +118,7 @@ pub(super) fn read(run: &crate::baseline::BaselineRun, hunt: &Hunt<'_>) -> Readi
     let hunted = !infrastructure
         && (hunt.signatures.is_empty() || signatures.iter().any(|s| hunt.signatures.contains(s)));
     Reading {
+        seconds,
         verdict: if hunted {
             StepVerdict::Bad
         } else {
@@ -183,14 +189,18 @@ impl<'a> Runner<'a> {
         tracing::info!(step = self.n, role = role.as_str(), commit = %commit.short, "bisect step started");
         let mut runs = 0u32;
         let mut first: Option<Reading> = None;
+        let mut seconds = 0.0;
         let reading = loop {
             runs += 1;
             let reading = self.once(commit, hunt, &step_dir, runs)?;
+            seconds += reading.seconds;
             if let Some(done) = settle(reading, &mut first, runs, hunt.retries) {
                 break done;
             }
         };
-        self.finish(self.n, role, index, commit, step_dir, reading, runs, None)
+        self.finish(
+            self.n, role, index, commit, step_dir, reading, runs, None, seconds,
+        )
     }
 
     /// The step's record, logged and announced.
@@ -205,6 +215,7 @@ impl<'a> Runner<'a> {
         reading: Reading,
         runs: u32,
         round: Option<u32>,
+        seconds: f64,
     ) -> Result<StepOutcome, BisectError> {
         let record = StepRecord {
             at: crate::env::now(),
@@ -216,6 +227,7 @@ impl<'a> Runner<'a> {
             verdict: reading.verdict,
             why: crate::redact::redact(&reading.why).into_owned(),
             runs,
+            baseline_s: seconds,
             run_dir: step_dir,
             round,
         };
