@@ -461,4 +461,11 @@ mod analysis_page {
         assert!(!page.contains("<script>"), "{page}");
         assert!(!page.contains("<b>"), "{page}");
     }
+
+    #[test]
+    fn analysis_page_snapshot() {
+        let page = super::super::analysis_page(&analysis()).text;
+        let dir = tempfile::tempdir().unwrap();
+        insta::assert_snapshot!("analysis_page", super::filtered(&page, dir.path()));
+    }
 }
